@@ -1,0 +1,209 @@
+"""Argument checks: the only place refloss writes them.
+
+Every public function converts and checks its inputs through these helpers, so a bad input raises
+:class:`RefLossError` with a message that names the argument, never a NumPy broadcasting error or a
+silent NaN. Parameter domains are :class:`Interval` / :class:`Choice` objects; the registry stores the
+same objects, so the domain a docs page shows is the domain that is enforced.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Tolerance on the row sums of probability targets: ``|sum_c t_c - 1| <= PROB_SUM_ATOL``.
+#: Loose enough for float32 softmax outputs over ~1e5 classes, tight enough to catch unnormalised rows.
+PROB_SUM_ATOL = 1e-6
+
+
+class RefLossError(ValueError):
+    """Bad input to a refloss function; the message names the argument and the problem."""
+
+
+class RefLossWarning(RuntimeWarning):
+    """A documented, framework-compatible result that is not a number (e.g. a mean over zero weight)."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A real interval; ``Interval(0, 1, lo_open=True)`` is ``(0, 1]``. Infinite ends are always open."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        lo_ok = x > self.lo if (self.lo_open or math.isinf(self.lo)) else x >= self.lo
+        hi_ok = x < self.hi if (self.hi_open or math.isinf(self.hi)) else x <= self.hi
+        return bool(lo_ok and hi_ok)
+
+    def __str__(self) -> str:
+        left = "(" if (self.lo_open or math.isinf(self.lo)) else "["
+        right = ")" if (self.hi_open or math.isinf(self.hi)) else "]"
+        return f"{left}{_fmt(self.lo)}, {_fmt(self.hi)}{right}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of values (e.g. the reduction)."""
+
+    values: tuple
+
+    def __contains__(self, x) -> bool:
+        return x in self.values
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(repr(v) for v in self.values) + "}"
+
+
+@dataclass(frozen=True)
+class ArrayArg:
+    """An array argument; ``description`` states its shape and domain in words (used by the docs)."""
+
+    description: str
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def _fmt(x: float) -> str:
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:g}"
+
+
+REDUCTIONS = Choice(("mean", "sum", "none"))
+NONNEGATIVE = Interval(0.0)
+UNIT_INTERVAL = Interval(0.0, 1.0)
+
+
+def choice(value, domain: Choice, name: str):
+    """Return ``value`` if it is one of ``domain.values``."""
+    if value not in domain:
+        raise RefLossError(f"{name} must be one of {domain}, got {value!r}")
+    return value
+
+
+def scalar(value, domain: Interval, name: str) -> float:
+    """Return ``value`` as a float after checking that it is a real number in ``domain``."""
+    if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) or isinstance(value, (str, bytes, complex)):
+        raise RefLossError(f"{name} must be a real number, got {value!r}")
+    x = float(value)
+    if math.isnan(x) or x not in domain:
+        raise RefLossError(f"{name} must lie in {domain}, got {value!r}")
+    return x
+
+
+def integer(value, name: str) -> int:
+    """Return ``value`` as an int (Python or NumPy integer; not bool, not float)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise RefLossError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def real_array(x, name: str, *, allow_neg_inf: bool = False) -> np.ndarray:
+    """Convert to a float64 array; reject NaN, +inf, and -inf unless ``allow_neg_inf``."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise RefLossError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise RefLossError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if np.isnan(arr).any():
+        raise RefLossError(f"{name} contains NaN")
+    if np.isposinf(arr).any():
+        raise RefLossError(f"{name} contains +inf")
+    if not allow_neg_inf and np.isneginf(arr).any():
+        raise RefLossError(f"{name} contains -inf")
+    return arr
+
+
+def logits(x, name: str = "logits") -> np.ndarray:
+    """Logits with the class axis last: at least 1-D, a non-empty batch, -inf allowed as a mask.
+
+    A row whose entries are all -inf has no softmax and is rejected.
+    """
+    arr = real_array(x, name, allow_neg_inf=True)
+    if arr.ndim == 0:
+        raise RefLossError(f"{name} must have at least one axis (the class axis, last), got a scalar")
+    if arr.size == 0:
+        raise RefLossError(f"{name} is empty (shape {arr.shape}): empty batch or no classes")
+    if np.isneginf(arr).all(axis=-1).any():
+        raise RefLossError(f"{name} has a row whose entries are all -inf: its softmax is undefined")
+    return arr
+
+
+def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise RefLossError(f"{name_b} must have the shape of {name_a} {a.shape}, got {b.shape}")
+
+
+def class_targets(target, logits_shape: tuple, ignore_index: int | None, name: str = "target") -> np.ndarray:
+    """Integer class indices of shape ``logits_shape[:-1]``, each in ``[0, C)`` or equal to ``ignore_index``."""
+    arr = np.asarray(target)
+    if arr.dtype.kind not in "iu":
+        raise RefLossError(
+            f"{name} must be integer class indices of shape {logits_shape[:-1]} "
+            f"or probabilities of shape {logits_shape}; got dtype {arr.dtype} and shape {arr.shape}"
+        )
+    if arr.shape != logits_shape[:-1]:
+        raise RefLossError(
+            f"{name} holds class indices, so its shape must be logits.shape[:-1] = {logits_shape[:-1]}, "
+            f"got {arr.shape}"
+        )
+    n_classes = logits_shape[-1]
+    valid = arr != ignore_index if ignore_index is not None else np.ones(arr.shape, dtype=bool)
+    bad = valid & ((arr < 0) | (arr >= n_classes))
+    if bad.any():
+        raise RefLossError(
+            f"{name} has class index {arr[bad].flat[0]} out of range [0, {n_classes})"
+            + (f" (and not ignore_index={ignore_index})" if ignore_index is not None else "")
+        )
+    return arr.astype(np.intp)
+
+
+def probabilities(x, shape: tuple, name: str = "target") -> np.ndarray:
+    """Probability vectors along the last axis: the given shape, entries >= 0, rows summing to 1.
+
+    The row-sum tolerance is :data:`PROB_SUM_ATOL`.
+    """
+    arr = real_array(x, name)
+    if arr.shape != shape:
+        raise RefLossError(f"{name} must have shape {shape}, got {arr.shape}")
+    if (arr < 0).any():
+        raise RefLossError(f"{name} has negative entries; probabilities must be >= 0")
+    row_error = np.abs(arr.sum(axis=-1) - 1.0)
+    if (row_error > PROB_SUM_ATOL).any():
+        raise RefLossError(
+            f"{name} rows must sum to 1 (tolerance {PROB_SUM_ATOL:g}); worst row is off by {row_error.max():.3g}"
+        )
+    return arr
+
+
+def unit_interval_array(x, shape: tuple, name: str) -> np.ndarray:
+    """Elementwise targets in [0, 1] (binary or soft labels) of the given shape."""
+    arr = real_array(x, name)
+    if arr.shape != shape:
+        raise RefLossError(f"{name} must have shape {shape}, got {arr.shape}")
+    if ((arr < 0) | (arr > 1)).any():
+        raise RefLossError(f"{name} entries must lie in [0, 1]")
+    return arr
+
+
+def nonnegative_weights(w, name: str, broadcast_to: tuple | None = None, length: int | None = None) -> np.ndarray:
+    """Finite non-negative weights: a vector of ``length`` entries, or an array that broadcasts to a shape."""
+    arr = real_array(w, name)
+    if (arr < 0).any():
+        raise RefLossError(f"{name} must be non-negative")
+    if length is not None and arr.shape != (length,):
+        raise RefLossError(f"{name} must have shape ({length},) (one entry per class), got {arr.shape}")
+    if broadcast_to is not None:
+        try:
+            arr = np.broadcast_to(arr, broadcast_to)
+        except ValueError:
+            raise RefLossError(f"{name} of shape {arr.shape} does not broadcast to {broadcast_to}") from None
+    return arr

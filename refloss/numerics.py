@@ -1,0 +1,149 @@
+r"""Stable primitives: log-sum-exp, log-softmax, softmax, softplus.
+
+``logsumexp`` and ``log_softmax`` are registered objects (family ``softmax``); the others are helpers
+that the loss modules share so that each stability identity is written once.
+
+Class axis is the last axis everywhere; ``-inf`` logits are masked classes (probability 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special
+
+from . import _strategies as strategies
+from . import _validate as v
+from ._registry import Paper, register
+from .golden import mp
+
+_BLANCHARD = Paper(
+    "Accurately computing the log-sum-exp and softmax functions",
+    where="P. Blanchard, D. J. Higham, N. J. Higham, IMA J. Numer. Anal. 41(4), 2021",
+)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """log_softmax of validated logits (class axis last), accurate in every entry."""
+    m = np.max(z, axis=-1, keepdims=True)
+    shifted = z - m
+    rest = np.exp(shifted)
+    np.put_along_axis(rest, np.argmax(z, axis=-1)[..., None], 0.0, axis=-1)
+    # log(sum_j exp(z_j - m)) = log1p(sum over all but one maximal entry): log1p keeps the largest
+    # log-probability accurate near 0, where log(1 + tiny) would round to 0 (scipy.special.log_softmax
+    # uses log(s), so it returns exactly 0 for logits [100, 0] instead of -3.7e-44).
+    return shifted - np.log1p(rest.sum(axis=-1, keepdims=True))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """softmax of validated logits, as exp(log_softmax) so tiny probabilities keep relative accuracy."""
+    return np.exp(_log_softmax(z))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) without overflow or loss of accuracy for large |x|."""
+    return np.logaddexp(0.0, x)
+
+
+def plogq(p: np.ndarray, logq: np.ndarray) -> np.ndarray:
+    """Elementwise p * log q with the convention 0 * log 0 = 0 (xlogy semantics, given log q)."""
+    out = np.zeros(np.broadcast_shapes(p.shape, logq.shape))
+    np.multiply(p, logq, out=out, where=np.broadcast_to(p != 0, out.shape))
+    return out
+
+
+def logsumexp_grad(logits) -> np.ndarray:
+    r"""Gradient of :func:`logsumexp`: :math:`\partial\,\mathrm{LSE}(z)/\partial z_j = \mathrm{softmax}(z)_j`.
+
+    Each row's log-sum-exp depends only on that row, so this is also the gradient of their sum.
+
+    >>> logsumexp_grad([0.0, np.log(3.0)])
+    array([0.25, 0.75])
+    """
+    return softmax(v.logits(logits))
+
+
+@register(
+    name="logsumexp",
+    family="softmax",
+    grad=logsumexp_grad,
+    wrt=("logits",),
+    paper=_BLANCHARD,
+    formula=r"\mathrm{LSE}(z) = m + \log\!\Big(1 + \sum_{j \ne k} e^{z_j - m}\Big),\quad m = z_k = \max_j z_j",
+    gradient=r"\frac{\partial\,\mathrm{LSE}}{\partial z_j} = \frac{e^{z_j}}{\sum_i e^{z_i}} = p_j",
+    proof="proofs/check_softmax.py::logsumexp",
+    strategy=strategies.logsumexp,
+    mp=mp.logsumexp,
+    mp_scale=mp.logsumexp_scale,
+)
+def logsumexp(logits) -> np.ndarray:
+    r"""Log-sum-exp over the class axis (last): :math:`\log \sum_j e^{z_j}`.
+
+    Computed by :func:`scipy.special.logsumexp`, which separates the maximum and sums the rest with
+    ``log1p``. Masked classes (``-inf``) contribute 0 to the sum. Gradient: :func:`logsumexp_grad`.
+
+    Args:
+        logits: array of shape ``(..., C)``, ``C >= 1``; ``-inf`` entries are masked classes.
+
+    Returns:
+        array of shape ``logits.shape[:-1]`` (a NumPy scalar for 1-D input).
+
+    Raises:
+        RefLossError: NaN or +inf in ``logits``, an empty array, or a row that is all ``-inf``.
+
+    >>> float(logsumexp([1000.0, 1000.0]))  # = 1000 + log 2, no overflow
+    1000.6931471805599
+
+    Reference: Blanchard, Higham & Higham (2021), Algorithm 2 (shifted log-sum-exp with log1p).
+    """
+    return scipy.special.logsumexp(v.logits(logits), axis=-1)
+
+
+def log_softmax_grad(logits) -> np.ndarray:
+    r"""Jacobian of :func:`log_softmax`: ``J[..., i, j] = d log p_i / d z_j = delta_ij - p_j``.
+
+    Shape ``logits.shape + (C,)``: the output index is second to last, the input index last. Rows of
+    masked classes (``z_i = -inf``) are 0, since their output is the constant ``-inf``.
+
+    >>> log_softmax_grad([0.0, np.log(3.0)])
+    array([[ 0.75, -0.75],
+           [-0.25,  0.25]])
+    """
+    z = v.logits(logits)
+    p = softmax(z)
+    jac = np.eye(z.shape[-1]) - p[..., None, :]
+    return np.where(np.isneginf(z)[..., :, None], 0.0, jac)
+
+
+@register(
+    name="log_softmax",
+    family="softmax",
+    grad=log_softmax_grad,
+    wrt=("logits",),
+    grad_kind="jacobian",
+    paper=_BLANCHARD,
+    formula=r"\log p_i = (z_i - m) - \log\!\Big(1 + \sum_{j \ne k} e^{z_j - m}\Big),\quad m = z_k = \max_j z_j",
+    gradient=r"\frac{\partial \log p_i}{\partial z_j} = \delta_{ij} - p_j",
+    proof="proofs/check_softmax.py::log_softmax",
+    strategy=strategies.logsumexp,
+    mp=mp.log_softmax,
+    shift_invariant=("logits",),
+)
+def log_softmax(logits) -> np.ndarray:
+    r"""Log of the softmax over the class axis (last): :math:`\log p_i = z_i - \mathrm{LSE}(z)`.
+
+    Both terms of :math:`(z_i - m) - \log(1 + \sum_{j\ne k} e^{z_j - m})` are :math:`\le 0`, so every
+    entry, including the largest (close to 0), is accurate to a few ulps relative. Masked classes
+    (``-inf``) give ``-inf``. Jacobian: :func:`log_softmax_grad`.
+
+    Args:
+        logits: array of shape ``(..., C)``, ``C >= 1``.
+
+    Returns:
+        array of the same shape.
+
+    >>> log_softmax([100.0, 0.0])  # the first entry is -log1p(e^-100), not 0
+    array([-3.72007598e-44, -1.00000000e+02])
+
+    Reference: Blanchard, Higham & Higham (2021), Algorithm 4.
+    """
+    return _log_softmax(v.logits(logits))
