@@ -1,8 +1,9 @@
 """mpmath twins: each registered value function written again, straight from its definition, at 50 digits.
 
 These are the precision oracle of ``refloss audit`` and of the golden data. They are deliberately
-naive (loops over rows, the textbook formula, no stability tricks: at 50 digits none are needed for
-float64 inputs) and share no code with the NumPy reference. Each takes the value function's keywords
+plain (loops over rows, the textbook formula) and share no code with the NumPy reference. One thing
+50 digits do not buy: ``log(1 + x)`` and ``1 - exp(x)`` for ``|x|`` below ~1e-35 (logit gaps above
+~80), so those are written with mpmath's ``log1p`` / ``expm1``, which are exact identities. Each takes the value function's keywords
 and returns an object array of mpf values with the value function's output shape.
 
 ``*_scale`` functions give the magnitude that the float64 error is measured against where the value
@@ -35,7 +36,8 @@ def _rows(x):
 
 def _out(values, shape):
     out = np.empty(len(values), dtype=object)
-    out[:] = values
+    for i, value in enumerate(values):  # slice assignment would try to index the mpf values
+        out[i] = value
     return out.reshape(shape)
 
 
@@ -49,10 +51,17 @@ def _reduce(values, reduction, denominator=None):
     return _out([total / den if den != 0 else _mpmath().mpf("nan")], ())
 
 
-def _log_softmax_row(row):
+def _shifted_lse(row):
+    """(m, log sum_j exp(z_j - m)) with m = max z, the sum written as 1 + (the terms but one maximal)."""
     mpmath = _mpmath()
-    lse = mpmath.log(mpmath.fsum(mpmath.exp(t) for t in row))
-    return [t - lse for t in row]
+    k = max(range(len(row)), key=lambda j: row[j])
+    m = row[k]
+    return m, mpmath.log1p(mpmath.fsum(mpmath.exp(t - m) for j, t in enumerate(row) if j != k))
+
+
+def _log_softmax_row(row):
+    m, log_s = _shifted_lse(row)
+    return [(t - m) - log_s for t in row]
 
 
 def _xlogy(x, y):
@@ -63,7 +72,7 @@ def logsumexp(logits):
     mpmath = _mpmath()
     with mpmath.workdps(DPS):
         rows, shape = _rows(logits)
-        return _out([mpmath.log(mpmath.fsum(mpmath.exp(t) for t in r)) for r in rows], shape)
+        return _out([sum(_shifted_lse(r)) for r in rows], shape)
 
 
 def logsumexp_scale(logits):
@@ -71,11 +80,7 @@ def logsumexp_scale(logits):
     mpmath = _mpmath()
     with mpmath.workdps(DPS):
         rows, shape = _rows(logits)
-        out = []
-        for r in rows:
-            m = max(r)
-            out.append(abs(m) + abs(mpmath.log(mpmath.fsum(mpmath.exp(t) for t in r)) - m))
-        return _out(out, shape)
+        return _out([abs(m) + abs(log_s) for m, log_s in map(_shifted_lse, rows)], shape)
 
 
 def log_softmax(logits):
@@ -124,8 +129,8 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
         out = []
         for xi, yi, wi, pwi in zip(x.ravel(), y.ravel(), w.ravel(), pw.ravel()):
             xi, yi, wi, pwi = (mpmath.mpf(float(t)) for t in (xi, yi, wi, pwi))
-            sig = 1 / (1 + mpmath.exp(-xi))
-            out.append(-wi * (pwi * _xlogy(yi, mpmath.log(sig)) + _xlogy(1 - yi, mpmath.log(1 - sig))))
+            log_sig, log_one_minus_sig = -mpmath.log1p(mpmath.exp(-xi)), -mpmath.log1p(mpmath.exp(xi))
+            out.append(-wi * (pwi * _xlogy(yi, log_sig) + _xlogy(1 - yi, log_one_minus_sig)))
         return _reduce(_out(out, x.shape), reduction)
 
 
@@ -139,7 +144,7 @@ def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
         for r, y in zip(rows, np.asarray(target).reshape(-1)):
             logp_y = _log_softmax_row(r)[y]
             a = 1 if alphas is None else mpmath.mpf(float(alphas[y]))
-            out.append(-a * (1 - mpmath.exp(logp_y)) ** g * logp_y)
+            out.append(-a * (-mpmath.expm1(logp_y)) ** g * logp_y)
         return _reduce(_out(out, shape), reduction)
 
 
@@ -152,11 +157,11 @@ def sigmoid_focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
         out = []
         for xi, yi in zip(x.ravel(), y.ravel()):
             xi, yi = mpmath.mpf(float(xi)), mpmath.mpf(float(yi))
-            p = 1 / (1 + mpmath.exp(-xi))
-            ce = -(_xlogy(yi, mpmath.log(p)) + _xlogy(1 - yi, mpmath.log(1 - p)))
-            p_t = p * yi + (1 - p) * (1 - yi)
+            p, one_minus_p = 1 / (1 + mpmath.exp(-xi)), 1 / (1 + mpmath.exp(xi))
+            ce = yi * mpmath.log1p(mpmath.exp(-xi)) + (1 - yi) * mpmath.log1p(mpmath.exp(xi))
+            one_minus_p_t = p * (1 - yi) + one_minus_p * yi
             a_t = 1 if alpha is None else mpmath.mpf(float(alpha)) * yi + (1 - mpmath.mpf(float(alpha))) * (1 - yi)
-            out.append(a_t * (1 - p_t) ** g * ce)
+            out.append(a_t * one_minus_p_t ** g * ce)
         return _reduce(_out(out, x.shape), reduction)
 
 

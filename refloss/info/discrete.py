@@ -74,8 +74,8 @@ def softmax_entropy(logits, reduction="mean"):
 
     >>> round(softmax_entropy([0.0, 0.0, 0.0, 0.0]), 15)  # log 4
     1.386294361119891
-    >>> softmax_entropy([[30.0, 0.0]], reduction="none")  # e^-30 (31 + ...), not lost to cancellation
-    array([2.90772376e-12])
+    >>> softmax_entropy([[30.0, 0.0]], reduction="none")  # ~ 31 e^-30, not lost to cancellation
+    array([2.90086312e-12])
     """
     return reduce(_entropy_parts(logits, reduction)[2], reduction)
 

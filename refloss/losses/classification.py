@@ -168,11 +168,11 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
         RefLossError: shape mismatch, class index out of range, NaN, probabilities that are negative
         or do not sum to 1, empty batch, ``label_smoothing`` outside [0, 1], unknown ``reduction``.
 
-    >>> logits = [[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
-    >>> round(cross_entropy(logits, [0, 2]), 12)  # mean of 0.1698460... and 1.5514447...
-    0.860645394242
-    >>> round(cross_entropy(logits, [0, -100], weight=[2.0, 1.0, 1.0]), 12)  # ignored row drops out
-    0.169846048677
+    >>> logits = [[0.0, 0.0], [0.0, np.log(3.0)]]  # p = (1/2, 1/2) and (1/4, 3/4)
+    >>> round(cross_entropy(logits, [0, 1]), 15)  # (log 2 + log 4/3) / 2
+    0.490414626505863
+    >>> cross_entropy(logits, [0, -100], weight=[2.0, 1.0])  # 2 log 2 / w_0: the ignored row drops out
+    0.6931471805599453
 
     References: Szegedy et al. (2016) for label smoothing; PyTorch ``torch.nn.CrossEntropyLoss`` docs for
     weights, ``ignore_index`` and the denominators of ``"mean"``.
@@ -245,8 +245,8 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
         weight, pos_weight: optional non-negative arrays broadcastable to ``logits``.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
-    >>> round(binary_cross_entropy_with_logits([0.0, 2.0], [1.0, 0.0]), 12)  # (log 2 + softplus(2)) / 2
-    1.41319207733
+    >>> round(binary_cross_entropy_with_logits([0.0, 2.0], [1.0, 0.0]), 14)  # (log 2 + log(1 + e^2)) / 2
+    1.41003759580146
     >>> float(binary_cross_entropy_with_logits([-800.0], [0.0], reduction="sum"))  # softplus(-800)
     0.0
     """
@@ -334,8 +334,8 @@ def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
         alpha: ``None``, a scalar, or an array ``(C,)``, all non-negative.
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
-    >>> round(focal_loss([[0.0, 0.0]], [0], gamma=2.0), 12)  # (1/2)^2 * log 2
-    0.173286795139
+    >>> round(focal_loss([[0.0, 0.0]], [0], gamma=2.0), 15)  # (1/2)^2 * log 2
+    0.173286795139986
 
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Eq. 5.
     """

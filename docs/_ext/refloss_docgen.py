@@ -1,0 +1,195 @@
+"""Generate the registry-driven pages before Sphinx reads any source.
+
+On ``builder-inited`` this writes, from :func:`refloss.catalogue`:
+
+* ``catalogue.rst``: one section per entry, grouped by family (formula, gradient, parameters with
+  their domains and defaults, paper, proof, accel twin, link to the API docs);
+* ``api/<family>.rst``: the autodoc page of every module that defines the family's entries.
+
+Both are build products (see ``docs/.gitignore``); nothing in them is written by hand. A file is
+rewritten only when its content changes, so incremental builds stay incremental.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import refloss
+from refloss._validate import ArrayArg
+
+HEADER = ".. Generated from refloss.catalogue() by docs/_ext/refloss_docgen.py at build time; do not edit.\n\n"
+
+
+def _escape(text: str) -> str:
+    """Free text (titles, descriptions) as reStructuredText that renders literally."""
+    for ch in "\\*`_|":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _title(text: str, underline: str, overline: bool = False) -> str:
+    bar = underline * len(text)
+    return (bar + "\n" if overline else "") + f"{text}\n{bar}\n\n"
+
+
+def _math(latex: str) -> str:
+    return ".. math::\n\n" + "".join(f"   {line}\n" for line in latex.strip().splitlines()) + "\n"
+
+
+def _api_ref(fn) -> str:
+    """:func: role to ``fn``'s API entry, shown under its public name (``refloss.x``) where it has one."""
+    target = f"{fn.__module__}.{fn.__name__}"
+    shown = f"refloss.{fn.__name__}" if getattr(refloss, fn.__name__, None) is fn else target
+    return f":func:`{shown} <{target}>`"
+
+
+def _gradient_field(entry) -> str:
+    if entry.grad is None:
+        return "none (no closed-form gradient)"
+    ref = _api_ref(entry.grad)
+    wrt = ", ".join(f"``{name}``" for name in entry.wrt)
+    if entry.grad_kind == "jacobian":
+        return (f"{ref}: the Jacobian of the output with respect to {wrt}, shape ``{entry.wrt[0]}.shape + (C,)`` "
+                "(output index second to last, input index last)")
+    if len(entry.wrt) > 1:
+        return f"{ref}: a NamedTuple of d(reduced output)/d(input) for {wrt}"
+    return f"{ref}: d(reduced output)/d {wrt}, in its shape"
+
+
+def _paper_field(paper: dict) -> str:
+    out = f"*{_escape(paper['title'])}*"
+    if paper["arxiv"]:
+        out += f", `arXiv:{paper['arxiv']} <https://arxiv.org/abs/{paper['arxiv']}>`__"
+    if paper["where"]:
+        out += f"; {_escape(paper['where'])}"
+    if paper["seed"]:
+        out += f" (seed list: ``{paper['seed']}``)"
+    return out
+
+
+def _params_table(entry) -> str:
+    if not entry.params:
+        return ""
+    signature = inspect.signature(entry.fn).parameters
+    rows = [("Parameter", "Domain", "Default", "Meaning")]
+    for p in entry.params:
+        domain = _escape(str(p.domain)) if isinstance(p.domain, ArrayArg) else f"``{p.domain}``"
+        default = signature[p.name].default if p.name in signature else inspect.Parameter.empty
+        default = "required" if default is inspect.Parameter.empty else f"``{default!r}``"
+        rows.append((f"``{p.name}``", domain, default, _escape(p.doc) if p.doc else ""))
+    out = ".. list-table::\n   :header-rows: 1\n   :widths: 18 37 12 33\n\n"
+    for row in rows:
+        out += "".join(("   * - " if i == 0 else "     - ") + (cell or " ") + "\n" for i, cell in enumerate(row))
+    return out + "\n"
+
+
+def _entry_section(entry) -> str:
+    d = entry.as_dict()
+    out = f".. _catalogue-{entry.name}:\n\n" + _title(f"``{entry.name}``", "~")
+    fields = [
+        ("Function", _api_ref(entry.fn)),
+        ("Gradient", _gradient_field(entry)),
+        ("Paper", _paper_field(d["paper"])),
+        ("Proof", f"``{d['proof']}``"),
+        ("accel twin", f":func:`accel.{d['accel']}`" if d["accel"] else "none"),
+        ("Precision oracle", "mpmath twin in :mod:`refloss.golden.mp`" if d["precision_check"] else "none"),
+    ]
+    if d["shift_invariant"]:
+        fields.append(("Shift invariant in", ", ".join(f"``{n}``" for n in d["shift_invariant"])))
+    out += "".join(f":{name}: {value}\n" for name, value in fields) + "\n"
+    out += "Value:\n\n" + _math(d["formula"])
+    if d["gradient"]:
+        out += "Gradient:\n\n" + _math(d["gradient"])
+    return out + _params_table(entry)
+
+
+def _families(entries) -> dict[str, list]:
+    families: dict[str, list] = {}
+    for e in entries:
+        families.setdefault(e.family, []).append(e)
+    return families
+
+
+def catalogue_rst(entries, titles: dict[str, str]) -> str:
+    families = _families(entries)
+    out = HEADER + _title("Catalogue", "=")
+    out += (
+        "Every object registered in refloss, generated from :func:`refloss.catalogue` when these pages are "
+        "built; ``refloss list --json`` prints the same records. "
+        f"{len(entries)} objects in {len(families)} families. Notation and conventions: :doc:`conventions`.\n\n"
+    )
+    out += ".. list-table::\n   :header-rows: 1\n   :widths: 30 25 45\n\n"
+    out += "   * - Object\n     - Family\n     - Source\n"
+    for e in entries:
+        out += (f"   * - :ref:`{e.name} <catalogue-{e.name}>`\n     - {_escape(titles.get(e.family, e.family))}\n"
+                f"     - {_escape(e.paper.title)}\n")
+    out += "\n"
+    for family, members in families.items():
+        out += f".. _catalogue-family-{family}:\n\n" + _title(titles.get(family, family), "-")
+        out += "".join(_entry_section(e) for e in members)
+    return out
+
+
+def api_pages(entries, titles: dict[str, str]) -> dict[str, str]:
+    """``{family: rst}``: each module is documented once, on the page of the first family it defines."""
+    modules: dict[str, str] = {}
+    for e in entries:
+        modules.setdefault(e.module, e.family)
+    pages = {}
+    for family, members in _families(entries).items():
+        own = sorted(m for m, f in modules.items() if f == family)
+        if not own:
+            continue
+        out = HEADER + _title(titles.get(family, family), "=")
+        out += "Catalogue entries: " + ", ".join(f":ref:`{e.name} <catalogue-{e.name}>`" for e in members) + ".\n\n"
+        for module in own:
+            if len(own) > 1:
+                out += _title(f"``{module}``", "-")
+            out += f".. automodule:: {module}\n   :members:\n\n"
+        pages[family] = out
+    return pages
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def generate(app) -> None:
+    src = Path(app.srcdir)
+    entries = refloss.catalogue()
+    titles = app.config.refloss_family_titles
+    _write_if_changed(src / "catalogue.rst", catalogue_rst(entries, titles))
+    api = src / "api"
+    api.mkdir(exist_ok=True)
+    pages = api_pages(entries, titles)
+    for stale in api.glob("*.rst"):
+        if stale.stem not in pages:
+            stale.unlink()
+    for family, text in pages.items():
+        _write_if_changed(api / f"{family}.rst", text)
+
+
+def resolve_public_name(app, env, node, contnode):
+    """Resolve ``refloss.name`` to where ``name`` is defined and documented (``refloss.numerics.name``...).
+
+    The package re-exports its public functions; the API pages document them in their own modules, so
+    :func:`refloss.cross_entropy` in a page or a docstring would otherwise find no target.
+    """
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("refloss.") or target.count(".") != 1:
+        return None
+    obj = getattr(refloss, target.partition(".")[2], None)
+    module, name = getattr(obj, "__module__", None), getattr(obj, "__name__", None)
+    if not module or not name or module == "refloss":
+        return None
+    return env.get_domain("py").resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], f"{module}.{name}", node, contnode)
+
+
+def setup(app):
+    app.add_config_value("refloss_family_titles", {}, "env")
+    app.connect("builder-inited", generate)
+    app.connect("missing-reference", resolve_public_name)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

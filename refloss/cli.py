@@ -1,0 +1,66 @@
+"""The ``refloss`` command: ``refloss list [--json]`` and ``refloss audit [--json] [--examples N] [NAME ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ._registry import catalogue
+
+
+def _cmd_list(args) -> int:
+    entries = catalogue()
+    if args.json:
+        for e in entries:
+            print(json.dumps(e.as_dict()))
+        return 0
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        print(f"{e.name:<{width}}  {e.family:<15} {e.paper.title}")
+    return 0
+
+
+def _cmd_audit(args) -> int:
+    from .audit import format_table, run_audit
+
+    entries = catalogue()
+    if args.names:
+        unknown = sorted(set(args.names) - {e.name for e in entries})
+        if unknown:
+            print(f"refloss audit: unknown name(s): {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        entries = [e for e in entries if e.name in args.names]
+    try:
+        import hypothesis  # noqa: F401
+        import mpmath  # noqa: F401
+        import sympy  # noqa: F401
+    except ImportError as exc:
+        print(f"refloss audit needs the 'audit' extra ({exc.name} is missing): pip install 'refloss[audit]'",
+              file=sys.stderr)
+        return 2
+    rows = run_audit(entries, examples=args.examples, progress=None if args.json else sys.stderr)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=1))
+    else:
+        print(format_table(rows))
+    return 0 if all(r.ok for r in rows) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="refloss", description="Reference implementations of training objectives.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_list = sub.add_parser("list", help="list the registered objects")
+    p_list.add_argument("--json", action="store_true", help="one JSON object per entry")
+    p_list.set_defaults(func=_cmd_list)
+    p_audit = sub.add_parser("audit", help="verify gradients, proofs and precision of every registered object")
+    p_audit.add_argument("names", nargs="*", help="audit only these entries")
+    p_audit.add_argument("--json", action="store_true", help="print the results as JSON")
+    p_audit.add_argument("--examples", type=int, default=30, help="hypothesis examples per check (default 30)")
+    p_audit.set_defaults(func=_cmd_audit)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
