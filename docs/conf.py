@@ -40,7 +40,7 @@ napoleon_numpy_docstring = False
 napoleon_use_rtype = False
 
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
+autodoc_typehints = "none"  # array-likes are described in Args:; annotations would only add noise
 autodoc_preserve_defaults = True
 add_module_names = False
 

@@ -91,22 +91,35 @@ def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int
     return f"numeric ({points} points, {DPS} digits)"
 
 
-def gradient(total: sp.Expr, variables: np.ndarray) -> np.ndarray:
-    """d total / d v for every symbol v of ``variables``, in its shape."""
-    return np.vectorize(lambda v: sp.diff(total, v), otypes=[object])(variables)
+def gradient(losses, variables: np.ndarray, scale=1) -> np.ndarray:
+    """d(scale * sum(losses)) / d v for every symbol v of ``variables``, in its shape.
+
+    The sum rule is applied here, differentiating only the losses in which v occurs: the result is the
+    same derivative, but ``sympy.diff`` of the whole sum would differentiate every row for every v.
+    ``scale`` (the reduction's 1 or 1/denominator) must not depend on the variables.
+    """
+    losses = list(np.asarray(losses, dtype=object).flat)
+    if set(variables.flat) & sp.sympify(scale).free_symbols:
+        raise ValueError("the reduction's scale must not depend on the variables")
+
+    def d(v):
+        return scale * sum((sp.diff(loss, v) for loss in losses if v in loss.free_symbols), sp.S.Zero)
+
+    return np.vectorize(d, otypes=[object])(variables)
 
 
-def mp_eval(exprs, point: dict) -> np.ndarray:
-    """Evaluate an expression or array of expressions at ``point`` (Symbol -> float) with 50 digits.
+def mp_eval(exprs, point: dict, dps: int = DPS) -> np.ndarray:
+    """Evaluate an expression or array of expressions at ``point`` (Symbol -> float) with ``dps`` digits.
 
-    ``mpmath.mpf(float)`` is exact, so the reference is the exact mathematical value at the very inputs
-    refloss saw, rounded only in its 50th digit. Parameters must enter as symbols (not SymPy Floats) for
-    the same reason.
+    ``mpmath.mpf(float)`` is exact, so the reference is the mathematical value at the very inputs refloss
+    saw, up to the rounding of the working precision. The definitions are evaluated as written, so where
+    they cancel (``log(e^100 / (e^100 + 1))`` loses 44 digits) a stress point must raise ``dps`` by the
+    digits lost. Parameters must enter as symbols, not SymPy Floats, for the same exactness.
     """
     exprs = np.asarray(exprs, dtype=object)
     symbols = list(point)
     f = sp.lambdify(symbols, list(exprs.flat), modules="mpmath")
-    with mpmath.workdps(DPS):
+    with mpmath.workdps(dps):
         values = f(*(mpmath.mpf(float(point[s])) for s in symbols))
     out = np.empty(exprs.shape, dtype=object)
     for index, value in zip(np.ndindex(*exprs.shape), values):

@@ -97,7 +97,10 @@ def shift_error(entry: Entry, case: dict, shift: float) -> float:
     base = np.asarray(entry.fn(**case), dtype=np.float64)
     shifted_case = {**case, **{n: np.asarray(case[n], dtype=np.float64) + shift for n in entry.shift_invariant}}
     moved = np.asarray(entry.fn(**shifted_case), dtype=np.float64)
-    return float(np.max(np.abs(moved - base) / np.maximum(1.0, np.abs(base)), initial=0.0))
+    finite = np.isfinite(base)
+    if not np.array_equal(moved[~finite], base[~finite]):
+        return float("inf")
+    return float(np.max(np.abs(moved[finite] - base[finite]) / np.maximum(1.0, np.abs(base[finite])), initial=0.0))
 
 
 def assert_close_to_reference(name: str, got, *args, rtol: float = 1e-6, atol: float = 1e-8, **kwargs) -> None:

@@ -97,11 +97,21 @@ def _entry_section(entry) -> str:
     ]
     if d["shift_invariant"]:
         fields.append(("Shift invariant in", ", ".join(f"``{n}``" for n in d["shift_invariant"])))
-    out += "".join(f":{name}: {value}\n" for name, value in fields) + "\n"
-    out += "Value:\n\n" + _math(d["formula"])
+    out += ".. list-table::\n   :stub-columns: 1\n   :widths: 22 78\n\n"
+    out += "".join(f"   * - {name}\n     - {value}\n" for name, value in fields) + "\n"
+    if d["formula"]:
+        out += "Value:\n\n" + _math(d["formula"])
     if d["gradient"]:
         out += "Gradient:\n\n" + _math(d["gradient"])
     return out + _params_table(entry)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _family_title(family: str, titles: dict[str, str]) -> str:
+    return titles.get(family) or family.replace("_", " ").capitalize()
 
 
 def _families(entries) -> dict[str, list]:
@@ -117,16 +127,16 @@ def catalogue_rst(entries, titles: dict[str, str]) -> str:
     out += (
         "Every object registered in refloss, generated from :func:`refloss.catalogue` when these pages are "
         "built; ``refloss list --json`` prints the same records. "
-        f"{len(entries)} objects in {len(families)} families. Notation and conventions: :doc:`conventions`.\n\n"
+        f"{_count(len(entries), 'object')} in {_count(len(families), 'family', 'families')}. Notation and conventions: :doc:`conventions`.\n\n"
     )
     out += ".. list-table::\n   :header-rows: 1\n   :widths: 30 25 45\n\n"
     out += "   * - Object\n     - Family\n     - Source\n"
     for e in entries:
-        out += (f"   * - :ref:`{e.name} <catalogue-{e.name}>`\n     - {_escape(titles.get(e.family, e.family))}\n"
+        out += (f"   * - :ref:`{e.name} <catalogue-{e.name}>`\n     - {_escape(_family_title(e.family, titles))}\n"
                 f"     - {_escape(e.paper.title)}\n")
     out += "\n"
     for family, members in families.items():
-        out += f".. _catalogue-family-{family}:\n\n" + _title(titles.get(family, family), "-")
+        out += f".. _catalogue-family-{family}:\n\n" + _title(_family_title(family, titles), "-")
         out += "".join(_entry_section(e) for e in members)
     return out
 
@@ -141,7 +151,7 @@ def api_pages(entries, titles: dict[str, str]) -> dict[str, str]:
         own = sorted(m for m, f in modules.items() if f == family)
         if not own:
             continue
-        out = HEADER + _title(titles.get(family, family), "=")
+        out = HEADER + _title(_family_title(family, titles), "=")
         out += "Catalogue entries: " + ", ".join(f":ref:`{e.name} <catalogue-{e.name}>`" for e in members) + ".\n\n"
         for module in own:
             if len(own) > 1:
@@ -188,8 +198,15 @@ def resolve_public_name(app, env, node, contnode):
         env, node["refdoc"], app.builder, node["reftype"], f"{module}.{name}", node, contnode)
 
 
+def drop_type_docstring(app, what, name, obj, options, lines):
+    """A module constant (``PROB_SUM_ATOL = 1e-6``) has no docstring of its own: do not show float's."""
+    if what == "data" and lines and type(obj).__doc__ and "\n".join(lines).strip() == inspect.cleandoc(type(obj).__doc__):
+        lines.clear()
+
+
 def setup(app):
     app.add_config_value("refloss_family_titles", {}, "env")
     app.connect("builder-inited", generate)
     app.connect("missing-reference", resolve_public_name)
+    app.connect("autodoc-process-docstring", drop_type_docstring)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

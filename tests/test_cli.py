@@ -1,0 +1,53 @@
+"""The refloss command: list, list --json, audit."""
+
+import json
+
+import pytest
+
+import refloss
+from refloss.audit import format_table, run_audit
+from refloss.cli import main
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert all(e.name in out for e in refloss.catalogue())
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == [e.name for e in refloss.catalogue()]
+    assert all({"name", "family", "paper", "proof", "accel"} <= set(r) for r in rows)
+
+
+def test_audit_one_entry(capsys):
+    assert main(["audit", "logsumexp", "--examples", "5", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["name"] == "logsumexp" and row["ok"] and row["proof_ok"] and row["precision_error"] <= 1e-14
+
+
+def test_audit_unknown_name(capsys):
+    assert main(["audit", "no_such_loss"]) == 2
+    assert "no_such_loss" in capsys.readouterr().err
+
+
+def test_audit_table_and_exit_status_on_failure(capsys, tmp_path):
+    rows = run_audit([refloss.get("softmax_entropy")], examples=3, proofs_dir=tmp_path / "proofs", progress=None)
+    table = format_table(rows)
+    assert "0 passed, 1 failed" in table and "proof script" in table
+
+
+def test_audit_progress_goes_to_the_given_stream(capsys):
+    import io
+
+    stream = io.StringIO()
+    run_audit([refloss.get("logsumexp")], examples=2, progress=stream)
+    assert "1/1" in stream.getvalue()
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"]])
+def test_usage_errors(argv):
+    with pytest.raises(SystemExit):
+        main(argv)
