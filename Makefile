@@ -22,4 +22,4 @@ docs: $(STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .hypothesis
+	rm -rf $(VENV) docs/_build docs/catalogue.rst docs/api .pytest_cache .hypothesis

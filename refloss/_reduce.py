@@ -51,8 +51,9 @@ def reduce(values: np.ndarray, reduction: str, denominator: float | None = None)
 def reduce_scale(values_shape: tuple, reduction: str, denominator: float | None = None) -> float:
     """Factor d(reduced)/d(l_i), the same for every element i.
 
-    For a zero mean denominator the reduced value is the constant NaN of PyTorch's rule; its gradient
-    is taken as PyTorch's backward computes it: zero (no element contributes).
+    For a zero mean denominator the reduced value is the constant NaN of PyTorch's rule and the factor
+    is 0: no element contributes (PyTorch's backward gives the same zeros when every target is
+    ignored, and NaN when the weights of the kept targets are all 0).
     """
     check_reduction(reduction)
     if reduction != "mean":

@@ -64,6 +64,8 @@ class Paper:
 
 @dataclass(frozen=True)
 class Entry:
+    """One registered object; the fields are those of :func:`register` (see the module docstring)."""
+
     name: str
     family: str
     fn: Callable

@@ -7,7 +7,9 @@ For each entry:
 * **extreme**: value and gradient are finite on drawn extreme inputs (logits up to 1e4, -inf masks);
 * **proof**: the entry's SymPy check ``proofs/check_<family>.py::<name>`` passes;
 * **precision**: where the entry has an mpmath twin, the value agrees with it at 50 digits to
-  :data:`refloss.golden.PRECISION_RTOL` on drawn moderate and extreme inputs.
+  :data:`refloss.golden.PRECISION_RTOL` on drawn moderate and extreme inputs;
+* **golden**: values and gradients match the stored golden cases of the entry (if any) to
+  :data:`refloss.golden.dataset.GOLDEN_ULPS` ulps.
 
 Hypothesis runs derandomized (a fixed seed derived from each test), so an audit is reproducible and
 a failure prints the falsifying example.
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import golden, testing
+from .golden import dataset
 from ._registry import Entry
 
 
@@ -35,6 +38,7 @@ class AuditRow:
     extreme_ok: bool | None = None
     proof_ok: bool | None = None
     precision_error: float | None = None
+    golden_ulps: float | None = None
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
@@ -153,6 +157,11 @@ def audit_entry(entry: Entry, examples: int, proofs_dir: Path | None) -> AuditRo
             except Exception as exc:  # noqa: BLE001
                 row.precision_error = float("nan")
                 row.failures.append("precision: " + _failure_text(exc))
+    cases = [c for c in dataset.load() if c.name == entry.name]
+    if cases:
+        row.golden_ulps = max(dataset.case_error_ulps(c) for c in cases)
+        if not row.golden_ulps <= dataset.GOLDEN_ULPS:
+            row.failures.append(f"golden: {row.golden_ulps:.1f} ulps > {dataset.GOLDEN_ULPS}")
     if proofs_dir is None:
         row.proof_ok = False
         row.failures.append("proof: no proofs/ folder found (run from the source tree)")
@@ -197,16 +206,19 @@ def _fmt_ok(x: bool | None) -> str:
 
 
 def format_table(rows: list[AuditRow]) -> str:
-    head = f"{'name':<34} {'family':<15} {'grad err':>9} {'extreme':>7} {'proof':>5} {'precision':>9} {'time':>6}  status"
+    head = (f"{'name':<34} {'family':<15} {'grad err':>9} {'extreme':>7} {'proof':>5} {'precision':>9} "
+            f"{'golden':>7} {'time':>6}  status")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r.name:<34} {r.family:<15} {_fmt_err(r.grad_error):>9} {_fmt_ok(r.extreme_ok):>7} "
-                     f"{_fmt_ok(r.proof_ok):>5} {_fmt_err(r.precision_error):>9} {r.seconds:>5.1f}s  "
+                     f"{_fmt_ok(r.proof_ok):>5} {_fmt_err(r.precision_error):>9} "
+                     f"{'-' if r.golden_ulps is None else f'{r.golden_ulps:.1f}ulp':>7} {r.seconds:>5.1f}s  "
                      f"{'ok' if r.ok else 'FAIL'}")
     failed = [r for r in rows if not r.ok]
     lines.append("")
     lines.append(f"{len(rows) - len(failed)} passed, {len(failed)} failed "
-                 f"(grad tol {testing.GRAD_TOL:g}, precision tol {golden.PRECISION_RTOL:g})")
+                 f"(grad tol {testing.GRAD_TOL:g}, precision tol {golden.PRECISION_RTOL:g}, "
+                 f"golden tol {dataset.GOLDEN_ULPS} ulps)")
     for r in failed:
         for f in r.failures:
             lines.append(f"  {r.name}: {f}")

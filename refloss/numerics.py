@@ -40,7 +40,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + e^x) without overflow or loss of accuracy for large |x|."""
+    """log(1 + e^x) without overflow or loss of accuracy for large ``|x|``."""
     return np.logaddexp(0.0, x)
 
 

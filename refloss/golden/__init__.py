@@ -1,6 +1,6 @@
 """High-precision reference values: mpmath twins (:mod:`refloss.golden.mp`) and how they are compared.
 
-The error of a float64 result ``got`` against a 50-digit value ``ref`` is
+The error of a float64 result ``got`` against a 50-digit value ``ref`` is::
 
     max_i |got_i - ref_i| / max(|ref_i|, scale_i, TINY)
 

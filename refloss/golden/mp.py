@@ -27,11 +27,26 @@ def _mpmath():
     return mpmath
 
 
-def _rows(x):
-    """The rows (last axis) of a float array as lists of exact mpf values, and the batch shape."""
+def _precision():
+    """Work at DPS digits, or more if the caller (e.g. mpmath.diff) already raised the precision."""
     mpmath = _mpmath()
-    a = np.asarray(x, dtype=np.float64)
-    return [[mpmath.mpf(float(t)) for t in row] for row in a.reshape(-1, a.shape[-1])], a.shape[:-1]
+    return mpmath.workdps(max(DPS, mpmath.mp.dps))
+
+
+def _array(x):
+    """A float64 array, or an object array as given (mpf entries, e.g. from mpmath.diff)."""
+    a = np.asarray(x)
+    return a if a.dtype == object else a.astype(np.float64)
+
+
+def _mpf(t):
+    return _mpmath().mpf(t if isinstance(t, _mpmath().mpf) else float(t))
+
+
+def _rows(x):
+    """The rows (last axis) of an array as lists of exact mpf values, and the batch shape."""
+    a = _array(x)
+    return [[_mpf(t) for t in row] for row in a.reshape(-1, a.shape[-1])], a.shape[:-1]
 
 
 def _out(values, shape):
@@ -70,7 +85,7 @@ def _xlogy(x, y):
 
 def logsumexp(logits):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         rows, shape = _rows(logits)
         return _out([sum(_shifted_lse(r)) for r in rows], shape)
 
@@ -78,14 +93,14 @@ def logsumexp(logits):
 def logsumexp_scale(logits):
     """|m| + |LSE - m|: the two terms a float64 log-sum-exp adds (its rounding error is relative to them)."""
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         rows, shape = _rows(logits)
         return _out([abs(m) + abs(log_s) for m, log_s in map(_shifted_lse, rows)], shape)
 
 
 def log_softmax(logits):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         rows, shape = _rows(logits)
         flat = [t for r in rows for t in _log_softmax_row(r)]
         return _out(flat, shape + (len(rows[0]),))
@@ -94,17 +109,17 @@ def log_softmax(logits):
 def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
     """PyTorch's F.cross_entropy, written from its documentation (class axis last)."""
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         rows, shape = _rows(logits)
         n_classes = len(rows[0])
-        w = [mpmath.mpf(1)] * n_classes if weight is None else [mpmath.mpf(float(c)) for c in weight]
-        eps = mpmath.mpf(float(label_smoothing))
+        w = [mpmath.mpf(1)] * n_classes if weight is None else [_mpf(c) for c in weight]
+        eps = _mpf(label_smoothing)
         t_arr = np.asarray(target)
         losses, total_weight = [], mpmath.mpf(0)
         if t_arr.shape == np.shape(logits):
             for r, t in zip(rows, t_arr.reshape(-1, n_classes)):
                 logp = _log_softmax_row(r)
-                smoothed = [(1 - eps) * mpmath.mpf(float(tc)) + eps / n_classes for tc in t]
+                smoothed = [(1 - eps) * _mpf(tc) + eps / n_classes for tc in t]
                 losses.append(-mpmath.fsum(_xlogy(w[c] * smoothed[c], logp[c]) for c in range(n_classes)))
             return _reduce(_out(losses, shape), reduction, len(rows))
         for r, y in zip(rows, t_arr.reshape(-1)):
@@ -121,14 +136,14 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
 
 def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=None, reduction="mean"):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
-        x = np.asarray(logits, dtype=np.float64)
-        w = np.broadcast_to(1.0 if weight is None else np.asarray(weight, dtype=np.float64), x.shape)
-        pw = np.broadcast_to(1.0 if pos_weight is None else np.asarray(pos_weight, dtype=np.float64), x.shape)
-        y = np.asarray(target, dtype=np.float64)
+    with _precision():
+        x = _array(logits)
+        w = np.broadcast_to(1.0 if weight is None else _array(weight), x.shape)
+        pw = np.broadcast_to(1.0 if pos_weight is None else _array(pos_weight), x.shape)
+        y = _array(target)
         out = []
         for xi, yi, wi, pwi in zip(x.ravel(), y.ravel(), w.ravel(), pw.ravel()):
-            xi, yi, wi, pwi = (mpmath.mpf(float(t)) for t in (xi, yi, wi, pwi))
+            xi, yi, wi, pwi = (_mpf(t) for t in (xi, yi, wi, pwi))
             log_sig, log_one_minus_sig = -mpmath.log1p(mpmath.exp(-xi)), -mpmath.log1p(mpmath.exp(xi))
             out.append(-wi * (pwi * _xlogy(yi, log_sig) + _xlogy(1 - yi, log_one_minus_sig)))
         return _reduce(_out(out, x.shape), reduction)
@@ -136,31 +151,31 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
 
 def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         rows, shape = _rows(logits)
-        g = mpmath.mpf(float(gamma))
-        alphas = None if alpha is None else np.broadcast_to(np.asarray(alpha, dtype=np.float64), (len(rows[0]),))
+        g = _mpf(gamma)
+        alphas = None if alpha is None else np.broadcast_to(_array(alpha), (len(rows[0]),))
         out = []
         for r, y in zip(rows, np.asarray(target).reshape(-1)):
             logp_y = _log_softmax_row(r)[y]
-            a = 1 if alphas is None else mpmath.mpf(float(alphas[y]))
+            a = 1 if alphas is None else _mpf(alphas[y])
             out.append(-a * (-mpmath.expm1(logp_y)) ** g * logp_y)
         return _reduce(_out(out, shape), reduction)
 
 
 def sigmoid_focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
-        x = np.asarray(logits, dtype=np.float64)
-        y = np.asarray(target, dtype=np.float64)
-        g = mpmath.mpf(float(gamma))
+    with _precision():
+        x = _array(logits)
+        y = _array(target)
+        g = _mpf(gamma)
         out = []
         for xi, yi in zip(x.ravel(), y.ravel()):
-            xi, yi = mpmath.mpf(float(xi)), mpmath.mpf(float(yi))
+            xi, yi = _mpf(xi), _mpf(yi)
             p, one_minus_p = 1 / (1 + mpmath.exp(-xi)), 1 / (1 + mpmath.exp(xi))
             ce = yi * mpmath.log1p(mpmath.exp(-xi)) + (1 - yi) * mpmath.log1p(mpmath.exp(xi))
             one_minus_p_t = p * (1 - yi) + one_minus_p * yi
-            a_t = 1 if alpha is None else mpmath.mpf(float(alpha)) * yi + (1 - mpmath.mpf(float(alpha))) * (1 - yi)
+            a_t = 1 if alpha is None else _mpf(alpha) * yi + (1 - _mpf(alpha)) * (1 - yi)
             out.append(a_t * one_minus_p_t ** g * ce)
         return _reduce(_out(out, x.shape), reduction)
 
@@ -176,7 +191,7 @@ def _entropy_rows(logits):
 
 def softmax_entropy(logits, reduction="mean"):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         shape = np.shape(logits)[:-1]
         h = [-mpmath.fsum(_xlogy(pj, lpj) for pj, lpj in zip(p, logp)) for p, logp in _entropy_rows(logits)]
         return _reduce(_out(h, shape), reduction)
@@ -185,7 +200,7 @@ def softmax_entropy(logits, reduction="mean"):
 def softmax_entropy_scale(logits, reduction="mean"):
     """sum_j p_j |log p_j| (1 + |log p_j|): first-order effect of an ulp-level error in each log p_j."""
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         shape = np.shape(logits)[:-1]
         s = [mpmath.fsum(_xlogy(pj, abs(lpj)) * (1 + abs(lpj)) if pj else 0 for pj, lpj in zip(p, logp))
              for p, logp in _entropy_rows(logits)]
@@ -203,7 +218,7 @@ def _kl_terms(p_logits, q_logits):
 
 def kl_divergence_logits(p_logits, q_logits, reduction="mean"):
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         shape = np.shape(p_logits)[:-1]
         kl = [mpmath.fsum(p * (lp - lq) if p else 0 for p, lp, lq in row) for row in _kl_terms(p_logits, q_logits)]
         return _reduce(_out(kl, shape), reduction)
@@ -212,7 +227,7 @@ def kl_divergence_logits(p_logits, q_logits, reduction="mean"):
 def kl_divergence_logits_scale(p_logits, q_logits, reduction="mean"):
     """sum_j p_j (|log p_j| + |log q_j| + |log p_j| |log p_j - log q_j|): the terms' first-order error scale."""
     mpmath = _mpmath()
-    with mpmath.workdps(DPS):
+    with _precision():
         shape = np.shape(p_logits)[:-1]
         s = [mpmath.fsum(p * (abs(lp) + abs(lq) + abs(lp) * abs(lp - lq)) if p else 0 for p, lp, lq in row)
              for row in _kl_terms(p_logits, q_logits)]

@@ -88,7 +88,9 @@ def cross_entropy_grad(logits, target, weight=None, ignore_index=-100, label_smo
     .. math:: \frac{\partial \ell_n}{\partial z_{n,j}} = p_{n,j} \sum_c a_{n,c} - a_{n,j},
 
     times :math:`1/W` (class targets) or :math:`1/N` (probability targets) for ``"mean"``. Ignored
-    targets get a zero gradient; if every target is ignored the gradient is zero (PyTorch's backward).
+    targets get a zero gradient. When :math:`W = 0` the mean is ``nan`` and its gradient is returned
+    as zero: PyTorch's backward agrees when every target is ignored, but gives ``nan`` when the
+    non-ignored targets all have class weight 0.
 
     Raises:
         RefLossError: as :func:`cross_entropy`, and when the loss is +inf (a target class at ``-inf``).
@@ -134,7 +136,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
 
     * **class targets** :math:`y_n` (integer array of shape ``logits.shape[:-1]``):
       :math:`a_n = m_n\,[(1-\varepsilon)\, w_{y_n} e_{y_n} + \tfrac{\varepsilon}{C} w]`, with
-      :math:`m_n = [y_n \ne \text{ignore\_index}]`. So without smoothing
+      :math:`m_n = [y_n \ne \mathtt{ignore\_index}]`. So without smoothing
       :math:`\ell_n = m_n w_{y_n}(\mathrm{LSE}(z_n) - z_{n,y_n})`. Note the smoothing term weights
       class :math:`c` by :math:`w_c`, not by :math:`w_{y_n}` (PyTorch's rule).
       ``"mean"`` divides the sum by :math:`W = \sum_n m_n w_{y_n}`, the total weight of the
@@ -149,9 +151,10 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
     ``"none"`` returns :math:`\ell` with the shape ``logits.shape[:-1]`` (0 at ignored targets).
     Gradient: :func:`cross_entropy_grad`.
 
-    Conventions beyond PyTorch: the class axis is the *last* axis (PyTorch: axis 1); an empty batch
-    raises instead of returning ``nan``; probability targets are validated. A target class at
-    ``-inf`` (masked) gives ``+inf``, as ``-log 0``.
+    Where refloss differs from PyTorch, on purpose: the class axis is the *last* axis (PyTorch: axis
+    1); an empty batch raises instead of returning ``nan``; probability targets are validated; a
+    probability of 0 on a masked (``-inf``) class contributes :math:`0 \log 0 = 0` (PyTorch: ``nan``).
+    A positive target weight on a masked class gives ``+inf``, as :math:`-\log 0`.
 
     Args:
         logits: float array ``(..., C)``.
@@ -166,7 +169,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
 
     Raises:
         RefLossError: shape mismatch, class index out of range, NaN, probabilities that are negative
-        or do not sum to 1, empty batch, ``label_smoothing`` outside [0, 1], unknown ``reduction``.
+            or do not sum to 1, empty batch, ``label_smoothing`` outside [0, 1], unknown ``reduction``.
 
     >>> logits = [[0.0, 0.0], [0.0, np.log(3.0)]]  # p = (1/2, 1/2) and (1/4, 3/4)
     >>> round(cross_entropy(logits, [0, 1]), 15)  # (log 2 + log 4/3) / 2
