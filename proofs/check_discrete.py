@@ -111,8 +111,8 @@ def check_softmax_entropy() -> None:
     case(rng.uniform(-5, 5, (2, 2, 3)), "sum")
     case(rng.uniform(-5, 5, 4), "none")
     case(np.array([[2.0, -np.inf, 0.5], [-np.inf, -np.inf, 1.0]]), "none")  # masked classes; one sure class
-    # Peaked: H = e^-30 (31 + ...) = 2.9e-12 must not be lost to cancellation (LSE - sum p z would lose
-    # about 3 of its digits per decade of e^30 / H). The reference's log p_0 cancels 13 digits.
+    # Peaked: H = e^-30 (31 + ...) = 2.9e-12, of which LSE - sum p z would keep about 3 digits. The
+    # reference evaluates log p_0 = log(e^30 / (e^30 + 1)) as written, cancelling 13 digits.
     case(np.array([[30.0, 0.0], [0.0, -40.0]]), "none", dps=80)
 
     # Equal logits, every C, in refloss: log C (exactly 0 for one class).

@@ -29,7 +29,7 @@ Kinds of object the fields are designed for:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._validate import ArrayArg, Choice, Interval
@@ -83,7 +83,6 @@ class Entry:
     mp_scale: Callable | None = None
     shift_invariant: tuple[str, ...] = ()
     module: str = ""
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """The JSON-friendly view used by ``refloss list --json`` and the docs."""

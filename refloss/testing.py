@@ -86,6 +86,20 @@ def gradient_error(entry: Entry, case: dict) -> float:
     return worst
 
 
+def assert_finite(entry: Entry, case: dict) -> None:
+    """Value and gradient are finite (a vector output may be -inf exactly at masked inputs)."""
+    value = np.asarray(entry.fn(**case), dtype=np.float64)
+    if entry.grad_kind == "jacobian":
+        masked = np.isneginf(np.asarray(case[entry.wrt[0]], dtype=np.float64))
+        if not np.array_equal(np.isneginf(value), masked):
+            raise AssertionError(f"{entry.name}: -inf outputs do not sit exactly at the masked inputs")
+        value = value[~masked]
+    if not np.isfinite(value).all():
+        raise AssertionError(f"{entry.name}: non-finite value on a finite-valued input")
+    if entry.grad is not None and not all(np.isfinite(g).all() for g in _grads_by_name(entry, case).values()):
+        raise AssertionError(f"{entry.name}: non-finite gradient on a finite-valued input")
+
+
 def precision_error(entry: Entry, case: dict) -> float:
     """Scaled error of the float64 value against the entry's mpmath twin (``inf`` on a NaN/inf mismatch)."""
     scale = entry.mp_scale(**case) if entry.mp_scale is not None else None

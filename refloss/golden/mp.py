@@ -3,8 +3,10 @@
 These are the precision oracle of ``refloss audit`` and of the golden data. They are deliberately
 plain (loops over rows, the textbook formula) and share no code with the NumPy reference. One thing
 50 digits do not buy: ``log(1 + x)`` and ``1 - exp(x)`` for ``|x|`` below ~1e-35 (logit gaps above
-~80), so those are written with mpmath's ``log1p`` / ``expm1``, which are exact identities. Each takes the value function's keywords
-and returns an object array of mpf values with the value function's output shape.
+~80), so those are written with mpmath's ``log1p`` / ``expm1``, which are exact identities. Each
+takes the value function's keywords and returns an object array of mpf values with the value
+function's output shape. Inputs may also be object arrays of mpf (for the 90-digit gradients of
+:mod:`refloss.golden.dataset`); a twin then works at the caller's precision if it is above 50 digits.
 
 ``*_scale`` functions give the magnitude that the float64 error is measured against where the value
 can be ill-conditioned; see :func:`refloss.golden.precision_error`.
@@ -84,7 +86,6 @@ def _xlogy(x, y):
 
 
 def logsumexp(logits):
-    mpmath = _mpmath()
     with _precision():
         rows, shape = _rows(logits)
         return _out([sum(_shifted_lse(r)) for r in rows], shape)
@@ -92,14 +93,12 @@ def logsumexp(logits):
 
 def logsumexp_scale(logits):
     """|m| + |LSE - m|: the two terms a float64 log-sum-exp adds (its rounding error is relative to them)."""
-    mpmath = _mpmath()
     with _precision():
         rows, shape = _rows(logits)
         return _out([abs(m) + abs(log_s) for m, log_s in map(_shifted_lse, rows)], shape)
 
 
 def log_softmax(logits):
-    mpmath = _mpmath()
     with _precision():
         rows, shape = _rows(logits)
         flat = [t for r in rows for t in _log_softmax_row(r)]

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _strategies as strategies
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
-from .._registry import Param, Paper, register
+from .._registry import Paper, Param, register
 from ..golden import mp
 from ..numerics import _log_softmax, plogq
 

@@ -21,7 +21,7 @@ import scipy.special
 from .. import _strategies as strategies
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
-from .._registry import Param, Paper, register
+from .._registry import Paper, Param, register
 from ..golden import mp
 from ..numerics import _log_softmax, plogq, softplus
 
@@ -353,8 +353,11 @@ def _sigmoid_focal_terms(logits, target, alpha, gamma, reduction):
     check_reduction(reduction)
     y = v.unit_interval_array(target, x.shape, "target")
     gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
-    alpha_t = 1.0 if alpha is None else (lambda a: a * y + (1.0 - a) * (1.0 - y))(
-        v.scalar(alpha, v.UNIT_INTERVAL, "alpha"))
+    if alpha is None:
+        alpha_t = 1.0
+    else:
+        a = v.scalar(alpha, v.UNIT_INTERVAL, "alpha")
+        alpha_t = a * y + (1.0 - a) * (1.0 - y)
     p, one_minus_p = scipy.special.expit(x), scipy.special.expit(-x)
     ce = y * softplus(-x) + (1.0 - y) * softplus(x)
     m = p * (1.0 - y) + one_minus_p * y  # 1 - p_t
