@@ -1,6 +1,6 @@
 """Machine check of proofs/classification.md: cross-entropy, BCE with logits, softmax and sigmoid focal losses.
 
-Run ``python proofs/check_classification.py`` from the repository root (with it on ``sys.path``).
+Run ``python proofs/check_classification.py`` (from any directory).
 
 Every objective below is written from its definition in terms of probabilities (``softmax`` and
 ``sigmoid`` as quotients of exponentials), never from refloss's evaluation formulas, and every closed
@@ -9,11 +9,18 @@ form is copied from the docstring of the matching ``*_grad`` function.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import sympy as sp
 
-import refloss
-from proofs._support import (
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # run as a script, or loaded by file path (refloss audit): find refloss and proofs
+    sys.path.append(_ROOT)
+
+import refloss  # noqa: E402
+from proofs._support import (  # noqa: E402
     assert_grad_close,
     assert_identity,
     assert_values_close,
@@ -192,8 +199,8 @@ def check_binary_cross_entropy_with_logits() -> None:
         losses = np.vectorize(bce, otypes=[object])(X, Y, Wt, R)
         values, scale = reduced(losses, reduction)  # "mean" divides by the number of elements
         ones = np.ones(logits.shape)
-        point = {**assign(X, logits), **assign(Y, target),
-                 **assign(Wt, ones if weight is None else weight), **assign(R, ones if pos_weight is None else pos_weight)}
+        point = {**assign(X, logits), **assign(Y, target), **assign(Wt, ones if weight is None else weight),
+                 **assign(R, ones if pos_weight is None else pos_weight)}
         kw = dict(weight=weight, pos_weight=pos_weight, reduction=reduction)
         _tie(f"binary_cross_entropy_with_logits (shape {logits.shape}, {kw})", values, losses, scale, X, point,
              refloss.binary_cross_entropy_with_logits(logits, target, **kw),

@@ -1,15 +1,22 @@
 """Machine check of proofs/softmax.md: log-sum-exp and log-softmax.
 
-Run ``python proofs/check_softmax.py`` from the repository root (with it on ``sys.path``).
+Run ``python proofs/check_softmax.py`` (from any directory).
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import sympy as sp
 
-import refloss
-from proofs._support import (
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # run as a script, or loaded by file path (refloss audit): find refloss and proofs
+    sys.path.append(_ROOT)
+
+import refloss  # noqa: E402
+from proofs._support import (  # noqa: E402
     assert_grad_close,
     assert_identity,
     assert_values_close,

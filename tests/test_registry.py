@@ -37,10 +37,12 @@ def test_entry_is_complete(entry):
     assert entry.paper.title and entry.formula and entry.strategy is not None
     assert entry.fn.__doc__ and ">>>" in entry.fn.__doc__, "the value function needs a doctest"
     if entry.grad is not None:
-        assert inspect.signature(entry.grad) == inspect.signature(entry.fn), "grad must share fn's signature"
+        assert inspect.signature(entry.grad).parameters == inspect.signature(entry.fn).parameters, \
+            "grad must take fn's arguments"
         assert entry.gradient and entry.grad.__doc__
         assert set(entry.wrt) <= set(inspect.signature(entry.fn).parameters)
     rel, check = entry.proof.split("::")
+    assert rel == f"proofs/check_{entry.family}.py"
     script = ROOT / rel
     derivation = script.with_name(script.name.removeprefix("check_")).with_suffix(".md")
     assert script.is_file() and derivation.is_file()

@@ -53,7 +53,7 @@ def softmax_entropy_grad(logits, reduction="mean"):
     paper=_SHANNON,
     formula=r"H(z) = -\sum_j p_j \log p_j,\quad p = \mathrm{softmax}(z)",
     gradient=r"\frac{\partial H}{\partial z_j} = -p_j\,(\log p_j + H)",
-    proof="proofs/check_discrete.py::softmax_entropy",
+    proof="proofs/check_entropy.py::softmax_entropy",
     strategy=strategies.softmax_entropy,
     mp=mp.softmax_entropy,
     mp_scale=mp.softmax_entropy_scale,
@@ -135,7 +135,7 @@ def kl_divergence_logits_grad(p_logits, q_logits, reduction="mean") -> KLDiverge
     r"q = \mathrm{softmax}(b)",
     gradient=r"\frac{\partial\,\mathrm{KL}}{\partial a_j} = p_j(\log p_j - \log q_j - \mathrm{KL}),\quad "
     r"\frac{\partial\,\mathrm{KL}}{\partial b_j} = q_j - p_j",
-    proof="proofs/check_discrete.py::kl_divergence_logits",
+    proof="proofs/check_entropy.py::kl_divergence_logits",
     strategy=strategies.kl_divergence_logits,
     mp=mp.kl_divergence_logits,
     mp_scale=mp.kl_divergence_logits_scale,

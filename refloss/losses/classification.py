@@ -372,8 +372,9 @@ def sigmoid_focal_loss_grad(logits, target, alpha=0.25, gamma=2.0, reduction="me
     .. math:: \frac{\partial \ell}{\partial x} = \alpha_t\, m^{\gamma}\Big[(p - y)
               + \gamma\,\mathrm{ce}\,(1 - 2y)\,\frac{p(1-p)}{m}\Big],
 
-    where :math:`p(1-p)/m \in [0, 2]` for every :math:`y \in [0,1]` and tends to 1 when :math:`m \to 0`
-    (only possible for hard labels), so no negative power of :math:`m` is formed.
+    where :math:`p(1-p)/m \in [0, 1]` for every :math:`y \in [0,1]` (since
+    :math:`m - p(1-p) = (p-y)^2 + y(1-y) \ge 0`) and tends to 1 when :math:`m \to 0` (only possible
+    for hard labels), so no negative power of :math:`m` is formed.
 
     >>> sigmoid_focal_loss_grad([0.0], [1.0], alpha=None, gamma=0.0, reduction="sum")  # BCE: p - y
     array([-0.5])

@@ -1,15 +1,22 @@
-"""Machine check of proofs/discrete.md: entropy and KL divergence of softmax distributions.
+"""Machine check of proofs/entropy.md: entropy and KL divergence of softmax distributions.
 
-Run ``python proofs/check_discrete.py`` from the repository root (with it on ``sys.path``).
+Run ``python proofs/check_entropy.py`` (from any directory).
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import sympy as sp
 
-import refloss
-from proofs._support import (
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:  # run as a script, or loaded by file path (refloss audit): find refloss and proofs
+    sys.path.append(_ROOT)
+
+import refloss  # noqa: E402
+from proofs._support import (  # noqa: E402
     assert_grad_close,
     assert_identity,
     assert_values_close,
@@ -85,7 +92,7 @@ def check_softmax_entropy() -> None:
     H = entropy(z)
     for j in range(C):
         assert_identity(sp.diff(H, z[j]), -p[j] * (sp.log(p[j]) + H), f"d H / d z_{j}", logits=z)
-    # The same function as LSE(z) - sum_j p_j z_j; refloss does not evaluate it that way (see discrete.md).
+    # The same function as LSE(z) - sum_j p_j z_j; refloss does not evaluate it that way (see entropy.md).
     assert_identity(sp.log(sum(sp.exp(v) for v in z)) - sum(pj * v for pj, v in zip(p, z)), H,
                     "H = LSE - sum p z", logits=z)
     c = sp.Symbol("c", real=True)
