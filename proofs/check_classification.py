@@ -1,6 +1,6 @@
 """Machine check of proofs/classification.md: cross-entropy, BCE with logits, softmax and sigmoid focal losses.
 
-Run ``python proofs/check_classification.py`` (from any directory).
+Run ``python -m proofs.check_classification`` from the repository root.
 
 Every objective below is written from its definition in terms of probabilities (``softmax`` and
 ``sigmoid`` as quotients of exponentials), never from refloss's evaluation formulas, and every closed
@@ -9,18 +9,11 @@ form is copied from the docstring of the matching ``*_grad`` function.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import sympy as sp
 
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:  # run as a script, or loaded by file path (refloss audit): find refloss and proofs
-    sys.path.append(_ROOT)
-
-import refloss  # noqa: E402
-from proofs._support import (  # noqa: E402
+import refloss
+from proofs._support import (
     assert_grad_close,
     assert_identity,
     assert_values_close,

@@ -1,22 +1,15 @@
 """Machine check of proofs/softmax.md: log-sum-exp and log-softmax.
 
-Run ``python proofs/check_softmax.py`` (from any directory).
+Run ``python -m proofs.check_softmax`` from the repository root.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import sympy as sp
 
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:  # run as a script, or loaded by file path (refloss audit): find refloss and proofs
-    sys.path.append(_ROOT)
-
-import refloss  # noqa: E402
-from proofs._support import (  # noqa: E402
+import refloss
+from proofs._support import (
     assert_grad_close,
     assert_identity,
     assert_values_close,

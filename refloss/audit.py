@@ -90,6 +90,9 @@ def run_proof(entry: Entry, proofs_dir: Path) -> None:
     if not path.is_file():
         raise AssertionError(f"proof script {rel} not found")
     if path not in _PROOF_MODULES:
+        root = str(proofs_dir.parent)
+        if root not in sys.path:  # the scripts import the ``proofs`` package (their shared helpers)
+            sys.path.append(root)
         spec = importlib.util.spec_from_file_location(f"refloss_proof_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
