@@ -51,3 +51,12 @@ def test_weights_broadcast():
     assert v.nonnegative_weights([1.0, 2.0], "w", broadcast_to=(3, 2)).shape == (3, 2)
     with pytest.raises(RefLossError, match="does not broadcast"):
         v.nonnegative_weights([1.0, 2.0, 3.0], "w", broadcast_to=(3, 2))
+
+
+def test_float32_softmax_rows_pass_the_sum_tolerance():
+    """The documented reason for PROB_SUM_ATOL: float32 softmax outputs over a 256k vocabulary pass."""
+    rng = np.random.default_rng(0)
+    z = (rng.normal(size=(4, 256_000)) * 5).astype(np.float32)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True, dtype=np.float32)
+    v.probabilities(p, p.shape, "target")

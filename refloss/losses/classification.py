@@ -184,12 +184,22 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
     return reduce(_losses(terms), reduction, terms.denominator)
 
 
-def _bce_inputs(logits, target, weight, pos_weight, reduction):
+def _binary_inputs(logits, target, reduction):
+    """Elementwise logits (any non-empty shape, finite) and labels in [0, 1] of the same shape."""
     x = v.real_array(logits, "logits")
     if x.size == 0:
         raise v.RefLossError(f"logits is empty (shape {x.shape}): empty batch")
     check_reduction(reduction)
-    y = v.unit_interval_array(target, x.shape, "target")
+    return x, v.unit_interval_array(target, x.shape, "target")
+
+
+def _binary_cross_entropy(x, y, pos_weight=1.0):
+    """pos_weight * y * softplus(-x) + (1 - y) * softplus(x): two non-negative terms, no cancellation."""
+    return pos_weight * y * softplus(-x) + (1.0 - y) * softplus(x)
+
+
+def _bce_inputs(logits, target, weight, pos_weight, reduction):
+    x, y = _binary_inputs(logits, target, reduction)
     w = 1.0 if weight is None else v.nonnegative_weights(weight, "weight", broadcast_to=x.shape)
     pw = 1.0 if pos_weight is None else v.nonnegative_weights(pos_weight, "pos_weight", broadcast_to=x.shape)
     return x, y, w, pw
@@ -254,7 +264,7 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
     0.0
     """
     x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
-    return reduce(w * (pw * y * softplus(-x) + (1.0 - y) * softplus(x)), reduction)
+    return reduce(w * _binary_cross_entropy(x, y, pw), reduction)
 
 
 def _focal_terms(logits, target, gamma, alpha, reduction):
@@ -347,11 +357,7 @@ def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
 
 
 def _sigmoid_focal_terms(logits, target, alpha, gamma, reduction):
-    x = v.real_array(logits, "logits")
-    if x.size == 0:
-        raise v.RefLossError(f"logits is empty (shape {x.shape}): empty batch")
-    check_reduction(reduction)
-    y = v.unit_interval_array(target, x.shape, "target")
+    x, y = _binary_inputs(logits, target, reduction)
     gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
     if alpha is None:
         alpha_t = 1.0
@@ -359,7 +365,7 @@ def _sigmoid_focal_terms(logits, target, alpha, gamma, reduction):
         a = v.scalar(alpha, v.UNIT_INTERVAL, "alpha")
         alpha_t = a * y + (1.0 - a) * (1.0 - y)
     p, one_minus_p = scipy.special.expit(x), scipy.special.expit(-x)
-    ce = y * softplus(-x) + (1.0 - y) * softplus(x)
+    ce = _binary_cross_entropy(x, y)
     m = p * (1.0 - y) + one_minus_p * y  # 1 - p_t
     return x, y, gamma, alpha_t, p, one_minus_p, ce, m
 
