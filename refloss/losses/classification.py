@@ -284,7 +284,7 @@ def _focal_terms(logits, target, gamma, alpha, reduction):
     logp = _log_softmax(z)
     logp_y = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
     q = -np.expm1(logp_y)  # 1 - p_y without cancellation as p_y -> 1
-    return z, y, logp, logp_y, q, gamma, alpha_y
+    return y, logp, logp_y, q, gamma, alpha_y
 
 
 def focal_loss_grad(logits, target, gamma=2.0, alpha=None, reduction="mean"):
@@ -301,7 +301,7 @@ def focal_loss_grad(logits, target, gamma=2.0, alpha=None, reduction="mean"):
     >>> focal_loss_grad([[0.0, 0.0]], [0], gamma=0.0)  # gamma = 0 is cross-entropy: p - e_y
     array([[-0.5,  0.5]])
     """
-    z, y, logp, logp_y, q, gamma, alpha_y = _focal_terms(logits, target, gamma, alpha, reduction)
+    y, logp, logp_y, q, gamma, alpha_y = _focal_terms(logits, target, gamma, alpha, reduction)
     safe_q = np.where(q > 0, q, 1.0)
     log_ratio = np.where(q > 0, logp_y / safe_q, -1.0)
     factor = alpha_y * q**gamma * (1.0 - gamma * np.exp(logp_y) * log_ratio)
@@ -352,7 +352,7 @@ def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
 
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Eq. 5.
     """
-    z, y, logp, logp_y, q, gamma, alpha_y = _focal_terms(logits, target, gamma, alpha, reduction)
+    y, logp, logp_y, q, gamma, alpha_y = _focal_terms(logits, target, gamma, alpha, reduction)
     return reduce(-alpha_y * q**gamma * logp_y, reduction)
 
 
