@@ -1,5 +1,5 @@
-"""Machine-checked derivations: one ``<family>.md`` + ``check_<family>.py`` pair per family (see README.md).
+"""Machine-checked definitions: one ``check_<family>.py`` per family (and its ``<family>.md`` derivation).
 
-A regular package so that the check scripts can share :mod:`proofs._support` however they are loaded
-(run as scripts, imported as ``proofs.check_<family>``, or loaded from their path by ``refloss audit``).
+Installed with the package as :mod:`refloss.proofs`; ``refloss audit`` imports the module an entry names in
+its ``proof`` field. ``python -m refloss.proofs latex NAME`` prints the LaTeX a definition generates.
 """

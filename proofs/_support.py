@@ -1,28 +1,436 @@
-"""What every proof script shares: proving identities, 50-digit evaluation, and the float64 comparison.
+"""The machinery every family's proof module shares: definitions, the 50-digit oracle, proving identities.
 
-A check has two halves. The *symbolic* half proves that the closed form in refloss's docstring equals
-SymPy's derivative of the objective written from its definition (:func:`assert_identity`). The
-*numeric* half ties that mathematics to the code: SymPy's derivative is evaluated with 50 significant
-digits at the very float64 inputs refloss receives (:func:`mp_eval`) and refloss's float64 output
-must agree to the stated tolerances (:func:`assert_values_close`, :func:`assert_grad_close`).
+An object's **definition** is written once, in its family's proof module, from its paper, as a SymPy
+function of one *row* (one sample: a row of logits and its target, or one binary logit and its label).
+The row function sees the row through a *view*, so the same code produces three things:
+
+* with a :class:`GenericRow` (symbolic class count ``C``, ``z_j``, ``p_j``, ``y``), the formula a reader sees:
+  ``sympy.latex`` of it is the registered ``formula`` (a test compares them);
+* with a :class:`Row` of concrete symbols, the expressions that the symbolic proofs differentiate and
+  compare with the closed-form gradient that the registry entry's gradient implements;
+* with a :class:`Row` of the symbols of an actual input (``-inf`` entries as ``-oo``), the oracle: value
+  and derivative evaluated with mpmath at the very float64 inputs, with as many digits as the definition
+  needs to deliver 50 correct ones (:func:`reference`).
+
+A definition is registered with :func:`define`; the registry entry of the same name finds it through its
+``proof`` field (``proofs/check_<family>.py::<name>``), so no central file lists objects.
 """
 
 from __future__ import annotations
 
-import sys
-import time
+import importlib
+import inspect
+import math
+from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
+from typing import Callable
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-DPS = 50  # digits of the reference arithmetic: ~34 more than float64, so its own error is invisible
-VALUE_RTOL = 1e-13  # per element, relative to the exact value
-GRAD_RTOL = 1e-12  # absolute, relative to max(1, max |exact gradient|) over the whole array
+DPS = 50  # correct digits the oracle delivers: ~34 more than float64, so its own error is invisible
 ZERO_TOL = 1e-40  # what "zero" means for an identity evaluated numerically at 50 digits
 SEED = 20240607
+
+# -- views of one row --------------------------------------------------------------------------------
+
+
+class Row:
+    """One concrete row of logits ``z`` (SymPy symbols, numbers, or ``-oo`` for a masked class).
+
+    ``y`` is the target class (an int) or ``None``; ``extra`` holds per-class arrays of the same row
+    (weights, probability targets) as lists. Masked classes have ``p_j = 0`` and ``log p_j = -oo``;
+    :meth:`sum` applies the convention 0 log 0 = 0 (a term that SymPy evaluates to NaN, which only
+    ``0 * -oo`` produces, is dropped).
+    """
+
+    def __init__(self, z, y=None, **extra):
+        self._z = list(z)
+        self.y = y
+        self.C = len(self._z)
+        self.classes = range(self.C)
+        self._denominator = sp.Add(*[sp.exp(v) for v in self._z])
+        self.extra = extra
+
+    def z(self, j):
+        return self._z[j]
+
+    def lse(self):
+        return sp.log(self._denominator)
+
+    def p(self, j):
+        return sp.exp(self._z[j]) / self._denominator
+
+    def log_p(self, j):
+        return self._z[j] - sp.log(self._denominator) if self._z[j] != -sp.oo else -sp.oo
+
+    def sum(self, term: Callable):
+        return sp.Add(*[t for t in (sp.sympify(term(j)) for j in self.classes) if t is not sp.nan])
+
+    def delta(self, i, j):
+        return sp.S.One if i == j else sp.S.Zero
+
+    def __getattr__(self, name):  # per-class arrays: row.w(j), row.t(j)
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return lambda j: extra[name][j]
+        raise AttributeError(name)
+
+
+class GenericRow:
+    """The row a reader sees: ``C`` classes, logits ``z_j``, probabilities ``p_j``, target ``y``."""
+
+    def __init__(self, *extra: str, y: bool = True):
+        self.C = sp.Symbol("C", positive=True, integer=True)
+        self.y = sp.Symbol("y", integer=True) if y else None
+        self._z, self._p = sp.IndexedBase("z"), sp.IndexedBase("p")
+        self._extra = {name: sp.IndexedBase(name) for name in extra}
+
+    def z(self, j):
+        return self._z[j]
+
+    def lse(self):
+        c = sp.Symbol("c", integer=True)
+        return sp.log(sp.Sum(sp.exp(self._z[c]), (c, 1, self.C)))
+
+    def p(self, j):
+        return self._p[j]
+
+    def log_p(self, j):
+        return sp.log(self._p[j])
+
+    def sum(self, term: Callable):
+        c = sp.Symbol("c", integer=True)
+        return sp.Sum(term(c), (c, 1, self.C))
+
+    def delta(self, i, j):
+        return sp.KroneckerDelta(i, j)
+
+    def __getattr__(self, name):
+        extra = self.__dict__.get("_extra", {})
+        if name in extra:
+            return lambda j: extra[name][j]
+        raise AttributeError(name)
+
+
+class BinaryRow:
+    """One element of an elementwise binary loss: logit ``x`` and label ``y`` (and weights).
+
+    ``generic=True`` is the element a reader sees: ``sigma(x)`` stays the named function.
+    """
+
+    def __init__(self, x, y, generic: bool = False, **extra):
+        self.x, self.y, self.generic, self.extra = x, y, generic, extra
+
+    def sigma(self, v):
+        return sp.Function("sigma")(v) if self.generic else sigmoid(v)
+
+    def __getattr__(self, name):
+        extra = self.__dict__.get("extra", {})
+        if name in extra:
+            return extra[name]
+        raise AttributeError(name)
+
+
+def sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+# -- definitions ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Definition:
+    """One object's definition. ``build(case)`` maps a symbolic case (see :func:`symbolize`) to the object
+    array of its outputs, reduction included; ``formula()`` and ``gradient_formula()`` give the SymPy
+    expressions a reader sees; ``prove()`` runs the symbolic proofs (closed form = derivative, identities,
+    limits) and raises ``AssertionError`` on failure."""
+
+    name: str
+    build: Callable[[dict], np.ndarray]
+    formula: Callable[[], sp.Expr]
+    gradient_formula: Callable[[], sp.Expr | None]
+    prove: Callable[[], None]
+    notes: list[str] = field(default_factory=list)
+
+
+DEFINITIONS: dict[str, Definition] = {}
+
+
+def define(name: str, *, build, formula, gradient_formula, prove) -> Definition:
+    """Register the definition of the object ``name`` (called once, in its family's proof module)."""
+    if name in DEFINITIONS:
+        raise ValueError(f"{name} is defined twice")
+    DEFINITIONS[name] = Definition(name, build, formula, gradient_formula, prove)
+    return DEFINITIONS[name]
+
+
+def proof_module(entry):
+    """Import the family proof module an entry names (``proofs/check_<family>.py::<name>``)."""
+    rel = entry.proof.split("::")[0]
+    stem = rel.removeprefix("proofs/").removesuffix(".py")
+    return importlib.import_module(f"{__package__}.{stem}")
+
+
+def definition_of(entry) -> Definition:
+    """The definition registered for ``entry`` by its family's proof module."""
+    proof_module(entry)
+    try:
+        return DEFINITIONS[entry.name]
+    except KeyError:
+        raise AssertionError(f"{entry.proof.split('::')[0]} defines no {entry.name!r}") from None
+
+
+def ell(expr, lhs: str = "ell") -> sp.Expr:
+    """``lhs = expr`` (default ``ell``), the displayed form of a definition."""
+    return sp.Eq(sp.Symbol(lhs), expr, evaluate=False)
+
+
+def partial(expr, wrt: str = "z_{j}", of: str = r"\ell") -> sp.Expr:
+    """``d(of)/d(wrt) = expr``, the displayed form of a closed-form gradient."""
+    return sp.Eq(sp.Symbol(rf"\frac{{\partial {of}}}{{\partial {wrt}}}"), expr, evaluate=False)
+
+
+def latex(expr) -> str:
+    return sp.latex(expr)
+
+
+# -- symbolic cases --------------------------------------------------------------------------------------
+
+
+def _is_float_array(x) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+
+
+def symbolize(case: dict, wrt: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """Replace every floating-point input of ``case`` by SymPy symbols; return (symbolic case, point).
+
+    Float arrays become object arrays of symbols named ``arg[i,j]`` (``-inf`` entries become the constant
+    ``-oo``), float scalars become one symbol; integers, strings and ``None`` stay as they are. ``point``
+    maps each symbol to its float64 value, which mpmath represents exactly. Inputs that are exactly 0 and
+    not differentiated (a smoothing of 0, a zero target probability) become the constant 0, so that
+    0 * log 0 = 0 is decided when the expression is built; this changes neither the value nor the
+    condition scale, to which an input contributes ``|x| |d out / d x| = 0``.
+    """
+    sym, point = {}, {}
+    for name, value in case.items():
+        if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+            s = sp.Symbol(name, real=True)
+            if value == 0 and name not in wrt:
+                sym[name] = sp.S.Zero
+            else:
+                sym[name], point[s] = s, float(value)
+        elif _is_float_array(value) or (isinstance(value, list) and np.asarray(value).dtype.kind == "f"):
+            arr = np.asarray(value, dtype=np.float64)
+            out = np.empty(arr.shape, dtype=object)
+            for index in np.ndindex(*arr.shape):
+                if arr[index] == -math.inf:
+                    out[index] = -sp.oo
+                elif arr[index] == 0 and name not in wrt:
+                    out[index] = sp.S.Zero
+                else:
+                    s = sp.Symbol(f"{name}[{','.join(map(str, index))}]", real=True)
+                    out[index], point[s] = s, float(arr[index])
+            sym[name] = out
+        else:
+            sym[name] = value
+    return sym, point
+
+
+def rows(case: dict, row_fn: Callable, *, logits: str = "logits", target: str | None = "target",
+         per_class: tuple[str, ...] = (), params: tuple[str, ...] = ()) -> np.ndarray:
+    """Apply ``row_fn(Row, **params)`` to every row of ``case[logits]``: the losses, shape ``batch``."""
+    z = case[logits]
+    batch = z.shape[:-1]
+    out = np.empty(batch, dtype=object)
+    for index in np.ndindex(*batch):
+        y = None if target is None else int(np.asarray(case[target])[index])
+        extra = {name: list(np.broadcast_to(case[name], z.shape)[index]) for name in per_class
+                 if case.get(name) is not None}
+        out[index] = row_fn(Row(z[index], y, **extra), **{p: case[p] for p in params})
+    return out
+
+
+def elementwise(case: dict, element_fn: Callable, *, arrays: tuple[str, ...] = (),
+                params: tuple[str, ...] = ()) -> np.ndarray:
+    """Apply ``element_fn(BinaryRow, **params)`` to every element of ``case["logits"]``."""
+    x = case["logits"]
+    y = np.broadcast_to(case["target"], x.shape)
+    extra = {name: np.broadcast_to(case[name], x.shape) for name in arrays if case.get(name) is not None}
+    out = np.empty(x.shape, dtype=object)
+    for index in np.ndindex(*x.shape):
+        out[index] = element_fn(BinaryRow(x[index], y[index], **{k: v[index] for k, v in extra.items()}),
+                                **{p: case[p] for p in params})
+    return out
+
+
+def reduce(losses: np.ndarray, reduction: str, denominator=None) -> np.ndarray:
+    """The reduced output as an object array: the losses ("none"), their sum, or sum / denominator
+    (default: the number of losses)."""
+    if reduction == "none":
+        return losses
+    total = sp.Add(*losses.flat)
+    if reduction == "mean":
+        total = total / (losses.size if denominator is None else denominator)
+    out = np.empty((), dtype=object)
+    out[()] = total
+    return out
+
+
+# -- the oracle ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reference:
+    """The oracle's answer for one case: 50-digit value and gradients with their condition scales.
+
+    ``value``/``value_scale`` have the output's shape; ``grads``/``grad_scales`` map each differentiable
+    input to arrays of its shape (or of the Jacobian's). Entries are mpmath numbers; ``float64(...)`` rounds.
+    ``grads`` is empty when the value is infinite (the gradient is then undefined).
+    """
+
+    value: np.ndarray
+    value_scale: np.ndarray
+    grads: dict
+    grad_scales: dict
+    dps: int
+
+
+def _derivative(outputs: list, variables: np.ndarray, cache: dict) -> np.ndarray:
+    """d(sum of outputs)/dv for every entry v of ``variables`` (0 where v is a constant such as -oo)."""
+    out = np.empty(variables.shape, dtype=object)
+    for index in np.ndindex(*variables.shape):
+        v = variables[index]
+        terms = []
+        if isinstance(v, sp.Symbol):
+            for e in outputs:
+                if v in e.free_symbols:
+                    key = (e, v)
+                    if key not in cache:
+                        cache[key] = sp.diff(e, v)
+                    terms.append(cache[key])
+        out[index] = sp.Add(*terms)
+    return out
+
+
+def _jacobian(values: np.ndarray, variables: np.ndarray, cache: dict) -> np.ndarray:
+    """J[..., i, j] = d values[..., i] / d variables[..., j], row by row (constant outputs: 0)."""
+    out = np.empty(values.shape + values.shape[-1:], dtype=object)
+    for index in np.ndindex(*values.shape[:-1]):
+        for i in range(values.shape[-1]):
+            out[index + (i,)] = _derivative([values[index + (i,)]], variables[index], cache)
+    return out
+
+
+def _evaluate(f, args: list, dps: int) -> list:
+    with mpmath.workdps(dps):
+        return [mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else +v for v in f(*(mpmath.mpf(a) for a in args))]
+
+
+def _scales(f, args: list, dps: int, n_out: int) -> list:
+    """s_k = sum_i |x_i| |d out_k / d x_i| by central differences in relative steps of 10^(-dps/2)."""
+    scales = [mpmath.mpf(0)] * n_out
+    with mpmath.workdps(dps):
+        step = mpmath.mpf(10) ** (-(dps // 2))
+        for i, x in enumerate(args):
+            if x == 0:
+                continue
+            up, down = list(args), list(args)
+            up[i] = mpmath.mpf(x) * (1 + step)
+            down[i] = mpmath.mpf(x) * (1 - step)
+            hi, lo = _evaluate(f, up, dps), _evaluate(f, down, dps)
+            for k in range(n_out):
+                if mpmath.isfinite(hi[k]) and mpmath.isfinite(lo[k]):
+                    scales[k] += abs(hi[k] - lo[k]) / (2 * step)
+    return scales
+
+
+def _agree(a, b, scale, dps) -> bool:
+    if mpmath.isinf(a) or mpmath.isinf(b) or mpmath.isnan(a) or mpmath.isnan(b):
+        return (a == b) or (mpmath.isnan(a) and mpmath.isnan(b))
+    return abs(a - b) <= mpmath.mpf(10) ** (-DPS + 10) * (abs(b) + scale) or abs(a - b) <= mpmath.mpf(10) ** (
+        -(dps - 15))
+
+
+def _starting_dps(point: dict) -> int:
+    # exp/log definitions lose about |x| / ln 10 digits (log(e^g / (e^g + 1)) for a logit gap g).
+    biggest = max((abs(v) for v in point.values()), default=0.0)
+    return DPS + 20 + int(2 * biggest / math.log(10))
+
+
+def reference(entry, case: dict) -> Reference:
+    """The 50-digit value and gradient(s) of ``entry`` at ``case``, from its definition alone.
+
+    The definition is evaluated as written (no stable rewrite) by mpmath at a working precision raised
+    until two evaluations ten digits apart agree to 50 digits of ``|value| + scale``; a result smaller than
+    the working precision can resolve (a symmetric gradient component that is exactly 0) comes out as 0.
+    Gradients are SymPy's derivatives of the definition, reduction included.
+    """
+    definition = definition_of(entry)
+    # The definition sees every argument, defaults included, as the value function does.
+    bound = inspect.signature(entry.fn).bind(**case)
+    bound.apply_defaults()
+    sym, point = symbolize(dict(bound.arguments), entry.wrt)
+    values = np.asarray(definition.build(sym), dtype=object)
+    if any(e is sp.nan for e in values.flat):
+        raise AssertionError(f"{entry.name}: the definition is NaN at this input (a 0 * oo it should resolve)")
+    symbols = list(point)
+    probe = sp.lambdify(symbols, list(values.flat), modules="mpmath")
+    args = list(point.values())
+    # The value is infinite (and the gradient undefined) where an output is +oo or an infinite function of
+    # the inputs; an output that is the constant -oo is a masked one (log p of a masked class), whose
+    # derivative is 0.
+    finite = all(mpmath.isfinite(v) or e == -sp.oo
+                 for v, e in zip(_evaluate(probe, args, _starting_dps(point)), values.flat))
+    cache: dict = {}
+    grads = {}
+    if finite and entry.grad is not None:
+        for name in entry.wrt:
+            if entry.grad_kind == "jacobian":
+                grads[name] = _jacobian(values, sym[name], cache)
+            else:
+                grads[name] = _derivative(list(values.flat), sym[name], cache)
+    flat = list(values.flat) + [e for g in grads.values() for e in g.flat]
+    f = sp.lambdify(symbols, flat, modules="mpmath")
+    dps = _starting_dps(point)
+    for _ in range(5):
+        low = _evaluate(f, args, dps)
+        high = _evaluate(f, args, dps + 10)
+        scale = _scales(f, args, dps + 10, len(flat))
+        if all(_agree(a, b, s, dps) for a, b, s in zip(low, high, scale)):
+            break
+        dps *= 2
+    else:
+        raise AssertionError(f"{entry.name}: the definition did not converge up to {dps} digits")
+    threshold = mpmath.mpf(10) ** (-(dps - 15))
+    result = [b if (mpmath.isinf(b) or abs(b) > threshold or abs(a - b) <= abs(b) * 1e-30) else mpmath.mpf(0)
+              for a, b in zip(low, high)]
+
+    def take(start, shape):
+        arr = np.empty(shape, dtype=object)
+        for k, index in enumerate(np.ndindex(*shape)):
+            arr[index] = result[start + k]
+        sc = np.empty(shape, dtype=object)
+        for k, index in enumerate(np.ndindex(*shape)):
+            sc[index] = scale[start + k]
+        return arr, sc
+
+    value, value_scale = take(0, values.shape)
+    start, g, gs = values.size, {}, {}
+    for name, expr in grads.items():
+        g[name], gs[name] = take(start, expr.shape)
+        start += expr.size
+    return Reference(value, value_scale, g, gs, dps + 10)
+
+
+def float64(arr) -> np.ndarray:
+    """Round an object array of mpmath numbers to float64."""
+    return np.vectorize(float, otypes=[np.float64])(np.asarray(arr, dtype=object)) if np.size(arr) else \
+        np.zeros(np.shape(arr))
+
+
+# -- symbolic proofs -------------------------------------------------------------------------------------
 
 
 def symbol_array(name: str, shape: tuple[int, ...], **assumptions) -> np.ndarray:
@@ -31,6 +439,10 @@ def symbol_array(name: str, shape: tuple[int, ...], **assumptions) -> np.ndarray
     for index in np.ndindex(*shape):
         out[index] = sp.Symbol("_".join([name, *map(str, index)]), **assumptions)
     return out
+
+
+def logit_symbols(n: int, name: str = "z"):
+    return list(sp.symbols(f"{name}0:{n}", real=True))
 
 
 def _zero_in_log_coordinates(expr: sp.Expr, logits) -> bool:
@@ -46,8 +458,6 @@ def _zero_in_log_coordinates(expr: sp.Expr, logits) -> bool:
         return False
     u = {z: sp.log(sp.Dummy(f"u_{z}", positive=True)) for z in logits}
     e = sp.expand_power_exp(expr.xreplace(u))
-    # One fraction inside each log (log(1 + u1/u0) -> log((u0 + u1)/u0)), then split the logs; with the
-    # u's positive, SymPy splits a log only where that is valid.
     e = e.replace(lambda a: isinstance(a, sp.log), lambda a: sp.log(sp.together(a.args[0])))
     e = sp.expand_log(e)
     return sp.expand(sp.numer(sp.together(e))) == 0
@@ -78,9 +488,9 @@ def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int
     Raises AssertionError naming ``what`` and the first point where the two sides differ.
     """
     diff = sp.sympify(lhs) - sp.sympify(rhs)
-    if diff == 0 or _zero_in_log_coordinates(diff, tuple(logits)):
+    if diff == 0 or (not diff.has(sp.Piecewise) and _zero_in_log_coordinates(diff, tuple(logits))):
         return "symbolic"
-    if sp.simplify(diff) == 0:
+    if not diff.has(sp.Piecewise) and sp.simplify(diff) == 0:
         return "symbolic (simplify)"
     rng = np.random.default_rng(SEED)
     domains = domains or {}
@@ -94,102 +504,20 @@ def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int
     return f"numeric ({points} points, {DPS} digits)"
 
 
-_CANONICAL: dict = {}
-_DERIVATIVES: dict = {}
-
-
-def _canonical_symbol(i: int, like: sp.Symbol) -> sp.Dummy:
-    assumptions = like.assumptions0
-    key = (i, tuple(sorted(assumptions.items())))
-    return _CANONICAL.setdefault(key, sp.Dummy(f"v{i}", **assumptions))
-
-
-def gradient(losses, variables: np.ndarray, scale=1) -> np.ndarray:
-    """d(scale * sum(losses)) / d v for every symbol v of ``variables``, in its shape.
-
-    ``scale`` (the reduction's 1 or 1/denominator) must not depend on the variables. Two economies, neither
-    of which changes the result: the sum rule is applied here, so a loss is differentiated only by the
-    variables it contains, and each loss is renamed to canonical symbols before ``sympy.diff``, so rows of
-    the same form (same class count, target, mask) are differentiated once and the result renamed back.
-    """
-    losses = list(np.asarray(losses, dtype=object).flat)
-    flat = list(variables.flat)
-    if set(flat) & sp.sympify(scale).free_symbols:
-        raise ValueError("the reduction's scale must not depend on the variables")
-    terms = {v: [] for v in flat}
-    for loss in losses:
-        own = [v for v in flat if v in loss.free_symbols]
-        rename = {v: _canonical_symbol(i, v) for i, v in enumerate(own)}
-        back = {c: v for v, c in rename.items()}
-        canonical = loss.xreplace(rename)
-        for v in own:
-            key = (canonical, rename[v])
-            if key not in _DERIVATIVES:
-                _DERIVATIVES[key] = sp.diff(canonical, rename[v])
-            terms[v].append(_DERIVATIVES[key].xreplace(back))
-    out = np.empty(variables.shape, dtype=object)
-    for index, v in zip(np.ndindex(*variables.shape), flat):
-        out[index] = scale * sp.Add(*terms[v])
-    return out
-
-
-def mp_eval(exprs, point: dict, dps: int = DPS) -> np.ndarray:
-    """Evaluate an expression or array of expressions at ``point`` (Symbol -> float) with ``dps`` digits.
-
-    ``mpmath.mpf(float)`` is exact, so the reference is the mathematical value at the very inputs refloss
-    saw, up to the rounding of the working precision. The definitions are evaluated as written, so where
-    they cancel (``log(e^100 / (e^100 + 1))`` loses 44 digits) a stress point must raise ``dps`` by the
-    digits lost. Parameters must enter as symbols, not SymPy Floats, for the same exactness.
-    """
-    exprs = np.asarray(exprs, dtype=object)
-    symbols = list(point)
-    f = sp.lambdify(symbols, list(exprs.flat), modules="mpmath")
-    with mpmath.workdps(dps):
-        values = f(*(mpmath.mpf(float(point[s])) for s in symbols))
-    out = np.empty(exprs.shape, dtype=object)
-    for index, value in zip(np.ndindex(*exprs.shape), values):
-        out[index] = mpmath.mpf(value)
-    return out
-
-
-def assign(symbols: np.ndarray, values) -> dict:
-    """The point ``{symbol: value}`` giving each symbol of ``symbols`` the matching entry of ``values``."""
-    values = np.broadcast_to(np.asarray(values, dtype=float), symbols.shape)
-    return {s: float(x) for s, x in zip(symbols.flat, values.flat)}
-
-
-def _as_float_array(got, shape, what: str) -> np.ndarray:
-    arr = np.asarray(got, dtype=float)
-    if arr.shape != tuple(shape):
-        raise AssertionError(f"{what}: refloss returned shape {arr.shape}, the derivation has {tuple(shape)}")
-    return arr
-
-
-def assert_values_close(got, expected, what: str, rtol: float = VALUE_RTOL) -> None:
-    """Every entry of refloss's float64 ``got`` within ``rtol`` relative of the 50-digit ``expected``."""
-    expected = np.asarray(expected, dtype=object)
-    got = _as_float_array(got, expected.shape, what)
-    with mpmath.workdps(DPS):
-        for index in np.ndindex(*expected.shape):
-            g, e = got[index], expected[index]
-            if not abs(mpmath.mpf(g) - e) <= rtol * abs(e):
-                raise AssertionError(f"{what}: value at {index} is {float(g)!r}, exact {mpmath.nstr(e, 20)} "
-                                     f"(relative error {mpmath.nstr(abs((g - e) / e), 3) if e else 'inf'} "
-                                     f"> {rtol})")
-
-
-def assert_grad_close(got, expected, what: str, rtol: float = GRAD_RTOL) -> None:
-    """``max |got - expected| <= rtol * max(1, max |expected|)`` over the whole gradient array."""
-    expected = np.asarray(expected, dtype=object)
-    got = _as_float_array(got, expected.shape, what)
-    with mpmath.workdps(DPS):
-        errors = {index: abs(mpmath.mpf(got[index]) - expected[index]) for index in np.ndindex(*expected.shape)}
-        scale = max([mpmath.mpf(1)] + [abs(e) for e in expected.flat])
-        worst = max(errors, key=errors.get)
-        if not errors[worst] <= rtol * scale:
-            raise AssertionError(f"{what}: gradient entry {worst} is {float(got[worst])!r}, SymPy's derivative "
-                                 f"{mpmath.nstr(expected[worst], 20)} (error {mpmath.nstr(errors[worst], 3)} "
-                                 f"> {rtol} * {mpmath.nstr(scale, 6)})")
+def prove_row_gradient(value_fn, gradient_fn, what: str, *, classes: int = 3, targets: bool = True,
+                       per_class: tuple[str, ...] = (), params: dict | None = None, domains=None) -> None:
+    """Prove ``d value_fn(row) / d z_j == gradient_fn(row, j)`` for every j (and every target y) on a row of
+    ``classes`` symbolic logits, with symbolic per-class arrays and parameters."""
+    params = params or {}
+    z = logit_symbols(classes)
+    extra = {name: list(sp.symbols(f"{name}0:{classes}", positive=True)) for name in per_class}
+    for y in (range(classes) if targets else [None]):
+        row = Row(z, y, **extra)
+        value = value_fn(row, **params)
+        for j in range(classes):
+            assert_identity(sp.diff(value, z[j]), gradient_fn(row, j, **params),
+                            f"{what}: d ell / d z_{j}" + ("" if y is None else f" (target {y})"),
+                            logits=z, domains=domains)
 
 
 def check_limit(expr, var, to, expected, what: str, direction: str = "+") -> None:
@@ -197,29 +525,3 @@ def check_limit(expr, var, to, expected, what: str, direction: str = "+") -> Non
     got = sp.limit(expr, var, to, direction)
     if got != expected and not (got.is_finite and sp.simplify(got - expected) == 0):
         raise AssertionError(f"{what}: limit of {expr} as {var} -> {to} is {got}, expected {expected}")
-
-
-def run(checks: dict, script: str) -> None:
-    """Body of ``python proofs/check_<family>.py``: run every check, print ``ok <name>``, exit 1 on failure.
-
-    Also confirms that the registry points at exactly these checks, so a renamed object or a check
-    nobody references cannot go unnoticed.
-    """
-    import refloss
-
-    here = "proofs/" + Path(script).name
-    referenced = {e.proof.split("::")[1] for e in refloss.catalogue() if e.proof.split("::")[0] == here}
-    failed = 0
-    if referenced != set(checks):
-        print(f"FAIL registry: it references {sorted(referenced)} in {here}, the script defines {sorted(checks)}")
-        failed += 1
-    for name, check in checks.items():
-        start = time.perf_counter()
-        try:
-            check()
-        except AssertionError as exc:
-            print(f"FAIL {name}: {exc}")
-            failed += 1
-        else:
-            print(f"ok {name} ({time.perf_counter() - start:.2f} s)")
-    sys.exit(1 if failed else 0)

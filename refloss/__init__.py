@@ -2,35 +2,41 @@
 
 Every object is registered; :func:`catalogue` lists them. Conventions (float64, class axis last,
 ``reduction``, :class:`RefLossError`) are in the docs' *Conventions* page.
+
+The public functions are re-exported from the registry: importing the family modules (every module of
+:mod:`refloss.losses` and :mod:`refloss.info`, found on disk, plus :mod:`refloss.numerics`) registers their
+objects, and each entry's value and gradient function become attributes of this package. Adding an object
+therefore touches its family's module only.
 """
 
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+from . import numerics as _numerics  # noqa: F401 - registers the softmax primitives
 from ._registry import Entry, Paper, Param, catalogue, get
 from ._validate import PROB_SUM_ATOL, RefLossError, RefLossWarning
-from .info.discrete import (
-    KLDivergenceGrad,
-    kl_divergence_logits,
-    kl_divergence_logits_grad,
-    softmax_entropy,
-    softmax_entropy_grad,
-)
-from .losses.classification import (
-    binary_cross_entropy_with_logits,
-    binary_cross_entropy_with_logits_grad,
-    cross_entropy,
-    cross_entropy_grad,
-    focal_loss,
-    focal_loss_grad,
-    sigmoid_focal_loss,
-    sigmoid_focal_loss_grad,
-)
-from .numerics import log_softmax, log_softmax_grad, logsumexp, logsumexp_grad
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Entry", "KLDivergenceGrad", "PROB_SUM_ATOL", "Paper", "Param", "RefLossError", "RefLossWarning",
-    "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad", "catalogue",
-    "cross_entropy", "cross_entropy_grad", "focal_loss", "focal_loss_grad", "get", "kl_divergence_logits",
-    "kl_divergence_logits_grad", "log_softmax", "log_softmax_grad", "logsumexp", "logsumexp_grad",
-    "sigmoid_focal_loss", "sigmoid_focal_loss_grad", "softmax_entropy", "softmax_entropy_grad",
-]
+
+def _register_families() -> list[str]:
+    for package in ("losses", "info"):
+        pkg = _importlib.import_module(f"{__name__}.{package}")
+        for info in _pkgutil.iter_modules(pkg.__path__):
+            _importlib.import_module(f"{pkg.__name__}.{info.name}")
+    names = []
+    for entry in catalogue():
+        for fn in (entry.fn, entry.grad):
+            if fn is not None:
+                globals()[fn.__name__] = fn
+                names.append(fn.__name__)
+        module = _importlib.import_module(entry.module)
+        for extra in getattr(module, "__all__", ()):  # NamedTuples of gradients with several inputs
+            globals()[extra] = getattr(module, extra)
+            names.append(extra)
+    return names
+
+
+__all__ = sorted(set(_register_families()) | {
+    "Entry", "PROB_SUM_ATOL", "Paper", "Param", "RefLossError", "RefLossWarning", "catalogue", "get",
+})

@@ -1,38 +1,45 @@
 """The registry: one :class:`Entry` per objective, estimator, bound or metric.
 
-An object registers itself next to its definition::
+An object registers itself in its family's source module, value function first, gradient directly below::
 
     @register(
-        name="cross_entropy", family="classification", grad=cross_entropy_grad, wrt=("logits",),
-        params=(Param("label_smoothing", UNIT_INTERVAL, "epsilon"), ...),
-        paper=Paper("...", arxiv="1512.00567"), formula=r"...", gradient=r"...",
-        proof="proofs/check_classification.py::cross_entropy", strategy=strategies.cross_entropy,
-        mp=golden.mp.cross_entropy,
+        name="comp_sum_loss", family="comp_sum", wrt=("logits",),
+        params=(Param("target", CLASS_TARGETS), Param("tau", Interval(0.0), "tau"), REDUCTION),
+        paper=Paper("...", arxiv="2304.07288"),
+        formula=r"...", gradient=r"...",   # sympy.latex of the definition; a test compares them
+        stress=stress.softmax_class_targets(tau=(0.0, 0.5, 1.0, 1.5, 2.0)),
     )
-    def cross_entropy(logits, target, ...): ...
+    def comp_sum_loss(logits, target, *, tau=1.0, reduction="mean"): ...
 
-Everything generic is driven from here: the property tests loop over :func:`catalogue`, the docs
-catalogue page is generated from it, and ``refloss audit`` verifies every entry.
+    @gradient_of("comp_sum_loss")
+    def comp_sum_loss_grad(logits, target, *, tau=1.0, reduction="mean"): ...
+
+Its definition (SymPy, written once from the paper) lives in ``proofs/check_<family>.py`` under the same
+name; the registry finds it through the ``proof`` field, which defaults to that path. Everything generic is
+driven from here: the property tests loop over :func:`catalogue`, input strategies are derived from the
+parameter domains, the package's re-exports and the docs catalogue are generated from it, golden data is
+generated from the definitions of its entries, and ``refloss audit`` verifies every entry.
 
 Kinds of object the fields are designed for:
 
-* losses of logits and labels: ``grad`` returns d(reduced output)/d(``wrt[0]``) in its shape;
-* objects with several differentiable inputs (student and teacher logits, embeddings and a
-  classifier): ``wrt`` names them and ``grad`` returns a NamedTuple with one field per name;
-* vector-valued maps (``log_softmax``): ``grad_kind="jacobian"``, ``grad`` returns d out_i / d x_j
+* losses of logits and labels: the gradient returns d(reduced output)/d(``wrt[0]``) in its shape;
+* objects with several differentiable inputs (student and teacher logits): ``wrt`` names them and the
+  gradient returns a NamedTuple with one field per name;
+* vector-valued maps (``log_softmax``): ``grad_kind="jacobian"``, the gradient returns d out_i / d x_j
   with shape ``x.shape + (C,)`` (output index second to last, input index last);
-* sample-based estimators (kNN mutual information on (x, y) samples with a seed), critic-matrix
-  bounds, and bounds or metrics without a gradient: ``grad=None``, ``wrt=()``; their strategies draw
-  samples and seeds like any other argument;
+* sample-based estimators, critic-matrix bounds, and bounds or metrics without a gradient: ``wrt=()``
+  and no ``gradient_of``; their strategies draw samples and seeds like any other argument;
 * an ``accel`` twin that must agree with the reference: ``accel`` names the function in :mod:`accel`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._validate import ArrayArg, Choice, Interval
+from .tolerance import DEFAULT, Tolerance
 
 _ENTRIES: dict[str, "Entry"] = {}
 
@@ -78,11 +85,16 @@ class Entry:
     gradient: str
     proof: str
     strategy: Callable[..., Any] | None
+    stress: Callable[[], dict] | None
     accel: str | None
-    mp: Callable | None = None
-    mp_scale: Callable | None = None
+    tolerance: Tolerance = DEFAULT
+    overflow: str = ""
     shift_invariant: tuple[str, ...] = ()
     module: str = ""
+
+    def stress_cases(self) -> dict[str, dict]:
+        """The named stress points: inputs that every check runs as explicit examples, every time."""
+        return {} if self.stress is None else dict(self.stress())
 
     def as_dict(self) -> dict:
         """The JSON-friendly view used by ``refloss list --json`` and the docs."""
@@ -101,54 +113,83 @@ class Entry:
             "gradient": self.gradient,
             "proof": self.proof,
             "accel": self.accel,
-            "precision_check": self.mp is not None,
+            "tolerance": {"ulps": self.tolerance.ulps, "reason": self.tolerance.reason},
+            "overflow": self.overflow,
             "shift_invariant": list(self.shift_invariant),
         }
+
+
+def _append_doc(fn: Callable, title: str, latex: str) -> None:
+    if latex:
+        doc = (fn.__doc__ or "").rstrip()
+        fn.__doc__ = f"{doc}\n\n    {title}\n\n    .. math:: {latex}\n"
 
 
 def register(
     *,
     name: str,
     family: str,
-    grad: Callable | None,
     wrt: tuple[str, ...] = (),
-    grad_kind: str | None = "gradient",
+    grad_kind: str = "gradient",
     params: tuple[Param, ...] = (),
     paper: Paper,
     formula: str,
-    gradient: str,
-    proof: str,
-    strategy: Callable[..., Any] | None,
+    gradient: str = "",
+    proof: str | None = None,
+    strategy: Callable[..., Any] | None = None,
+    stress: Callable[[], dict] | None = None,
     accel: str | None = None,
-    mp: Callable | None = None,
-    mp_scale: Callable | None = None,
+    tolerance: Tolerance = DEFAULT,
+    overflow: str = "",
     shift_invariant: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
-    """Class-free decorator: record the entry and return the value function unchanged.
+    """Decorator on a value function: record the entry and return the function unchanged.
 
-    ``strategy(extreme: bool)`` returns a hypothesis strategy of keyword-argument dicts for ``fn``;
-    ``extreme=True`` adds logits up to 1e4 in magnitude, -inf masks and single classes.
-    ``mp`` is an mpmath twin taking the same keywords and returning the value at 50 digits;
-    ``mp_scale`` (same keywords) returns the magnitude the error is measured against when the value
-    itself can be ill-conditioned (default: the value's own magnitude, i.e. relative error).
+    ``formula`` and ``gradient`` are ``sympy.latex`` of the definition's displayed value and closed-form
+    gradient (``python -m refloss.proofs latex NAME`` prints them; a test requires equality), and are
+    appended to the value's and the gradient's docstrings. ``strategy(extreme: bool)`` returns a hypothesis
+    strategy of keyword-argument dicts (default: derived from ``params``); ``stress()`` returns the named
+    stress points. ``tolerance`` widens the policy of :mod:`refloss.tolerance`, with its reason.
     """
-    if (grad is None) != (not wrt):
-        raise ValueError(f"{name}: wrt must name the differentiable arguments exactly when grad is given")
-    if grad is not None and grad_kind not in GRAD_KINDS:
+    if grad_kind not in GRAD_KINDS:
         raise ValueError(f"{name}: grad_kind must be one of {GRAD_KINDS}")
+    if wrt and not gradient:
+        raise ValueError(f"{name}: an entry with wrt needs the LaTeX of its gradient")
+    if tolerance.ulps != DEFAULT.ulps and not tolerance.reason:
+        raise ValueError(f"{name}: a widened tolerance needs its reason")
+    proof = proof or f"proofs/check_{family}.py::{name}"
     if "::" not in proof:
-        raise ValueError(f"{name}: proof must read 'proofs/check_<family>.py::<check name>'")
+        raise ValueError(f"{name}: proof must read 'proofs/check_<family>.py::<name>'")
 
     def decorator(fn: Callable) -> Callable:
         if name in _ENTRIES:
             raise ValueError(f"{name} is registered twice")
+        _append_doc(fn, "Definition (generated from the checked SymPy definition):", formula)
         _ENTRIES[name] = Entry(
-            name=name, family=family, fn=fn, grad=grad, wrt=tuple(wrt),
-            grad_kind=grad_kind if grad is not None else None, params=tuple(params), paper=paper,
-            formula=formula, gradient=gradient, proof=proof, strategy=strategy, accel=accel, mp=mp,
-            mp_scale=mp_scale, shift_invariant=tuple(shift_invariant), module=fn.__module__,
+            name=name, family=family, fn=fn, grad=None, wrt=tuple(wrt), grad_kind=grad_kind if wrt else None,
+            params=tuple(params), paper=paper, formula=formula, gradient=gradient, proof=proof,
+            strategy=strategy, stress=stress, accel=accel, tolerance=tolerance, overflow=overflow,
+            shift_invariant=tuple(shift_invariant), module=fn.__module__,
         )
         return fn
+
+    return decorator
+
+
+def gradient_of(name: str) -> Callable[[Callable], Callable]:
+    """Decorator on the closed-form gradient, written directly below its value function."""
+
+    def decorator(grad: Callable) -> Callable:
+        entry = _ENTRIES.get(name)
+        if entry is None:
+            raise ValueError(f"gradient_of({name!r}): register the value function first")
+        if not entry.wrt:
+            raise ValueError(f"{name}: wrt names no differentiable argument")
+        if entry.grad is not None:
+            raise ValueError(f"{name} has a gradient already")
+        _append_doc(grad, "Closed form (generated from the checked SymPy definition):", entry.gradient)
+        _ENTRIES[name] = dataclasses.replace(entry, grad=grad)
+        return grad
 
     return decorator
 
@@ -159,6 +200,7 @@ def catalogue() -> list[Entry]:
 
 
 def get(name: str) -> Entry:
+    """The entry registered under ``name``."""
     try:
         return _ENTRIES[name]
     except KeyError:

@@ -62,12 +62,24 @@ class Choice:
 
 @dataclass(frozen=True)
 class ArrayArg:
-    """An array argument; ``description`` states its shape and domain in words (used by the docs)."""
+    """An array argument; ``description`` states its shape and domain in words (used by the docs).
+
+    ``kind`` tells the generic input strategies what to draw (:mod:`refloss._cases`): ``"logits"``
+    (the class axis last, ``-inf`` masks allowed), ``"class_targets"`` (indices of unmasked classes),
+    ``"class_weights"`` (None or one non-negative weight per class), or ``""`` for an argument that only an
+    entry's own strategy knows how to draw.
+    """
 
     description: str
+    kind: str = ""
 
     def __str__(self) -> str:
         return self.description
+
+
+LOGITS = ArrayArg("float logits (..., C), class axis last; -inf masks a class", "logits")
+CLASS_TARGETS = ArrayArg("int class indices of shape logits.shape[:-1], each in [0, C)", "class_targets")
+CLASS_WEIGHTS = ArrayArg("None or non-negative per-class weights, shape (C,)", "class_weights")
 
 
 def _fmt(x: float) -> str:

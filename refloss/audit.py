@@ -1,29 +1,31 @@
 """``refloss audit``: verify every registry entry with the three layers of verification.
 
-For each entry:
+For each entry, all against its one definition (``proofs/check_<family>.py``, shipped as
+:mod:`refloss.proofs`) and under the one tolerance policy (:mod:`refloss.tolerance`):
 
-* **gradient**: the closed-form gradient against five-point finite differences on hypothesis-drawn
-  moderate inputs (error <= :data:`refloss.testing.GRAD_TOL`);
-* **extreme**: value and gradient are finite on drawn extreme inputs (logits up to 1e4, -inf masks);
-* **proof**: the entry's SymPy check ``proofs/check_<family>.py::<name>`` passes;
-* **precision**: where the entry has an mpmath twin, the value agrees with it at 50 digits to
-  :data:`refloss.golden.PRECISION_RTOL` on drawn moderate and extreme inputs;
-* **golden**: values and gradients match the stored golden cases of the entry (if any) to
-  :data:`refloss.golden.dataset.GOLDEN_ULPS` ulps.
+* **proof**: the definition's symbolic proofs pass (SymPy's derivative of the definition equals the closed
+  form the gradient implements, identities, limits), and the registered ``formula`` and ``gradient`` LaTeX
+  are exactly what the definition generates;
+* **stress**: at every named stress point of the entry, the value and every gradient component (called
+  through the entry) are within the policy of the 50-digit oracle; the column shows the worst, in ulps;
+* **drawn**: the same on hypothesis-drawn moderate inputs of small shape;
+* **fd**: the closed-form gradient against five-point finite differences of the float64 value, on drawn
+  moderate inputs of any shape (error <= :data:`refloss.testing.GRAD_TOL`), independent of the definition;
+* **extreme**: no NaN, and finite values and gradients wherever the entry cannot overflow, on drawn inputs
+  with logits up to 1e4 and ``-inf`` masks;
+* **golden**: the entry's stored golden file (:mod:`refloss.golden.dataset`) matches, under the policy.
 
-Hypothesis runs derandomized (a fixed seed derived from each test), so an audit is reproducible and
-a failure prints the falsifying example.
+Hypothesis runs derandomized (a fixed seed derived from each check), so an audit is reproducible and a
+failure prints the falsifying example.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from . import golden, testing
+from . import _cases, testing
 from ._registry import Entry
 from .golden import dataset
 
@@ -32,10 +34,11 @@ from .golden import dataset
 class AuditRow:
     name: str
     family: str
+    proof_ok: bool | None = None
+    stress_ulps: float | None = None
+    drawn_ulps: float | None = None
     grad_error: float | None = None
     extreme_ok: bool | None = None
-    proof_ok: bool | None = None
-    precision_error: float | None = None
     golden_ulps: float | None = None
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
@@ -58,8 +61,7 @@ def _run_property(strategy, check, max_examples: int) -> float:
               suppress_health_check=list(HealthCheck))
     @given(strategy)
     def prop(case):
-        err = check(case)
-        worst[0] = max(worst[0], err)
+        worst[0] = max(worst[0], check(case))
 
     prop()
     return worst[0]
@@ -70,37 +72,38 @@ def _failure_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" + (f" [{notes}]" if notes else "")
 
 
-def find_proofs_dir(start: Path | None = None) -> Path | None:
-    """The ``proofs/`` folder of the source tree: searched from ``start`` (cwd) and from the package up."""
-    candidates = [start or Path.cwd(), Path(__file__).resolve().parent]
-    for base in candidates:
-        for folder in (base, *base.parents):
-            if (folder / "proofs").is_dir() and (folder / "refloss").is_dir():
-                return folder / "proofs"
-    return None
+def check_proof(entry: Entry) -> None:
+    """The definition's symbolic proofs, and the registered LaTeX against the generated one."""
+    from .proofs._support import definition_of, latex
+
+    definition = definition_of(entry)
+    for field_name, generated in (("formula", definition.formula()), ("gradient", definition.gradient_formula())):
+        expected = latex(generated) if generated is not None else ""
+        if getattr(entry, field_name) != expected:
+            raise AssertionError(f"the registered {field_name} differs from the definition's; it should read "
+                                 f"r\"{expected}\" (python -m refloss.proofs latex {entry.name})")
+    definition.prove()
 
 
-_PROOF_MODULES: dict[Path, object] = {}
+def check_stress(entry: Entry) -> float:
+    """The worst policy error over the entry's stress points (raises naming the first failing one)."""
+    worst = 0.0
+    for case_id, case in entry.stress_cases().items():
+        try:
+            worst = max(worst, testing.oracle_error(entry, case))
+        except AssertionError as exc:
+            raise AssertionError(f"stress point {case_id}: {exc}") from None
+    return worst
 
 
-def run_proof(entry: Entry, proofs_dir: Path) -> None:
-    """Run the SymPy check named by ``entry.proof`` (``proofs/check_x.py::name``); raises on failure."""
-    rel, check_name = entry.proof.split("::")
-    path = proofs_dir.parent / rel
-    if not path.is_file():
-        raise AssertionError(f"proof script {rel} not found")
-    if path not in _PROOF_MODULES:
-        root = str(proofs_dir.parent)
-        if root not in sys.path:  # the scripts import the ``proofs`` package (their shared helpers)
-            sys.path.append(root)
-        spec = importlib.util.spec_from_file_location(f"refloss_proof_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _PROOF_MODULES[path] = module
-    checks = getattr(_PROOF_MODULES[path], "CHECKS", {})
-    if check_name not in checks:
-        raise AssertionError(f"{rel} has no check named {check_name!r}")
-    checks[check_name]()
+def check_golden(entry: Entry) -> float:
+    worst = 0.0
+    for case in dataset.load(entry.name):
+        err = dataset.case_error_ulps(case)
+        if not err <= entry.tolerance.ulps:
+            raise AssertionError(f"{case.id}: {err:.3g} ulps > {entry.tolerance.ulps:g}")
+        worst = max(worst, err)
+    return worst
 
 
 def _check_gradient(entry: Entry, case: dict) -> float:
@@ -110,60 +113,37 @@ def _check_gradient(entry: Entry, case: dict) -> float:
     return err
 
 
-def _check_finite(entry: Entry, case: dict) -> float:
+def _check_extreme(entry: Entry, case: dict) -> float:
     testing.assert_finite(entry, case)
     return 0.0
 
 
-def _check_precision(entry: Entry, case: dict) -> float:
-    err = testing.precision_error(entry, case)
-    if not err <= golden.PRECISION_RTOL:
-        raise AssertionError(f"precision error {err:.3g} > {golden.PRECISION_RTOL:g}")
-    return err
-
-
-def audit_entry(entry: Entry, examples: int, proofs_dir: Path | None) -> AuditRow:
+def audit_entry(entry: Entry, examples: int) -> AuditRow:
     row = AuditRow(entry.name, entry.family)
     start = time.perf_counter()
-    if entry.strategy is None:
-        row.failures.append("no hypothesis strategy registered")
-    else:
-        if entry.grad is not None:
-            try:
-                row.grad_error = _run_property(entry.strategy(False), lambda c: _check_gradient(entry, c), examples)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a row, the audit goes on
-                row.grad_error = float("nan")
-                row.failures.append("gradient: " + _failure_text(exc))
+
+    def attempt(label, check):
         try:
-            _run_property(entry.strategy(True), lambda c: _check_finite(entry, c), examples)
-            row.extreme_ok = True
-        except Exception as exc:  # noqa: BLE001
-            row.extreme_ok = False
-            row.failures.append("extreme: " + _failure_text(exc))
-        if entry.mp is not None:
-            try:
-                row.precision_error = max(
-                    _run_property(entry.strategy(extreme), lambda c: _check_precision(entry, c), examples)
-                    for extreme in (False, True)
-                )
-            except Exception as exc:  # noqa: BLE001
-                row.precision_error = float("nan")
-                row.failures.append("precision: " + _failure_text(exc))
-    cases = [c for c in dataset.load() if c.name == entry.name]
-    if cases:
-        row.golden_ulps = max(dataset.case_error_ulps(c) for c in cases)
-        if not row.golden_ulps <= dataset.GOLDEN_ULPS:
-            row.failures.append(f"golden: {row.golden_ulps:.1f} ulps > {dataset.GOLDEN_ULPS}")
-    if proofs_dir is None:
-        row.proof_ok = False
-        row.failures.append("proof: no proofs/ folder found (run from the source tree)")
-    else:
-        try:
-            run_proof(entry, proofs_dir)
-            row.proof_ok = True
-        except Exception as exc:  # noqa: BLE001
-            row.proof_ok = False
-            row.failures.append("proof: " + _failure_text(exc))
+            return check()
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a row, the audit goes on
+            row.failures.append(f"{label}: {_failure_text(exc)}")
+            return None
+
+    row.proof_ok = attempt("proof", lambda: check_proof(entry) or True) is True
+    row.stress_ulps = attempt("stress", lambda: check_stress(entry))
+
+    def drawn():
+        with _cases.small_shapes():
+            return _run_property(_cases.strategy(entry, False), lambda c: testing.oracle_error(entry, c),
+                                 max(1, examples // 3))
+
+    row.drawn_ulps = attempt("drawn", drawn)
+    if entry.grad is not None:
+        row.grad_error = attempt("fd", lambda: _run_property(_cases.strategy(entry, False),
+                                                             lambda c: _check_gradient(entry, c), examples))
+    row.extreme_ok = attempt("extreme", lambda: _run_property(_cases.strategy(entry, True),
+                                                              lambda c: _check_extreme(entry, c), examples)) == 0.0
+    row.golden_ulps = attempt("golden", lambda: check_golden(entry))
     row.seconds = time.perf_counter() - start
     return row
 
@@ -176,41 +156,43 @@ def _progress(i: int, n: int, name: str, stream) -> None:
     stream.flush()
 
 
-def run_audit(entries: list[Entry], examples: int = 30, proofs_dir: Path | None = None,
-              progress=sys.stderr) -> list[AuditRow]:
-    proofs_dir = proofs_dir or find_proofs_dir()
+def run_audit(entries: list[Entry], examples: int = 30, progress=sys.stderr) -> list[AuditRow]:
     rows = []
     for i, entry in enumerate(entries):
         if progress is not None:
             _progress(i, len(entries), entry.name, progress)
-        rows.append(audit_entry(entry, examples, proofs_dir))
+        rows.append(audit_entry(entry, examples))
     if progress is not None:
         _progress(len(entries), len(entries), "done", progress)
     return rows
 
 
-def _fmt_err(x: float | None) -> str:
-    return "-" if x is None else f"{x:.1e}"
+def _fmt(x, kind: str) -> str:
+    if x is None:
+        return "-"
+    if kind == "ok":
+        return "ok" if x else "FAIL"
+    return f"{x:.1f}" if kind == "ulps" else f"{x:.1e}"
 
 
-def _fmt_ok(x: bool | None) -> str:
-    return "-" if x is None else ("ok" if x else "FAIL")
-
-
-def format_table(rows: list[AuditRow]) -> str:
-    head = (f"{'name':<34} {'family':<15} {'grad err':>9} {'extreme':>7} {'proof':>5} {'precision':>9} "
+def format_table(rows: list[AuditRow], entries: list[Entry] | None = None) -> str:
+    head = (f"{'name':<34} {'family':<15} {'proof':>5} {'stress':>7} {'drawn':>7} {'fd':>8} {'extreme':>7} "
             f"{'golden':>7} {'time':>6}  status")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.name:<34} {r.family:<15} {_fmt_err(r.grad_error):>9} {_fmt_ok(r.extreme_ok):>7} "
-                     f"{_fmt_ok(r.proof_ok):>5} {_fmt_err(r.precision_error):>9} "
-                     f"{'-' if r.golden_ulps is None else f'{r.golden_ulps:.1f}ulp':>7} {r.seconds:>5.1f}s  "
-                     f"{'ok' if r.ok else 'FAIL'}")
+        lines.append(f"{r.name:<34} {r.family:<15} {_fmt(r.proof_ok, 'ok'):>5} {_fmt(r.stress_ulps, 'ulps'):>7} "
+                     f"{_fmt(r.drawn_ulps, 'ulps'):>7} {_fmt(r.grad_error, 'e'):>8} {_fmt(r.extreme_ok, 'ok'):>7} "
+                     f"{_fmt(r.golden_ulps, 'ulps'):>7} {r.seconds:>5.1f}s  {'ok' if r.ok else 'FAIL'}")
     failed = [r for r in rows if not r.ok]
+    from .tolerance import ULPS
+
     lines.append("")
-    lines.append(f"{len(rows) - len(failed)} passed, {len(failed)} failed "
-                 f"(grad tol {testing.GRAD_TOL:g}, precision tol {golden.PRECISION_RTOL:g}, "
-                 f"golden tol {dataset.GOLDEN_ULPS} ulps)")
+    lines.append(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    lines.append(f"(stress, drawn, golden: worst error in ulps of max(|exact| + condition scale, tiny), "
+                 f"tolerance {ULPS}; fd: finite-difference error, tolerance {testing.GRAD_TOL:g})")
+    for e in entries or []:
+        if e.tolerance.reason:
+            lines.append(f"  {e.name}: tolerance {e.tolerance.ulps:g} ulps: {e.tolerance.reason}")
     for r in failed:
         for f in r.failures:
             lines.append(f"  {r.name}: {f}")

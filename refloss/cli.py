@@ -43,8 +43,18 @@ def _cmd_audit(args) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=1))
     else:
-        print(format_table(rows))
+        print(format_table(rows, entries))
     return 0 if all(r.ok for r in rows) else 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     p_audit = sub.add_parser("audit", help="verify gradients, proofs and precision of every registered object")
     p_audit.add_argument("names", nargs="*", help="audit only these entries")
     p_audit.add_argument("--json", action="store_true", help="print the results as JSON")
-    p_audit.add_argument("--examples", type=int, default=30, help="hypothesis examples per check (default 30)")
+    p_audit.add_argument("--examples", type=_positive_int, default=30,
+                         help="hypothesis examples per check (default 30; the oracle check draws a third)")
     p_audit.set_defaults(func=_cmd_audit)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -3,7 +3,8 @@
 The same functions drive refloss's own property tests and ``refloss audit``:
 
 * :func:`gradient_error`: closed-form gradient vs central finite differences (float64);
-* :func:`precision_error`: value vs the 50-digit mpmath twin (see :mod:`refloss.golden`);
+* :func:`oracle_error`: value and every gradient component vs the 50-digit oracle of the entry's
+  definition, under the one tolerance policy (:mod:`refloss.tolerance`);
 * :func:`shift_error`: invariance of softmax objectives under adding a constant to each row;
 * :func:`assert_close_to_reference`: one-line check of another framework's output against refloss.
 """
@@ -12,18 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import golden
+from . import tolerance
 from ._registry import Entry
+from ._validate import RefLossError
 
 #: Tolerance of :func:`gradient_error` (scaled absolute error, see there).
 GRAD_TOL = 1e-7
 
 
 def _grads_by_name(entry: Entry, case: dict) -> dict[str, np.ndarray]:
-    g = entry.grad(**case)
-    if len(entry.wrt) == 1:
-        return {entry.wrt[0]: np.asarray(g, dtype=np.float64)}
-    return {name: np.asarray(getattr(g, name), dtype=np.float64) for name in entry.wrt}
+    return _components(entry, entry.grad(**case))
 
 
 def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:
@@ -87,23 +86,76 @@ def gradient_error(entry: Entry, case: dict) -> float:
 
 
 def assert_finite(entry: Entry, case: dict) -> None:
-    """Value and gradient are finite (a vector output may be -inf exactly at masked inputs)."""
+    """Value and gradient are finite (a vector output may be -inf exactly at masked inputs).
+
+    For an entry that declares ``overflow`` (values beyond the float64 range on some finite inputs), only
+    NaN is an error: an infinity may be the correctly rounded answer there.
+    """
     value = np.asarray(entry.fn(**case), dtype=np.float64)
     if entry.grad_kind == "jacobian":
         masked = np.isneginf(np.asarray(case[entry.wrt[0]], dtype=np.float64))
         if not np.array_equal(np.isneginf(value), masked):
             raise AssertionError(f"{entry.name}: -inf outputs do not sit exactly at the masked inputs")
         value = value[~masked]
-    if not np.isfinite(value).all():
+    grads = [] if entry.grad is None else list(_grads_by_name(entry, case).values())
+    ok = (lambda a: not np.isnan(a).any()) if entry.overflow else (lambda a: np.isfinite(a).all())
+    if not ok(value):
         raise AssertionError(f"{entry.name}: non-finite value on a finite-valued input")
-    if entry.grad is not None and not all(np.isfinite(g).all() for g in _grads_by_name(entry, case).values()):
+    if not all(ok(g) for g in grads):
         raise AssertionError(f"{entry.name}: non-finite gradient on a finite-valued input")
 
 
-def precision_error(entry: Entry, case: dict) -> float:
-    """Scaled error of the float64 value against the entry's mpmath twin (``inf`` on a NaN/inf mismatch)."""
-    scale = entry.mp_scale(**case) if entry.mp_scale is not None else None
-    return golden.precision_error(entry.fn(**case), entry.mp(**case), scale)
+def reference(entry: Entry, case: dict):
+    """The oracle's :class:`~refloss.proofs._support.Reference` for ``case``, from the entry's definition."""
+    try:
+        from .proofs._support import reference as oracle
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise RefLossError(f"the oracle needs the 'audit' extra ({exc.name} is missing): "
+                           "pip install 'refloss[audit]'") from None
+    return oracle(entry, case)
+
+
+def _components(entry: Entry, grads) -> dict[str, np.ndarray]:
+    return {name: np.asarray(grads if len(entry.wrt) == 1 else getattr(grads, name), dtype=np.float64)
+            for name in entry.wrt}
+
+
+def _worst(what: str, got, ref, scale, limit: float) -> float:
+    from .proofs._support import float64
+
+    ref64, scale64 = float64(ref), float64(scale)
+    errors = tolerance.error_ulps(got, ref64, scale64)
+    worst = float(np.max(errors, initial=0.0))
+    if not worst <= limit:
+        index = np.unravel_index(int(np.argmax(errors)), errors.shape) if errors.ndim else ()
+        raise AssertionError(
+            f"{what}{list(index) if index else ''}: got {np.asarray(got)[index]!r}, exact {ref64[index]!r} "
+            f"(condition scale {scale64[index]:.3g}): {worst:.3g} ulps > {limit:g}")
+    return worst
+
+
+def oracle_error(entry: Entry, case: dict, ref=None) -> float:
+    """Largest error, in the policy's ulps, of the value and of every gradient component against the oracle.
+
+    Raises AssertionError naming the first element beyond the entry's tolerance; where the exact value is
+    infinite, the gradient must raise :class:`RefLossError` (it is undefined).
+    """
+    ref = reference(entry, case) if ref is None else ref
+    limit = entry.tolerance.ulps
+    worst = _worst(f"{entry.name} value", np.asarray(entry.fn(**case), dtype=np.float64), ref.value,
+                   ref.value_scale, limit)
+    if entry.grad is None:
+        return worst
+    if not ref.grads:
+        try:
+            entry.grad(**case)
+        except RefLossError:
+            return worst
+        raise AssertionError(f"{entry.name}: the value is infinite, yet the gradient returned instead of raising")
+    for name, got in _components(entry, entry.grad(**case)).items():
+        worst = max(worst, _worst(f"{entry.name} gradient w.r.t. {name}", got, ref.grads[name],
+                                  ref.grad_scales[name], limit))
+    return worst
 
 
 def shift_error(entry: Entry, case: dict, shift: float) -> float:

@@ -14,9 +14,20 @@ from hypothesis import strategies as st
 
 import refloss
 from refloss import RefLossError, RefLossWarning
-from refloss._strategies import cross_entropy as ce_cases
-from refloss._strategies import focal_loss as focal_cases
-from refloss._strategies import sigmoid_focal_loss as sigmoid_focal_cases
+from refloss._cases import strategy
+
+
+def ce_cases(extreme):
+    return strategy(refloss.get("cross_entropy"), extreme)
+
+
+def focal_cases(extreme):
+    return strategy(refloss.get("focal_loss"), extreme)
+
+
+def sigmoid_focal_cases(extreme):
+    return strategy(refloss.get("sigmoid_focal_loss"), extreme)
+
 
 LOG2 = math.log(2.0)
 # Row 0: p = (1/4, 1/2, 1/4); row 1: p = (1/4, 1/4, 1/2); row 2 will be ignored.

@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import refloss
-from refloss import _strategies as strategies
+from refloss import _cases
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -26,7 +26,7 @@ def _t(x):
     return None if x is None else torch.tensor(np.asarray(x))
 
 
-@given(case=strategies.cross_entropy(False))
+@given(case=_cases.strategy(refloss.get("cross_entropy")))
 def test_cross_entropy_matches_torch(case):
     target = np.asarray(case["target"])
     # Difference by design: a probability target of 0 on a masked (-inf) class is 0 log 0 = 0 in
@@ -43,7 +43,7 @@ def test_cross_entropy_matches_torch(case):
     _close(refloss.cross_entropy_grad(**case), np.moveaxis(grad, 1, -1) if grad.ndim > 1 else grad)
 
 
-@given(case=strategies.binary_cross_entropy_with_logits(False))
+@given(case=_cases.strategy(refloss.get("binary_cross_entropy_with_logits")))
 def test_bce_with_logits_matches_torch(case):
     x = torch.tensor(case["logits"], requires_grad=True)
     loss = F.binary_cross_entropy_with_logits(x, _t(case["target"]), weight=_t(case["weight"]),
@@ -53,7 +53,7 @@ def test_bce_with_logits_matches_torch(case):
     _close(refloss.binary_cross_entropy_with_logits_grad(**case), x.grad.numpy())
 
 
-@given(case=strategies.kl_divergence_logits(False))
+@given(case=_cases.strategy(refloss.get("kl_divergence_logits")))
 def test_kl_matches_torch_batchmean(case):
     assume(case["reduction"] != "none" and np.isfinite(case["p_logits"]).all())  # torch: 0 * -inf = nan
     a = torch.tensor(case["p_logits"], requires_grad=True)

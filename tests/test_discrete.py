@@ -9,8 +9,16 @@ from hypothesis import strategies as st
 
 import refloss
 from refloss import RefLossError
-from refloss._strategies import kl_divergence_logits as kl_cases
-from refloss._strategies import logsumexp as logits_cases
+from refloss._cases import strategy
+
+
+def kl_cases(extreme):
+    return strategy(refloss.get("kl_divergence_logits"), extreme)
+
+
+def logits_cases(extreme):
+    return strategy(refloss.get("logsumexp"), extreme)
+
 
 
 def test_entropy_hand_values():

@@ -1,72 +1,45 @@
-"""The precision metric against mpmath values."""
+"""Golden data: one file per object, regenerated from the definitions byte for byte, matched by refloss."""
 
-import math
+import pytest
 
-import mpmath
-import numpy as np
+import refloss
+from refloss import RefLossError
+from refloss.golden import dataset
 
-from refloss import golden
-from refloss.golden import mp
-
-
-def _mp(values):
-    out = np.empty(len(values), dtype=object)
-    for i, x in enumerate(values):
-        out[i] = mpmath.mpf(x)
-    return out
+ENTRIES = refloss.catalogue()
 
 
-def test_relative_error():
-    assert golden.precision_error([1.0], _mp(["1.0"])) == 0.0
-    assert golden.precision_error([1.0 + 2.0**-52], _mp(["1.0"])) == 2.0**-52
+def test_every_registered_object_has_its_own_file_and_nothing_else():
+    stored = {p.name.removesuffix(".json") for p in dataset.DATA.glob("*.json")}
+    assert stored == {e.name for e in ENTRIES}
 
 
-def test_scale_and_subnormal_floor():
-    # |1e-20 - 0| measured against the scale 1, not against the value
-    assert golden.precision_error([1e-20], _mp(["0"]), scale=_mp(["1"])) == 1e-20
-    assert golden.precision_error([0.0], _mp(["1e-320"])) < 1e-11  # below the normal range: vs TINY
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_stored_file_is_the_oracle_output(entry):
+    """Regenerating from the definition gives the stored file byte for byte (data and definitions agree)."""
+    assert dataset.dumps(dataset.generate(entry.name)) == dataset.path_of(entry.name).read_text()
 
 
-def test_nan_and_inf_must_match():
-    assert golden.precision_error([np.inf], _mp(["inf"])) == 0.0
-    assert golden.precision_error([1e308], _mp(["inf"])) == math.inf
-    assert golden.precision_error([np.nan], _mp(["1"])) == math.inf
-
-
-def test_twins_are_exact_on_closed_forms():
-    with mpmath.workdps(50):
-        assert abs(mp.logsumexp(np.full(3, 2.0))[()] - (2 + mpmath.log(3))) < mpmath.mpf("1e-45")
-        assert abs(mp.softmax_entropy(np.zeros(4))[()] - mpmath.log(4)) < mpmath.mpf("1e-45")
-
-
-def test_stored_golden_data_is_the_oracle_output():
-    """Regenerating from the mpmath oracle gives the stored file byte for byte (data and code agree)."""
-    import json
-
-    from refloss.golden import dataset
-
-    assert json.dumps(dataset.generate(), indent=1) + "\n" == dataset.DATA.read_text()
-
-
-def test_every_registered_object_has_golden_cases_and_matches_them():
-    import refloss
-    from refloss.golden import dataset
-
-    cases = dataset.load()
-    assert {c.name for c in cases} == {e.name for e in refloss.catalogue()}
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_refloss_matches_its_golden_cases(entry):
+    cases = dataset.load(entry.name)
+    assert [c.id for c in cases] == [f"{entry.name}__{k}" for k in entry.stress_cases()]
     for case in cases:
-        assert dataset.case_error_ulps(case) <= dataset.GOLDEN_ULPS, case.id
+        assert dataset.case_error_ulps(case) <= entry.tolerance.ulps, case.id
 
 
 def test_tampered_golden_data_is_refused(tmp_path):
-    import pytest
-
-    from refloss import RefLossError
-    from refloss.golden import dataset
-
-    copy = tmp_path / dataset.DATA.name
-    copy.write_text(dataset.DATA.read_text().replace('"1.037"', '"1.038"', 1))
-    (tmp_path / (dataset.DATA.name + ".sha256")).write_text(
-        dataset.DATA.with_name(dataset.DATA.name + ".sha256").read_text())
+    source = dataset.path_of("logsumexp")
+    copy = tmp_path / source.name
+    text = source.read_text()
+    value = text.index('"value"')
+    digit = next(i for i in range(value, len(text)) if text[i].isdigit())
+    copy.write_text(text[:digit] + str((int(text[digit]) + 1) % 10) + text[digit + 1:])  # one digit of one value
+    (tmp_path / (source.name + ".sha256")).write_text(source.with_name(source.name + ".sha256").read_text())
     with pytest.raises(RefLossError, match="checksum"):
-        dataset.load(copy)
+        dataset.load("logsumexp", copy)
+
+
+def test_missing_golden_data_names_the_generator(tmp_path):
+    with pytest.raises(RefLossError, match="python -m refloss.golden.dataset"):
+        dataset.load("logsumexp", tmp_path / "absent.json")

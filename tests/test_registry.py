@@ -1,8 +1,12 @@
-"""Generic properties, looped over every registry entry: adding an object adds its tests here."""
+"""Generic properties, looped over every registry entry: adding an object adds its tests here.
 
+Every entry is checked against its one definition (``proofs/check_<family>.py``): the symbolic proofs, the
+registered LaTeX, the oracle at every stress point and on drawn inputs, finite differences, finiteness on
+extreme inputs, shift invariance, and its golden file (``test_golden.py``).
+"""
+
+import dataclasses
 import inspect
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,15 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import refloss
-from refloss import golden, testing
-from refloss._registry import Paper, register
-from refloss.audit import find_proofs_dir, run_proof
+from refloss import _cases, _registry, testing
+from refloss._registry import Paper, gradient_of, register
+from refloss.audit import audit_entry, check_proof, check_stress
+from refloss.proofs._support import definition_of
 
-ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = refloss.catalogue()
 WITH_GRAD = [e for e in ENTRIES if e.grad is not None]
-WITH_MP = [e for e in ENTRIES if e.mp is not None]
 SHIFT_INVARIANT = [e for e in ENTRIES if e.shift_invariant]
+STRESS = [(e, case_id) for e in ENTRIES for case_id in e.stress_cases()]
 
 
 def ids(entry):
@@ -32,95 +36,165 @@ def test_catalogue_holds_the_core_objects():
     }
 
 
+def test_public_api_is_generated_from_the_registry():
+    for e in ENTRIES:
+        assert getattr(refloss, e.fn.__name__) is e.fn and e.fn.__name__ in refloss.__all__
+        if e.grad is not None:
+            assert getattr(refloss, e.grad.__name__) is e.grad and e.grad.__name__ in refloss.__all__
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
 def test_entry_is_complete(entry):
-    assert entry.paper.title and entry.formula and entry.strategy is not None
+    assert entry.paper.title and entry.formula
     assert entry.fn.__doc__ and ">>>" in entry.fn.__doc__, "the value function needs a doctest"
+    assert entry.formula in entry.fn.__doc__, "the registered formula is appended to the docstring"
+    signature = inspect.signature(entry.fn).parameters
+    arrays = [p for p in signature.values() if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert all(p.default is inspect.Parameter.empty for p in arrays), "parameters after the arrays are keyword-only"
+    assert all(p.name in signature for p in entry.params)
     if entry.grad is not None:
-        assert inspect.signature(entry.grad).parameters == inspect.signature(entry.fn).parameters, \
-            "grad must take fn's arguments"
-        assert entry.gradient and entry.grad.__doc__
-        assert set(entry.wrt) <= set(inspect.signature(entry.fn).parameters)
-    rel, check = entry.proof.split("::")
-    assert rel == f"proofs/check_{entry.family}.py"
-    script = ROOT / rel
-    derivation = script.with_name(script.name.removeprefix("check_")).with_suffix(".md")
-    assert script.is_file() and derivation.is_file()
-    assert re.search(rf"^## {re.escape(entry.name)}\s*$", derivation.read_text(), re.M), \
-        f"{derivation.name} has no '## {entry.name}' section"
-    assert entry.name == check
-    fn_params = inspect.signature(entry.fn).parameters
-    assert all(p.name in fn_params for p in entry.params)
+        assert inspect.signature(entry.grad).parameters == signature, "grad must take fn's arguments"
+        assert entry.gradient in entry.grad.__doc__
+        assert set(entry.wrt) <= set(signature)
+    assert entry.stress_cases(), "every entry declares stress points"
+    assert entry.proof == f"proofs/check_{entry.family}.py::{entry.name}"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
-def test_proof_check_passes(entry):
-    run_proof(entry, find_proofs_dir(ROOT))
+def test_proof_and_registered_formula(entry):
+    check_proof(entry)
+
+
+@pytest.mark.parametrize("entry, case_id", STRESS, ids=[f"{e.name}-{c}" for e, c in STRESS])
+def test_oracle_at_stress_point(entry, case_id):
+    """Value and every gradient component within the tolerance policy of the 50-digit oracle."""
+    assert testing.oracle_error(entry, entry.stress_cases()[case_id]) <= entry.tolerance.ulps
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+@given(data=st.data())
+def test_oracle_on_drawn_inputs(entry, data):
+    with _cases.small_shapes():
+        case = data.draw(_cases.strategy(entry, False), label="case")
+    assert testing.oracle_error(entry, case) <= entry.tolerance.ulps
 
 
 @pytest.mark.parametrize("entry", WITH_GRAD, ids=ids)
 @given(data=st.data())
 def test_gradient_matches_finite_differences(entry, data):
-    case = data.draw(entry.strategy(False), label="case")
+    case = data.draw(_cases.strategy(entry, False), label="case")
     assert testing.gradient_error(entry, case) <= testing.GRAD_TOL
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=ids)
 @given(data=st.data())
 def test_finite_on_extreme_inputs(entry, data):
-    testing.assert_finite(entry, data.draw(entry.strategy(True), label="case"))
-
-
-@pytest.mark.parametrize("entry", WITH_MP, ids=ids)
-@given(data=st.data(), extreme=st.booleans())
-def test_value_matches_mpmath(entry, data, extreme):
-    case = data.draw(entry.strategy(extreme), label="case")
-    assert testing.precision_error(entry, case) <= golden.PRECISION_RTOL
+    testing.assert_finite(entry, data.draw(_cases.strategy(entry, True), label="case"))
 
 
 @pytest.mark.parametrize("entry", SHIFT_INVARIANT, ids=ids)
 @given(data=st.data(), shift=st.sampled_from([-1000.0, -7.25, 3.5, 1000.0]))
 def test_shift_invariance(entry, data, shift):
-    case = data.draw(entry.strategy(False), label="case")
+    case = data.draw(_cases.strategy(entry, False), label="case")
     assert testing.shift_error(entry, case, shift) <= 1e-10
 
 
-def _broken_grad(logits):
-    return -refloss.logsumexp_grad(logits)  # wrong sign: the audit must catch it
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_inputs_are_not_modified(entry):
+    for case in list(entry.stress_cases().values())[:3]:
+        before = {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in case.items()}
+        entry.fn(**case)
+        if entry.grad is not None:
+            entry.grad(**case)
+        for k, v in before.items():
+            if isinstance(v, np.ndarray):
+                np.testing.assert_array_equal(case[k], v)
 
 
-def test_the_checks_can_fail():
-    """A registered object with a wrong gradient and a wrong twin fails both checks."""
-    from refloss import _registry
-    from refloss.audit import audit_entry
+# -- the checks can fail: each planted bug is caught by the check named for it ----------------------------
 
-    def broken(logits):
-        """>>> 0"""
-        return refloss.logsumexp(logits)
 
+def _planted(entry, **changes):
+    """A copy of ``entry`` with some fields replaced, registered under its own name while the test runs."""
+    return dataclasses.replace(entry, **changes)
+
+
+@pytest.fixture
+def swap():
+    saved = dict(_registry._ENTRIES)
+
+    def install(entry):
+        _registry._ENTRIES[entry.name] = entry
+        return entry
+
+    yield install
+    _registry._ENTRIES.clear()
+    _registry._ENTRIES.update(saved)
+
+
+def test_wrong_registered_grad_fails_the_oracle_through_the_entry(swap):
+    """The oracle calls the gradient the entry holds: a valid proof next to a wrong grad does not pass."""
+    ce = refloss.get("cross_entropy")
+    wrong = swap(_planted(ce, grad=lambda *a, **k: 1.01 * ce.grad(*a, **k)))
+    with pytest.raises(AssertionError, match="gradient"):
+        check_stress(wrong)
+
+
+def test_wrong_component_fails(swap):
+    """One wrong component (the target's p_y - 1 computed by subtraction) is caught at a logit gap of 40."""
+    ce = refloss.get("cross_entropy")
+
+    def cancelling_grad(logits, target, **kw):
+        p = refloss.logsumexp_grad(logits)  # softmax
+        g = p.copy()
+        np.put_along_axis(g, np.asarray(target)[..., None], np.take_along_axis(p, np.asarray(target)[..., None], -1)
+                          - 1.0, -1)
+        return g
+
+    wrong = swap(_planted(ce, grad=cancelling_grad))
+    case = {"logits": np.array([[40.0, 0.0]]), "target": np.array([0]), "reduction": "sum"}
+    with pytest.raises(AssertionError, match="ulps"):
+        testing.oracle_error(wrong, case)
+
+
+def test_wrong_latex_fails_the_proof_check(swap):
+    focal = refloss.get("focal_loss")
+    wrong = swap(_planted(focal, gradient=focal.gradient.replace(r"\gamma", r"2 \gamma", 1)))
+    with pytest.raises(AssertionError, match="registered gradient differs"):
+        check_proof(wrong)
+
+
+def test_value_off_by_one_part_in_1e9_fails(swap):
     lse = refloss.get("logsumexp")
-    try:
-        register(name="broken_lse", family="test", grad=_broken_grad, wrt=("logits",), paper=Paper("none"),
-                 formula="-", gradient="-", proof=lse.proof, strategy=lse.strategy,
-                 mp=lambda logits: np.asarray(lse.mp(logits=logits), dtype=object) * 2)(broken)
-        row = audit_entry(refloss.get("broken_lse"), examples=5, proofs_dir=None)
-    finally:
-        _registry._ENTRIES.pop("broken_lse", None)
-    assert not row.ok
+    wrong = swap(_planted(lse, fn=lambda logits: refloss.logsumexp(logits) * (1 + 1e-9)))
+    with pytest.raises(AssertionError, match="value"):
+        check_stress(wrong)
+
+
+def test_audit_reports_every_planted_failure(swap):
+    lse = refloss.get("logsumexp")
+    wrong = swap(_planted(lse, grad=lambda logits: -refloss.logsumexp_grad(logits),
+                          formula=lse.formula + " + 1"))
+    row = audit_entry(wrong, examples=5)
     kinds = {f.split(":")[0] for f in row.failures}
-    assert {"gradient", "precision", "proof"} <= kinds
+    assert {"proof", "stress", "drawn", "fd", "golden"} <= kinds
+
+
+def test_definitions_are_found_through_the_entry():
+    for e in ENTRIES:
+        assert definition_of(e).name == e.name
 
 
 def test_register_rejects_inconsistent_entries():
-    with pytest.raises(ValueError, match="wrt"):
-        register(name="x", family="t", grad=None, wrt=("logits",), paper=Paper("p"), formula="", gradient="",
-                 proof="proofs/x.py::x", strategy=None)
-    with pytest.raises(ValueError, match="proof"):
-        register(name="x", family="t", grad=None, paper=Paper("p"), formula="", gradient="", proof="proofs/x.py",
-                 strategy=None)
+    with pytest.raises(ValueError, match="gradient"):
+        register(name="x", family="t", wrt=("logits",), paper=Paper("p"), formula="f")
+    with pytest.raises(ValueError, match="reason"):
+        register(name="x", family="t", paper=Paper("p"), formula="f",
+                 tolerance=refloss.tolerance.Tolerance(ulps=64))
     with pytest.raises(ValueError, match="twice"):
-        register(name="logsumexp", family="t", grad=None, paper=Paper("p"), formula="", gradient="",
-                 proof="proofs/x.py::x", strategy=None)(lambda: None)
+        register(name="logsumexp", family="t", paper=Paper("p"), formula="f")(lambda: None)
+    with pytest.raises(ValueError, match="register the value function first"):
+        gradient_of("no_such_object")(lambda: None)
 
 
 def test_as_dict_is_json_ready():
@@ -128,4 +202,4 @@ def test_as_dict_is_json_ready():
 
     for e in ENTRIES:
         d = json.loads(json.dumps(e.as_dict()))
-        assert {"name", "family", "paper", "proof", "accel"} <= set(d)
+        assert {"name", "family", "paper", "proof", "accel", "tolerance"} <= set(d)

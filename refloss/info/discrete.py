@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import scipy.special
 
-from .. import _strategies as strategies
+from numpy.typing import ArrayLike
+
+from .. import _cases as cases
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
-from .._registry import Paper, Param, register
-from ..golden import mp
-from ..numerics import _log_softmax, plogq
+from .._registry import Paper, Param, gradient_of, register
+from ..numerics import _log_softmax, one_plus_xm1_expx, plogq
+
+__all__ = ["KLDivergenceGrad"]
 
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over rows | 'sum' | 'none'")
 _SHANNON = Paper("A Mathematical Theory of Communication", where="C. E. Shannon, Bell Syst. Tech. J. 27, 1948")
@@ -32,34 +36,19 @@ def _entropy_parts(logits, reduction):
     return p, logp, -plogq(p, logp).sum(axis=-1)
 
 
-def softmax_entropy_grad(logits, reduction="mean"):
-    r"""Gradient of :func:`softmax_entropy`: :math:`\partial H/\partial z_j = -p_j(\log p_j + H)`.
-
-    Masked classes get 0 (:math:`p_j \log p_j \to 0`).
-
-    >>> softmax_entropy_grad([[0.0, 0.0]])  # the uniform distribution is a stationary point
-    array([[0., 0.]])
-    """
-    p, logp, h = _entropy_parts(logits, reduction)
-    return -reduce_scale(h.shape, reduction) * plogq(p, logp + h[..., None])
-
-
 @register(
     name="softmax_entropy",
     family="entropy",
-    grad=softmax_entropy_grad,
     wrt=("logits",),
-    params=(_REDUCTION,),
+    params=(Param("logits", v.LOGITS), _REDUCTION),
     paper=_SHANNON,
-    formula=r"H(z) = -\sum_j p_j \log p_j,\quad p = \mathrm{softmax}(z)",
-    gradient=r"\frac{\partial H}{\partial z_j} = -p_j\,(\log p_j + H)",
-    proof="proofs/check_entropy.py::softmax_entropy",
-    strategy=strategies.softmax_entropy,
-    mp=mp.softmax_entropy,
-    mp_scale=mp.softmax_entropy_scale,
+    formula=r"H = - \sum_{c=1}^{C} \log{\left({p}_{c} \right)} {p}_{c}",
+    gradient=r"\frac{\partial H}{\partial z_{j}} = - \left({z}_{j} - \sum_{c=1}^{C} {p}_{c} {z}_{c}\right) "
+    r"{p}_{j}",
+    stress=lambda: cases.softmax_stress(targets=False),
     shift_invariant=("logits",),
 )
-def softmax_entropy(logits, reduction="mean"):
+def softmax_entropy(logits: ArrayLike, *, reduction: str = "mean"):
     r"""Shannon entropy (nats) of :math:`p = \mathrm{softmax}(z)` along the last axis.
 
     .. math:: H = -\sum_j p_j \log p_j
@@ -80,6 +69,30 @@ def softmax_entropy(logits, reduction="mean"):
     return reduce(_entropy_parts(logits, reduction)[2], reduction)
 
 
+def _logits_from_max(z: np.ndarray) -> np.ndarray:
+    """z - max(z) per row, with 0 at masked classes (their probability is 0 wherever this is used)."""
+    return np.where(np.isneginf(z), 0.0, z - np.max(z, axis=-1, keepdims=True))
+
+
+@gradient_of("softmax_entropy")
+def softmax_entropy_grad(logits: ArrayLike, *, reduction: str = "mean"):
+    r"""Gradient of :func:`softmax_entropy` (closed form below).
+
+    :math:`-p_j(\log p_j + H)` cancels when :math:`p` is nearly uniform (:math:`\log p_j \approx -H`);
+    refloss evaluates the equal :math:`-p_j\,(z_j - \sum_c p_c z_c)` with the logits measured from their
+    maximum, which cancels only as much as the logits themselves differ. Masked classes get 0.
+
+    >>> softmax_entropy_grad([[0.0, 0.0]])  # the uniform distribution is a stationary point
+    array([[0., 0.]])
+    """
+    z = v.logits(logits)
+    check_reduction(reduction)
+    p = np.exp(_log_softmax(z))
+    zm = _logits_from_max(z)
+    centred = zm - (p * zm).sum(axis=-1, keepdims=True)
+    return -reduce_scale(z.shape[:-1], reduction) * p * centred
+
+
 class KLDivergenceGrad(NamedTuple):
     """Gradients of :func:`kl_divergence_logits`, one per differentiable input."""
 
@@ -87,66 +100,76 @@ class KLDivergenceGrad(NamedTuple):
     q_logits: np.ndarray
 
 
-def _kl_parts(p_logits, q_logits, reduction):
+class _KLTerms(NamedTuple):
+    p: np.ndarray
+    q: np.ndarray
+    log_ratio: np.ndarray  # u = log(p / q), -inf where p = 0
+    e: np.ndarray  # (a - a_k) - (b - b_k), k the most probable class under p; 0 where p = 0
+    kl: np.ndarray
+
+
+def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
     a = v.logits(p_logits, "p_logits")
     b = v.logits(q_logits, "q_logits")
     v.same_shape(a, b, "p_logits", "q_logits")
     check_reduction(reduction)
     logp, logq = _log_softmax(a), _log_softmax(b)
-    p = np.exp(logp)
-    # d = log p - log q where p > 0; where p = 0 the term is 0 whatever q is (0 log 0/q = 0).
-    support = p > 0
-    d = np.where(support, logp - np.where(support, logq, 0.0), 0.0)
-    return p, logq, d, (p * d).sum(axis=-1)
-
-
-def kl_divergence_logits_grad(p_logits, q_logits, reduction="mean") -> KLDivergenceGrad:
-    r"""Gradients of :func:`kl_divergence_logits` with respect to both inputs.
-
-    .. math:: \frac{\partial\,\mathrm{KL}}{\partial a_j} = p_j\,\big(\log p_j - \log q_j - \mathrm{KL}\big),
-              \qquad \frac{\partial\,\mathrm{KL}}{\partial b_j} = q_j - p_j .
-
-    Raises:
-        RefLossError: when the divergence is +inf (p puts mass where q has none).
-
-    >>> g = kl_divergence_logits_grad([[0.0, 0.0]], [[0.0, np.log(3.0)]])
-    >>> g.q_logits
-    array([[-0.25,  0.25]])
-    """
-    p, logq, d, kl = _kl_parts(p_logits, q_logits, reduction)
-    if np.isinf(kl).any():
-        raise v.RefLossError("kl_divergence_logits is +inf (q_logits is -inf where p has mass), "
-                             "so its gradient is undefined")
-    scale = reduce_scale(kl.shape, reduction)
-    return KLDivergenceGrad(p_logits=scale * p * (d - kl[..., None]), q_logits=scale * (np.exp(logq) - p))
+    p, q = np.exp(logp), np.exp(logq)
+    k = np.argmax(a, axis=-1)[..., None]
+    with np.errstate(invalid="ignore"):  # masked classes: -inf - (-inf); handled below
+        e = (a - np.take_along_axis(a, k, -1)) - (b - np.take_along_axis(b, k, -1))
+    # log p_c - log q_c = e_c - L with L = log sum_c q_c e^{e_c} (the difference of the two log-sum-exps):
+    # differences of logits, so that u = log(p/q) keeps relative accuracy when p is close to q.
+    in_q = ~np.isneginf(b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        near_zero = np.where(in_q, q * np.expm1(np.where(in_q, e, 0.0)), 0.0).sum(axis=-1, keepdims=True)
+        # L = log1p(sum_c q_c expm1(e_c)) is accurate while that sum is small (p close to q, L ~ 0); else
+        # 1 + sum is far from 0 and L = LSE(log q + e), accurate relative to |L|, avoids log1p near -1.
+        spread = scipy.special.logsumexp(np.where(in_q, logq + np.where(in_q, e, 0.0), -np.inf), axis=-1,
+                                         keepdims=True)
+    big_l = np.where(np.abs(near_zero) <= 0.5, np.log1p(np.clip(near_zero, -0.5, 0.5)), spread)
+    in_p = ~np.isneginf(a)
+    u = np.where(in_p & in_q, e - big_l, 0.0)
+    # KL = sum_c p_c u_c = sum_c q_c phi(u_c), phi(u) = 1 + (u - 1) e^u >= 0 (using sum p = sum q = 1): a sum
+    # of non-negative terms, with q_c phi(u_c) = q_c + (u_c - 1) p_c away from u = 0 (no 0 * inf where q
+    # underflows), and q_c (the whole term) where p_c = 0.
+    small = np.abs(u) < 1.0
+    terms = np.where(small, q * one_plus_xm1_expx(np.where(small, u, 0.0)), q + (u - 1.0) * p)
+    terms = np.where(in_p, terms, q)
+    kl = np.where((in_p & ~in_q).any(axis=-1), np.inf, terms.sum(axis=-1))
+    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), np.where(in_p, e, 0.0), kl)
 
 
 @register(
     name="kl_divergence_logits",
     family="entropy",
-    grad=kl_divergence_logits_grad,
     wrt=("p_logits", "q_logits"),
     params=(
+        Param("p_logits", v.LOGITS),
         Param("q_logits", v.ArrayArg("logits of the second distribution, same shape as p_logits")),
         _REDUCTION,
     ),
     paper=_KULLBACK,
-    formula=r"\mathrm{KL}(p \,\|\, q) = \sum_j p_j (\log p_j - \log q_j),\quad p = \mathrm{softmax}(a),\ "
-    r"q = \mathrm{softmax}(b)",
-    gradient=r"\frac{\partial\,\mathrm{KL}}{\partial a_j} = p_j(\log p_j - \log q_j - \mathrm{KL}),\quad "
-    r"\frac{\partial\,\mathrm{KL}}{\partial b_j} = q_j - p_j",
-    proof="proofs/check_entropy.py::kl_divergence_logits",
-    strategy=strategies.kl_divergence_logits,
-    mp=mp.kl_divergence_logits,
-    mp_scale=mp.kl_divergence_logits_scale,
+    formula=r"\mathrm{KL}(p \| q) = \sum_{c=1}^{C} \left(\log{\left({p}_{c} \right)} - \log{\left({q}_{c} "
+    r"\right)}\right) {p}_{c}",
+    gradient=r"\left( \frac{\partial \mathrm{KL}}{\partial a_{j}} = \left(\log{\left({p}_{j} \right)} - "
+    r"\log{\left({q}_{j} \right)} - \sum_{c=1}^{C} \left(\log{\left({p}_{c} \right)} - "
+    r"\log{\left({q}_{c} \right)}\right) {p}_{c}\right) {p}_{j}, \  \frac{\partial "
+    r"\mathrm{KL}}{\partial b_{j}} = - {p}_{j} + {q}_{j}\right)",
+    strategy=lambda extreme: _kl_cases(extreme),
+    stress=lambda: _kl_stress(),
     shift_invariant=("p_logits", "q_logits"),
 )
-def kl_divergence_logits(p_logits, q_logits, reduction="mean"):
+def kl_divergence_logits(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction: str = "mean"):
     r"""KL divergence :math:`\mathrm{KL}(\mathrm{softmax}(a) \,\|\, \mathrm{softmax}(b))` along the last axis.
 
-    .. math:: \mathrm{KL}(p\,\|\,q) = \sum_j p_j(\log p_j - \log q_j)
+    .. math:: \mathrm{KL}(p\,\|\,q) = \sum_j p_j(\log p_j - \log q_j) = \sum_j q_j\,\varphi(u_j),
+              \quad u_j = \log\frac{p_j}{q_j},\ \varphi(u) = 1 + (u - 1)e^u \ge 0
 
-    in nats, with both log-probabilities from an accurate log-softmax. Classes masked in ``p_logits``
+    in nats. The right-hand form (equal because :math:`\sum_j p_j = \sum_j q_j = 1`) adds non-negative
+    terms, with :math:`u` from differences of logits, so the divergence of two nearly equal distributions
+    (:math:`\mathrm{KL} \approx \tfrac12 \sum_j q_j u_j^2`) keeps its digits where the left-hand sum of
+    terms of both signs returns rounding noise. Classes masked in ``p_logits``
     contribute 0; a class masked in ``q_logits`` but not in ``p_logits`` makes the divergence +inf.
     PyTorch's ``F.kl_div(log_q, log_p, log_target=True, reduction="batchmean")`` is this with
     ``"mean"``. Gradients: :func:`kl_divergence_logits_grad` (a NamedTuple for both inputs).
@@ -159,4 +182,63 @@ def kl_divergence_logits(p_logits, q_logits, reduction="mean"):
     >>> round(kl_divergence_logits([0.0, 0.0], [0.0, np.log(3.0)]), 15)  # log 2 - (1/2) log 3
     0.143841036225890
     """
-    return reduce(_kl_parts(p_logits, q_logits, reduction)[3], reduction)
+    return reduce(_kl_terms(p_logits, q_logits, reduction).kl, reduction)
+
+
+@gradient_of("kl_divergence_logits")
+def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction: str = "mean") -> KLDivergenceGrad:
+    r"""Gradients of :func:`kl_divergence_logits` with respect to both inputs (closed forms below).
+
+    :math:`\log p_j - \log q_j - \mathrm{KL}` equals :math:`e_j - \sum_c p_c e_c` for the logit
+    differences :math:`e = (a - a_k) - (b - b_k)` taken from the class :math:`k` that is most probable under
+    :math:`p`; refloss evaluates that form, which does not cancel when :math:`p` is peaked (where the first
+    subtracts two numbers close to :math:`\log p_k - \log q_k`). :math:`q_j - p_j` is taken as
+    :math:`-q_j\,\mathrm{expm1}(u_j)` with :math:`u_j = \log(p_j/q_j)` from logit differences where
+    :math:`|u_j| < 1`, so that two close probabilities are not subtracted.
+
+    Raises:
+        RefLossError: when the divergence is +inf (p puts mass where q has none).
+
+    >>> g = kl_divergence_logits_grad([[0.0, 0.0]], [[0.0, np.log(3.0)]])
+    >>> g.q_logits
+    array([[-0.25,  0.25]])
+    """
+    t = _kl_terms(p_logits, q_logits, reduction)
+    if np.isinf(t.kl).any():
+        raise v.RefLossError("kl_divergence_logits is +inf (q_logits is -inf where p has mass), "
+                             "so its gradient is undefined")
+    grad_p = t.p * (t.e - (t.p * t.e).sum(axis=-1, keepdims=True))
+    u = t.log_ratio
+    close = np.abs(u) < 1.0
+    grad_q = np.where(close, -t.q * np.expm1(np.where(close, u, 0.0)), t.q - t.p)
+    scale = reduce_scale(t.kl.shape, reduction)
+    return KLDivergenceGrad(p_logits=scale * grad_p, q_logits=scale * grad_q)
+
+
+def _kl_cases(extreme):
+    st, hnp = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        a, mask = cases.draw_logits(draw, extreme)
+        b = draw(hnp.arrays(np.float64, a.shape, elements=cases.floats(cases.EXTREME if extreme else cases.MODERATE)))
+        # q may be masked only where p is: otherwise KL(p || q) = +inf.
+        q_mask = mask & draw(hnp.arrays(np.bool_, a.shape))
+        return {"p_logits": a, "q_logits": np.where(q_mask, -np.inf, b),
+                "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
+
+    return draw_case()
+
+
+def _kl_stress():
+    gaps, zeros = cases.GAP_ROWS, np.zeros_like(cases.GAP_ROWS)
+    near = cases.TIE_ROWS
+    return {
+        "peaked_p__uniform_q": {"p_logits": gaps, "q_logits": zeros, "reduction": "none"},
+        "uniform_p__peaked_q": {"p_logits": zeros, "q_logits": gaps, "reduction": "none"},
+        "both_peaked": {"p_logits": gaps, "q_logits": gaps[::-1] * 0.5, "reduction": "none"},
+        "near_ties": {"p_logits": near, "q_logits": near[::-1], "reduction": "none"},
+        "masked": {"p_logits": cases.MASKED_ROWS, "q_logits": np.array([[1.0, 2.0, 0.0], [0.0, 0.5, -np.inf],
+                                                                         [-1.0, 0.0, 4.0]]), "reduction": "none"},
+        "reduction_mean": {"p_logits": gaps[:3], "q_logits": zeros[:3], "reduction": "mean"},
+    }

@@ -8,7 +8,14 @@ Softmax cross-entropy in every mode is written as :math:`\ell = -\sum_c a_c \log
 non-negative coefficient vector :math:`a` (class targets, weights and smoothing only change :math:`a`),
 so one gradient serves them all:
 
-.. math:: \frac{\partial \ell}{\partial z_j} = p_j \sum_c a_c - a_j .
+.. math:: \frac{\partial \ell}{\partial z_j} = p_j \sum_c a_c - a_j
+          = p_j \sum_{c \ne j} a_c + a_j\,(p_j - 1),
+
+evaluated in the second form: two terms that are each accurate to a few ulps, with
+:math:`p_j - 1 = \mathrm{expm1}(\log p_j)` and the leave-one-out sums :math:`\sum_{c \ne j} a_c` of
+non-negative terms (prefix plus suffix sums, never a total minus one term). At a logit gap of 40 the
+target component :math:`p_y - 1 = -4.25\cdot10^{-18}` keeps all its digits where :math:`p_y \sum_c a_c - a_y`
+returns 0.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special
 
-from .. import _strategies as strategies
+from numpy.typing import ArrayLike
+
+from .. import _cases as cases
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
-from .._registry import Paper, Param, register
-from ..golden import mp
+from .._registry import Paper, Param, gradient_of, register
 from ..numerics import _log_softmax, plogq, softplus
 
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' | 'sum' | 'none' (denominator of 'mean' as documented)")
@@ -72,6 +80,20 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
     return _CETerms(logp, coeff, float(w_y.sum()))
 
 
+def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
+    """sum_{c != j} a_c for every j, from prefix and suffix sums of the non-negative a (no cancellation)."""
+    before = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(a, axis=-1)[..., :-1]], axis=-1)
+    after = np.concatenate([np.flip(np.cumsum(np.flip(a, -1), axis=-1), -1)[..., 1:], np.zeros(a.shape[:-1] + (1,))],
+                           axis=-1)
+    return before + after
+
+
+def _softmax_minus_coefficients(logp: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """p_j sum_c a_c - a_j as p_j sum_{c != j} a_c + a_j expm1(log p_j), for non-negative a."""
+    with np.errstate(invalid="ignore"):  # masked classes (log p = -inf) have a_j = 0: 0 * expm1(-inf) = 0
+        return np.exp(logp) * _leave_one_out_sums(a) + np.where(a > 0, a * np.expm1(logp), 0.0)
+
+
 def _losses(terms: _CETerms) -> np.ndarray:
     return -plogq(terms.coeff, terms.logp).sum(axis=-1)
 
@@ -82,53 +104,31 @@ def _finite_or_raise(losses: np.ndarray, what: str) -> None:
                              "so its gradient is undefined")
 
 
-def cross_entropy_grad(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
-    r"""Gradient of :func:`cross_entropy` with respect to ``logits``, same signature.
-
-    .. math:: \frac{\partial \ell_n}{\partial z_{n,j}} = p_{n,j} \sum_c a_{n,c} - a_{n,j},
-
-    times :math:`1/W` (class targets) or :math:`1/N` (probability targets) for ``"mean"``. Ignored
-    targets get a zero gradient. When :math:`W = 0` the mean is ``nan`` and its gradient is returned
-    as zero: PyTorch's backward agrees when every target is ignored, but gives ``nan`` when the
-    non-ignored targets all have class weight 0.
-
-    Raises:
-        RefLossError: as :func:`cross_entropy`, and when the loss is +inf (a target class at ``-inf``).
-
-    >>> cross_entropy_grad([[0.0, 0.0]], [1])
-    array([[ 0.5, -0.5]])
-    """
-    terms = _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction)
-    _finite_or_raise(_losses(terms), "cross_entropy")
-    p = np.exp(terms.logp)
-    scale = reduce_scale(terms.logp.shape[:-1], reduction, terms.denominator)
-    return scale * (p * terms.coeff.sum(axis=-1, keepdims=True) - terms.coeff)
-
-
 @register(
     name="cross_entropy",
     family="classification",
-    grad=cross_entropy_grad,
     wrt=("logits",),
     params=(
+        Param("logits", v.LOGITS),
         Param("target", v.ArrayArg("int class indices of shape logits.shape[:-1], or probabilities of "
                                    "logits' shape (rows sum to 1 within 1e-6)")),
-        Param("weight", v.ArrayArg("None or non-negative per-class weights, shape (C,)")),
+        Param("weight", v.CLASS_WEIGHTS),
         Param("ignore_index", v.ArrayArg("int; targets equal to it are ignored (class targets only)")),
         Param("label_smoothing", v.UNIT_INTERVAL, "epsilon: mixes the target with the uniform distribution"),
         _REDUCTION,
     ),
     paper=_PYTORCH_CE,
-    formula=r"\ell_n = -\sum_c a_{n,c}\log p_{n,c},\quad a_n = m_n\big[(1-\varepsilon)\,w_{y_n} e_{y_n}"
-    r" + \tfrac{\varepsilon}{C} w\big]\ \text{or}\ a_n = w \odot \big((1-\varepsilon)t_n + \tfrac{\varepsilon}{C}\big);"
-    r"\quad \text{mean} = \textstyle\sum_n \ell_n \,/\, \sum_n m_n w_{y_n}\ \text{or}\ /\,N",
-    gradient=r"\frac{\partial \ell_n}{\partial z_{n,j}} = p_{n,j}\sum_c a_{n,c} - a_{n,j}",
-    proof="proofs/check_classification.py::cross_entropy",
-    strategy=strategies.cross_entropy,
-    mp=mp.cross_entropy,
+    formula=r"\ell = - \left(1 - \varepsilon\right) \log{\left({p}_{y} \right)} {w}_{y} + \frac{\varepsilon "
+    r"\sum_{c=1}^{C} - \log{\left({p}_{c} \right)} {w}_{c}}{C}",
+    gradient=r"\frac{\partial \ell}{\partial z_{j}} = - \left(1 - \varepsilon\right) \delta_{j y} {w}_{y} + "
+    r"{p}_{j} \sum_{c=1}^{C} \left(\left(1 - \varepsilon\right) \delta_{c y} {w}_{y} + "
+    r"\frac{\varepsilon {w}_{c}}{C}\right) - \frac{\varepsilon {w}_{j}}{C}",
+    strategy=lambda extreme: _cross_entropy_cases(extreme),
+    stress=lambda: {**cases.softmax_stress(label_smoothing=(0.0,)), **_cross_entropy_stress()},
     shift_invariant=("logits",),
 )
-def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+def cross_entropy(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None, ignore_index: int = -100,
+                  label_smoothing: float = 0.0, reduction: str = "mean"):
     r"""Softmax cross-entropy with PyTorch's ``F.cross_entropy`` semantics (class axis last).
 
     With :math:`\log p = \mathrm{log\_softmax}(z_n)`, each element's loss is
@@ -184,6 +184,29 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
     return reduce(_losses(terms), reduction, terms.denominator)
 
 
+@gradient_of("cross_entropy")
+def cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None,
+                       ignore_index: int = -100, label_smoothing: float = 0.0, reduction: str = "mean"):
+    r"""Gradient of :func:`cross_entropy` with respect to ``logits``, same signature.
+
+    :math:`p_{n,j} \sum_c a_{n,c} - a_{n,j}` (module docstring: how each component keeps its digits),
+    times :math:`1/W` (class targets) or :math:`1/N` (probability targets) for ``"mean"``. Ignored
+    targets get a zero gradient. When :math:`W = 0` the mean is ``nan`` and its gradient is returned
+    as zero: PyTorch's backward agrees when every target is ignored, but gives ``nan`` when the
+    non-ignored targets all have class weight 0.
+
+    Raises:
+        RefLossError: as :func:`cross_entropy`, and when the loss is +inf (a target class at ``-inf``).
+
+    >>> cross_entropy_grad([[0.0, 0.0]], [1])
+    array([[ 0.5, -0.5]])
+    """
+    terms = _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction)
+    _finite_or_raise(_losses(terms), "cross_entropy")
+    scale = reduce_scale(terms.logp.shape[:-1], reduction, terms.denominator)
+    return scale * _softmax_minus_coefficients(terms.logp, terms.coeff)
+
+
 def _binary_inputs(logits, target, reduction):
     """Elementwise logits (any non-empty shape, finite) and labels in [0, 1] of the same shape."""
     x = v.real_array(logits, "logits")
@@ -205,28 +228,12 @@ def _bce_inputs(logits, target, weight, pos_weight, reduction):
     return x, y, w, pw
 
 
-def binary_cross_entropy_with_logits_grad(logits, target, weight=None, pos_weight=None, reduction="mean"):
-    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to ``logits``.
-
-    .. math:: \frac{\partial \ell}{\partial x} = w\,\big[(1-y)\,\sigma(x) - \rho\, y\, \sigma(-x)\big]
-
-    (:math:`= w[\sigma(x)(1 + (\rho - 1)y) - \rho y]`, written without the cancellation at large x),
-    times :math:`1/\text{numel}` for ``"mean"``.
-
-    >>> binary_cross_entropy_with_logits_grad([0.0], [1.0], reduction="sum")
-    array([-0.5])
-    """
-    x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
-    scale = reduce_scale(x.shape, reduction)
-    return scale * w * ((1.0 - y) * scipy.special.expit(x) - pw * y * scipy.special.expit(-x))
-
-
 @register(
     name="binary_cross_entropy_with_logits",
     family="classification",
-    grad=binary_cross_entropy_with_logits_grad,
     wrt=("logits",),
     params=(
+        Param("logits", v.ArrayArg("float logits of any non-empty shape")),
         Param("target", v.ArrayArg("labels in [0, 1] (soft labels allowed), the logits' shape")),
         Param("weight", v.ArrayArg("None or non-negative weights broadcastable to logits")),
         Param("pos_weight", v.ArrayArg("None or non-negative weights of the positive term, broadcastable "
@@ -234,13 +241,15 @@ def binary_cross_entropy_with_logits_grad(logits, target, weight=None, pos_weigh
         _REDUCTION,
     ),
     paper=Paper("torch.nn.BCEWithLogitsLoss", where="PyTorch documentation (the pos_weight convention)"),
-    formula=r"\ell = w\big[\rho\,y\,\mathrm{softplus}(-x) + (1-y)\,\mathrm{softplus}(x)\big]",
-    gradient=r"\frac{\partial \ell}{\partial x} = w\big[(1-y)\sigma(x) - \rho\,y\,\sigma(-x)\big]",
-    proof="proofs/check_classification.py::binary_cross_entropy_with_logits",
-    strategy=strategies.binary_cross_entropy_with_logits,
-    mp=mp.binary_cross_entropy_with_logits,
+    formula=r"\ell = - w \left(\rho y \log{\left(\sigma{\left(x \right)} \right)} + \left(1 - y\right) "
+    r"\log{\left(1 - \sigma{\left(x \right)} \right)}\right)",
+    gradient=r"\frac{\partial \ell}{\partial x} = w \left(- \rho y \sigma{\left(- x \right)} + \left(1 - "
+    r"y\right) \sigma{\left(x \right)}\right)",
+    strategy=lambda extreme: _bce_cases(extreme),
+    stress=lambda: _binary_stress(),
 )
-def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=None, reduction="mean"):
+def binary_cross_entropy_with_logits(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None,
+                                     pos_weight: ArrayLike | None = None, reduction: str = "mean"):
     r"""Binary cross-entropy on logits, PyTorch's ``F.binary_cross_entropy_with_logits``.
 
     .. math:: \ell = -w\,\big[\rho\, y \log \sigma(x) + (1-y)\log(1 - \sigma(x))\big]
@@ -267,7 +276,33 @@ def binary_cross_entropy_with_logits(logits, target, weight=None, pos_weight=Non
     return reduce(w * _binary_cross_entropy(x, y, pw), reduction)
 
 
-def _focal_terms(logits, target, gamma, alpha, reduction):
+@gradient_of("binary_cross_entropy_with_logits")
+def binary_cross_entropy_with_logits_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None,
+                                          pos_weight: ArrayLike | None = None, reduction: str = "mean"):
+    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to ``logits`` (closed form below).
+
+    Evaluated as written below, with :math:`\sigma(-x)` from ``expit(-x)``, not as the equal
+    :math:`w[\sigma(x)(1 + (\rho - 1)y) - \rho y]`, which cancels at large x; times
+    :math:`1/\text{numel}` for ``"mean"``.
+
+    >>> binary_cross_entropy_with_logits_grad([0.0], [1.0], reduction="sum")
+    array([-0.5])
+    """
+    x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
+    scale = reduce_scale(x.shape, reduction)
+    return scale * w * ((1.0 - y) * scipy.special.expit(x) - pw * y * scipy.special.expit(-x))
+
+
+class _FocalTerms(NamedTuple):
+    target: np.ndarray  # (...) class indices
+    logp: np.ndarray  # (..., C)
+    logp_y: np.ndarray  # (...)
+    q: np.ndarray  # (...) 1 - p_y, as -expm1(log p_y)
+    gamma: float
+    alpha_y: np.ndarray  # (...) alpha gathered at the target
+
+
+def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
     z = v.logits(logits)
     check_reduction(reduction)
     gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
@@ -284,53 +319,33 @@ def _focal_terms(logits, target, gamma, alpha, reduction):
     logp = _log_softmax(z)
     logp_y = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
     q = -np.expm1(logp_y)  # 1 - p_y without cancellation as p_y -> 1
-    return y, logp, logp_y, q, gamma, alpha_y
-
-
-def focal_loss_grad(logits, target, gamma=2.0, alpha=None, reduction="mean"):
-    r"""Gradient of :func:`focal_loss` with respect to ``logits``.
-
-    With :math:`q = 1 - p_y`,
-
-    .. math:: \frac{\partial \ell}{\partial z} = \alpha_y\,q^{\gamma}
-              \Big(1 - \gamma\, p_y \frac{\log p_y}{q}\Big)\,(p - e_y),
-
-    where :math:`\log p_y / q \to -1` as :math:`q \to 0`, so no negative power of :math:`q` is formed
-    (for :math:`\gamma < 1`, :math:`q^{\gamma - 1}` alone would overflow).
-
-    >>> focal_loss_grad([[0.0, 0.0]], [0], gamma=0.0)  # gamma = 0 is cross-entropy: p - e_y
-    array([[-0.5,  0.5]])
-    """
-    y, logp, logp_y, q, gamma, alpha_y = _focal_terms(logits, target, gamma, alpha, reduction)
-    safe_q = np.where(q > 0, q, 1.0)
-    log_ratio = np.where(q > 0, logp_y / safe_q, -1.0)
-    factor = alpha_y * q**gamma * (1.0 - gamma * np.exp(logp_y) * log_ratio)
-    p_minus_e = np.exp(logp)
-    np.put_along_axis(p_minus_e, y[..., None], np.take_along_axis(p_minus_e, y[..., None], -1) - 1.0, -1)
-    return reduce_scale(y.shape, reduction) * factor[..., None] * p_minus_e
+    return _FocalTerms(y, logp, logp_y, q, gamma, alpha_y)
 
 
 @register(
     name="focal_loss",
     family="classification",
-    grad=focal_loss_grad,
     wrt=("logits",),
     params=(
-        Param("target", v.ArrayArg("int class indices of shape logits.shape[:-1]")),
+        Param("logits", v.LOGITS),
+        Param("target", v.CLASS_TARGETS),
         Param("gamma", v.NONNEGATIVE, "focusing parameter; gamma = 0 is cross-entropy"),
         Param("alpha", v.ArrayArg("None, a non-negative scalar, or non-negative per-class weights (C,)")),
         _REDUCTION,
     ),
     paper=_FOCAL,
-    formula=r"\ell = -\alpha_y\,(1-p_y)^{\gamma}\log p_y",
-    gradient=r"\frac{\partial \ell}{\partial z} = \alpha_y (1-p_y)^{\gamma}\Big(1 - \gamma\,p_y"
-    r"\frac{\log p_y}{1-p_y}\Big)(p - e_y)",
-    proof="proofs/check_classification.py::focal_loss",
-    strategy=strategies.focal_loss,
-    mp=mp.focal_loss,
+    formula=r"\ell = - \left(1 - {p}_{y}\right)^{\gamma} \log{\left({p}_{y} \right)} {\alpha}_{y}",
+    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(1 - {p}_{y}\right)^{\gamma} \left(- \frac{\gamma "
+    r"\log{\left({p}_{y} \right)} {p}_{y}}{1 - {p}_{y}} + 1\right) \left(- \delta_{j y} + "
+    r"{p}_{j}\right) {\alpha}_{y}",
+    strategy=lambda extreme: _focal_cases(extreme),
+    stress=lambda: {**cases.softmax_stress(gamma=(0.0, 0.5, 2.0)),
+                    "alpha_per_class": {**cases.softmax_stress()["gaps__target_second"], "gamma": 1.5,
+                                        "alpha": np.array([0.25, 0.5, 2.0])}},
     shift_invariant=("logits",),
 )
-def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
+def focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: ArrayLike | float | None = None,
+               reduction: str = "mean"):
     r"""Multiclass (softmax) focal loss: :math:`\ell = -\alpha_y (1 - p_y)^{\gamma} \log p_y`.
 
     The softmax form of Lin et al.'s :math:`\mathrm{FL}(p_t) = -\alpha_t (1-p_t)^\gamma \log p_t` with
@@ -352,11 +367,44 @@ def focal_loss(logits, target, gamma=2.0, alpha=None, reduction="mean"):
 
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Eq. 5.
     """
-    y, logp, logp_y, q, gamma, alpha_y = _focal_terms(logits, target, gamma, alpha, reduction)
-    return reduce(-alpha_y * q**gamma * logp_y, reduction)
+    t = _focal_terms(logits, target, gamma, alpha, reduction)
+    return reduce(-t.alpha_y * t.q**t.gamma * t.logp_y, reduction)
 
 
-def _sigmoid_focal_terms(logits, target, alpha, gamma, reduction):
+@gradient_of("focal_loss")
+def focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: ArrayLike | float | None = None,
+                    reduction: str = "mean"):
+    r"""Gradient of :func:`focal_loss` with respect to ``logits`` (closed form below).
+
+    Evaluated as :math:`\alpha_y q^\gamma (1 - \gamma p_y \cdot (\log p_y / q)) (p - e_y)` with
+    :math:`q = -\mathrm{expm1}(\log p_y)` and the target component :math:`p_y - 1 = \mathrm{expm1}(\log p_y)`:
+    :math:`\log p_y / q \to -1` as :math:`q \to 0`, so no negative power of :math:`q` is formed (for
+    :math:`\gamma < 1`, :math:`q^{\gamma - 1}` alone would overflow), and no component cancels.
+
+    >>> focal_loss_grad([[0.0, 0.0]], [0], gamma=0.0)  # gamma = 0 is cross-entropy: p - e_y
+    array([[-0.5,  0.5]])
+    """
+    t = _focal_terms(logits, target, gamma, alpha, reduction)
+    safe_q = np.where(t.q > 0, t.q, 1.0)
+    log_ratio = np.where(t.q > 0, t.logp_y / safe_q, -1.0)
+    factor = t.alpha_y * t.q**t.gamma * (1.0 - t.gamma * np.exp(t.logp_y) * log_ratio)
+    p_minus_e = np.exp(t.logp)
+    np.put_along_axis(p_minus_e, t.target[..., None], np.expm1(t.logp_y)[..., None], -1)
+    return reduce_scale(t.target.shape, reduction) * factor[..., None] * p_minus_e
+
+
+class _SigmoidFocalTerms(NamedTuple):
+    x: np.ndarray
+    y: np.ndarray
+    gamma: float
+    alpha_t: np.ndarray | float
+    p: np.ndarray  # sigma(x)
+    one_minus_p: np.ndarray  # sigma(-x)
+    ce: np.ndarray  # binary cross-entropy
+    m: np.ndarray  # 1 - p_t
+
+
+def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFocalTerms:
     x, y = _binary_inputs(logits, target, reduction)
     gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
     if alpha is None:
@@ -367,52 +415,38 @@ def _sigmoid_focal_terms(logits, target, alpha, gamma, reduction):
     p, one_minus_p = scipy.special.expit(x), scipy.special.expit(-x)
     ce = _binary_cross_entropy(x, y)
     m = p * (1.0 - y) + one_minus_p * y  # 1 - p_t
-    return x, y, gamma, alpha_t, p, one_minus_p, ce, m
-
-
-def sigmoid_focal_loss_grad(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
-    r"""Gradient of :func:`sigmoid_focal_loss` with respect to ``logits``.
-
-    With :math:`m = 1 - p_t = p(1-y) + (1-p)y` and :math:`\mathrm{ce}` the binary cross-entropy,
-
-    .. math:: \frac{\partial \ell}{\partial x} = \alpha_t\, m^{\gamma}\Big[(p - y)
-              + \gamma\,\mathrm{ce}\,(1 - 2y)\,\frac{p(1-p)}{m}\Big],
-
-    where :math:`p(1-p)/m \in [0, 1]` for every :math:`y \in [0,1]` (since
-    :math:`m - p(1-p) = (p-y)^2 + y(1-y) \ge 0`) and tends to 1 when :math:`m \to 0` (only possible
-    for hard labels), so no negative power of :math:`m` is formed.
-
-    >>> sigmoid_focal_loss_grad([0.0], [1.0], alpha=None, gamma=0.0, reduction="sum")  # BCE: p - y
-    array([-0.5])
-    """
-    x, y, gamma, alpha_t, p, one_minus_p, ce, m = _sigmoid_focal_terms(logits, target, alpha, gamma, reduction)
-    ratio = np.where(m > 0, p * one_minus_p / np.where(m > 0, m, 1.0), 1.0)
-    p_minus_y = (1.0 - y) * p - y * one_minus_p
-    grad = alpha_t * m**gamma * (p_minus_y + gamma * ce * (1.0 - 2.0 * y) * ratio)
-    return reduce_scale(x.shape, reduction) * grad
+    return _SigmoidFocalTerms(x, y, gamma, alpha_t, p, one_minus_p, ce, m)
 
 
 @register(
     name="sigmoid_focal_loss",
     family="classification",
-    grad=sigmoid_focal_loss_grad,
     wrt=("logits",),
     params=(
+        Param("logits", v.ArrayArg("float logits of any non-empty shape")),
         Param("target", v.ArrayArg("labels in [0, 1] (soft labels allowed), the logits' shape")),
-        Param("alpha", v.UNIT_INTERVAL, "weight of positives (y = 1); negatives get 1 - alpha; None: no weighting"),
         Param("gamma", v.NONNEGATIVE, "focusing parameter"),
+        Param("alpha", v.UNIT_INTERVAL, "weight of positives (y = 1); negatives get 1 - alpha; None: no weighting"),
         _REDUCTION,
     ),
     paper=_FOCAL,
-    formula=r"\ell = \alpha_t\,(1-p_t)^{\gamma}\,\mathrm{BCE}(x, y),\quad p_t = p\,y + (1-p)(1-y),"
-    r"\quad \alpha_t = \alpha y + (1-\alpha)(1-y)",
-    gradient=r"\frac{\partial \ell}{\partial x} = \alpha_t (1-p_t)^{\gamma}\Big[(p-y) + \gamma\,\mathrm{BCE}"
-    r"\,(1-2y)\frac{p(1-p)}{1-p_t}\Big]",
-    proof="proofs/check_classification.py::sigmoid_focal_loss",
-    strategy=strategies.sigmoid_focal_loss,
-    mp=mp.sigmoid_focal_loss,
+    formula=r"\ell = \left(\alpha y + \left(1 - \alpha\right) \left(1 - y\right)\right) \left(- y "
+    r"\log{\left(\sigma{\left(x \right)} \right)} - \left(1 - y\right) \log{\left(1 - \sigma{\left(x "
+    r"\right)} \right)}\right) \left(- y \sigma{\left(x \right)} - \left(1 - y\right) \left(1 - "
+    r"\sigma{\left(x \right)}\right) + 1\right)^{\gamma}",
+    gradient=r"\frac{\partial \ell}{\partial x} = \left(\alpha y + \left(1 - \alpha\right) \left(1 - "
+    r"y\right)\right) \left(y \left(1 - \sigma{\left(x \right)}\right) + \left(1 - y\right) "
+    r"\sigma{\left(x \right)}\right)^{\gamma} \left(\frac{\gamma \left(1 - 2 y\right) \left(1 - "
+    r"\sigma{\left(x \right)}\right) \left(- y \log{\left(\sigma{\left(x \right)} \right)} - \left(1 "
+    r"- y\right) \log{\left(1 - \sigma{\left(x \right)} \right)}\right) \sigma{\left(x \right)}}{y "
+    r"\left(1 - \sigma{\left(x \right)}\right) + \left(1 - y\right) \sigma{\left(x \right)}} - y + "
+    r"\sigma{\left(x \right)}\right)",
+    strategy=lambda extreme: _sigmoid_focal_cases(extreme),
+    stress=lambda: {f"{name}__gamma_{g:g}": {**case, "gamma": g} for name, case in _binary_stress().items()
+                    if "weight" not in case for g in (0.5, 2.0)},
 )
-def sigmoid_focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
+def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: float | None = 0.25,
+                       reduction: str = "mean"):
     r"""Sigmoid (detection) focal loss of RetinaNet, as in ``torchvision.ops.sigmoid_focal_loss``.
 
     .. math:: \ell = \alpha_t\,(1 - p_t)^{\gamma}\,\big[y\,\mathrm{softplus}(-x) + (1-y)\,\mathrm{softplus}(x)\big],
@@ -431,5 +465,134 @@ def sigmoid_focal_loss(logits, target, alpha=0.25, gamma=2.0, reduction="mean"):
 
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Sec. 3.1-3.2.
     """
-    x, y, gamma, alpha_t, p, one_minus_p, ce, m = _sigmoid_focal_terms(logits, target, alpha, gamma, reduction)
-    return reduce(alpha_t * m**gamma * ce, reduction)
+    t = _sigmoid_focal_terms(logits, target, gamma, alpha, reduction)
+    return reduce(t.alpha_t * t.m**t.gamma * t.ce, reduction)
+
+
+@gradient_of("sigmoid_focal_loss")
+def sigmoid_focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: float | None = 0.25,
+                            reduction: str = "mean"):
+    r"""Gradient of :func:`sigmoid_focal_loss` with respect to ``logits`` (closed form below).
+
+    With :math:`m = 1 - p_t = p(1-y) + (1-p)y`, the ratio :math:`p(1-p)/m \in [0, 1]` for every :math:`y \in [0,1]` (since
+    :math:`m - p(1-p) = (p-y)^2 + y(1-y) \ge 0`) and tends to 1 when :math:`m \to 0` (only possible
+    for hard labels), so no negative power of :math:`m` is formed.
+
+    >>> sigmoid_focal_loss_grad([0.0], [1.0], alpha=None, gamma=0.0, reduction="sum")  # BCE: p - y
+    array([-0.5])
+    """
+    t = _sigmoid_focal_terms(logits, target, gamma, alpha, reduction)
+    ratio = np.where(t.m > 0, t.p * t.one_minus_p / np.where(t.m > 0, t.m, 1.0), 1.0)
+    p_minus_y = (1.0 - t.y) * t.p - t.y * t.one_minus_p
+    grad = t.alpha_t * t.m**t.gamma * (p_minus_y + t.gamma * t.ce * (1.0 - 2.0 * t.y) * ratio)
+    return reduce_scale(t.x.shape, reduction) * grad
+
+
+# -- inputs for the checks (hypothesis strategies beyond the parameter domains, and stress points) ---------
+
+
+def _cross_entropy_cases(extreme):
+    st, hnp = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        z, mask = cases.draw_logits(draw, extreme)
+        n_classes = z.shape[-1]
+        weight = draw(st.none() | hnp.arrays(np.float64, (n_classes,), elements=st.floats(0.1, 3.0)))
+        # Smoothing puts mass on every class, so it is drawn only without masks (else the loss is +inf).
+        eps = 0.0 if mask.any() else draw(st.sampled_from([0.0, 0.1, 1.0]) | st.floats(0.0, 1.0))
+        case = {"logits": z, "weight": weight, "label_smoothing": eps,
+                "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
+        if draw(st.booleans()):
+            return {**case, "target": cases.draw_probabilities(draw, mask)}
+        y = cases.draw_class_targets(draw, mask)
+        ignore_index = draw(st.sampled_from([-100, -1]) | st.integers(0, n_classes - 1))
+        if ignore_index < 0:
+            drop = draw(hnp.arrays(np.bool_, y.shape))
+            if drop.all():  # keep one target: the all-ignored mean is NaN, tested on its own
+                drop.flat[0] = False
+            y = np.where(drop, ignore_index, y)
+        elif (y == ignore_index).all():
+            ignore_index = -100
+        return {**case, "target": y, "ignore_index": ignore_index}
+
+    return draw_case()
+
+
+def _cross_entropy_stress():
+    gaps = cases.GAP_ROWS
+    soft = np.array([[1.0 - 1e-12, 5e-13, 5e-13], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])
+    return {
+        "weight__ignore_index__label_smoothing__mean": {
+            "logits": gaps[:4], "target": np.array([0, 1, -100, 2]), "weight": np.array([1.0, 2.0, 0.5]),
+            "label_smoothing": 0.1, "reduction": "mean"},
+        "label_smoothing_tiny__none": {"logits": gaps, "target": np.zeros(len(gaps), dtype=np.int64),
+                                       "label_smoothing": 1e-10, "reduction": "none"},
+        "ignore_index_is_a_class__sum": {"logits": gaps[:3], "target": np.array([0, 1, 2]), "ignore_index": 1,
+                                         "reduction": "sum"},
+        "probabilities__weight__label_smoothing__mean": {
+            "logits": gaps[[0, 3, 5, 6]], "target": soft, "weight": np.array([0.5, 1.0, 2.0]),
+            "label_smoothing": 0.2, "reduction": "mean"},
+        "probabilities_near_one_hot__none": {"logits": gaps[[2, 4, 6, 0]], "target": soft, "reduction": "none"},
+    }
+
+
+def _binary_stress():
+    x = np.array([-80.0, -40.0, -20.0, -1e-9, 0.0, 1e-9, 15.0, 36.0, 40.0, 80.0])
+    return {
+        "hard_labels_positive": {"logits": x, "target": np.ones_like(x), "reduction": "none"},
+        "hard_labels_negative": {"logits": x, "target": np.zeros_like(x), "reduction": "none"},
+        "soft_labels": {"logits": x, "target": np.linspace(0.0, 1.0, len(x)), "reduction": "none"},
+        "weight__pos_weight__mean": {"logits": x.reshape(2, 5), "target": np.array([[1.0, 0.0, 0.3, 1.0, 0.0]] * 2),
+                                     "weight": np.array([[1.0], [2.5]]),
+                                     "pos_weight": np.array([1.0, 3.0, 0.5, 2.0, 1.0]), "reduction": "mean"},
+    }
+
+
+def _binary_case(draw, extreme):
+    st, hnp = cases.hyp()
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=cases.LIMITS["max_side"]))
+    x = draw(hnp.arrays(np.float64, shape, elements=cases.floats(cases.EXTREME if extreme else cases.MODERATE)))
+    y = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)))
+    return x, y, draw(st.sampled_from(cases.REDUCTIONS))
+
+
+def _bce_cases(extreme):
+    st, hnp = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        x, y, reduction = _binary_case(draw, extreme)
+        last = x.shape[-1:] if x.ndim else ()
+        weight = draw(st.none() | hnp.arrays(np.float64, x.shape, elements=st.floats(0.0, 3.0)))
+        pos_weight = draw(st.none() | hnp.arrays(np.float64, last, elements=st.floats(0.0, 5.0)))
+        return {"logits": x, "target": y, "weight": weight, "pos_weight": pos_weight, "reduction": reduction}
+
+    return draw_case()
+
+
+def _focal_cases(extreme):
+    st, hnp = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        z, mask = cases.draw_logits(draw, extreme)
+        alpha = draw(st.none() | st.floats(0.0, 2.0)
+                     | hnp.arrays(np.float64, z.shape[-1:], elements=st.floats(0.0, 2.0)))
+        return {"logits": z, "target": cases.draw_class_targets(draw, mask), "alpha": alpha,
+                "gamma": draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(0.0, 5.0)),
+                "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
+
+    return draw_case()
+
+
+def _sigmoid_focal_cases(extreme):
+    st, _ = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        x, y, reduction = _binary_case(draw, extreme)
+        return {"logits": x, "target": y, "alpha": draw(st.none() | st.floats(0.0, 1.0)),
+                "gamma": draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(0.0, 5.0)), "reduction": reduction}
+
+    return draw_case()

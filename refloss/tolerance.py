@@ -1,0 +1,84 @@
+r"""The one tolerance policy: is a float64 result right, judged against the 50-digit truth?
+
+Every comparison of a float64 value or gradient component with the oracle (the audit, the golden data, the
+tests, later the accel-vs-reference checks) goes through :func:`error_ulps`. Element by element,
+
+.. math:: |\mathrm{got} - \mathrm{ref}| \le k\,\epsilon\,\max\big(|\mathrm{ref}| + s,\ \mathrm{tiny}\big),
+
+with :math:`\epsilon = 2^{-52}`, :math:`k` = :data:`ULPS` and :math:`s` the *condition scale* of that element:
+
+.. math:: s = \sum_i |x_i|\,\Big|\frac{\partial\,\mathrm{ref}}{\partial x_i}\Big|
+
+over every floating-point input :math:`x_i` (logits, probability targets, weights, scalar parameters;
+masked ``-inf`` entries and integer class indices do not vary). It is computed by the oracle at 50 digits,
+per element, never per row or per array. Why this scale: a float64 input is only known to a relative
+:math:`\epsilon`, so :math:`\epsilon s` is the change of the exact result under such a perturbation. A result
+within a few :math:`\epsilon(|\mathrm{ref}| + s)` is as good as float64 can promise (exact for slightly
+perturbed inputs); a result that loses more, e.g. :math:`p_y - 1` computed by subtraction where
+:math:`-\mathrm{expm1}(\log p_y)` keeps every digit, fails, because at a logit gap of 40 that component is
+:math:`4.25\cdot10^{-18}` and so is :math:`s/40`. The scale does not depend on how the float64 code is
+written, so it cannot excuse a cancellation, and it needs no per-object hand-written bound.
+
+Below the normal range the bound is :math:`k` subnormal spacings (``tiny`` is the smallest normal float64):
+a subnormal result cannot carry 53 bits. Infinities must match exactly; NaN matches nothing (refloss never
+returns NaN for a finite mathematical result). A registry entry may widen the bound with
+``tolerance=Tolerance(ulps=..., reason=...)``; the reason is shown by ``refloss audit``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = float(np.finfo(np.float64).eps)
+TINY = float(np.finfo(np.float64).tiny)
+
+#: k: the largest accepted error, in units of :data:`EPS` times ``max(|ref| + s, TINY)``.
+ULPS = 16
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A per-entry widening of the policy, with the reason it is needed (shown in the audit)."""
+
+    ulps: float = ULPS
+    reason: str = ""
+
+
+DEFAULT = Tolerance()
+
+
+def error_ulps(got, ref, scale) -> np.ndarray:
+    """Elementwise error of ``got`` in units of ``EPS * max(|ref| + scale, TINY)``.
+
+    ``ref`` and ``scale`` are float64 roundings of the oracle's 50-digit values (or the values themselves as
+    mpmath numbers; only their magnitude matters here). Infinities must match exactly; NaN never matches.
+
+    >>> float(error_ulps(1.0 + 2 * EPS, 1.0, 0.0)[()])
+    2.0
+    >>> float(error_ulps(0.0, -4.25e-18, 1.7e-16)[()]) > 1e13  # p_y - 1 at a logit gap of 40, computed as 0
+    True
+    """
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    if got.shape != ref.shape:
+        raise AssertionError(f"shape {got.shape} differs from the reference's {ref.shape}")
+    out = np.empty(np.broadcast_shapes(got.shape, scale.shape))
+    got, ref, scale = np.broadcast_arrays(got, ref, scale)
+    inf = np.isinf(ref) | np.isinf(got)
+    nan = np.isnan(got) | np.isnan(ref)
+    finite = ~(inf | nan)
+    denom = EPS * np.maximum(np.abs(ref[finite]) + np.abs(scale[finite]), TINY)
+    with np.errstate(over="ignore"):  # an error beyond 1e308 ulps is inf ulps
+        out[finite] = np.abs(got[finite] - ref[finite]) / denom
+    out[inf] = np.where(got[inf] == ref[inf], 0.0, math.inf)
+    out[nan] = math.inf
+    return out
+
+
+def worst_ulps(got, ref, scale) -> float:
+    """The largest :func:`error_ulps` over all elements (0 for an empty array)."""
+    return float(np.max(error_ulps(got, ref, scale), initial=0.0))
