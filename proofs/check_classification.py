@@ -25,6 +25,7 @@ from ._support import (
     partial,
     prove_row_gradient,
     reduce,
+    rows,
     sigmoid,
 )
 
@@ -257,4 +258,41 @@ define(
     formula=lambda: ell(sigmoid_focal(_BINARY, sp.Symbol("gamma"), sp.Symbol("alpha"))),
     gradient_formula=lambda: partial(sigmoid_focal_gradient(_BINARY, sp.Symbol("gamma"), sp.Symbol("alpha")), "x"),
     prove=_prove_sigmoid_focal,
+)
+
+# -- poly1_loss ---------------------------------------------------------------------------------------------
+
+
+def poly1(row, epsilon):
+    """PolyLoss's Poly-1: -log p_y + epsilon (1 - p_y)."""
+    return -row.log_p(row.y) + epsilon * (1 - row.p(row.y))
+
+
+def poly1_gradient(row, j, epsilon):
+    """The closed form of refloss.poly1_loss_grad: (1 + epsilon p_y)(p - e_y)."""
+    return (1 + epsilon * row.p(row.y)) * (row.p(j) - row.delta(j, row.y))
+
+
+def _prove_poly1():
+    epsilon = sp.Symbol("epsilon", real=True)
+    prove_row_gradient(poly1, poly1_gradient, "poly1_loss", params={"epsilon": epsilon})
+    z = logit_symbols(C)
+    s = sp.Symbol("s", negative=True)
+    for y in range(C):
+        row = Row(z, y)
+        assert_identity(poly1(row, 0), ce_class_target(row, 0), "epsilon = 0 is cross-entropy", logits=z)
+    # The evaluation forms: two non-negative terms on each side of epsilon = 0 (s = log p_y <= 0).
+    loss = -s + epsilon * (1 - sp.exp(s))
+    assert_identity((1 + epsilon) * -s - epsilon * (sp.exp(s) - 1 - s), loss, "epsilon < 0 form")
+    # -log p + eps (1 - p) = sum_j (1 - p)^j / j + eps (1 - p): Poly-1 is PolyLoss with alpha_1 = 1 + eps.
+    t = sp.Symbol("t", positive=True)
+    check_limit((-sp.log(1 - t) - t) / t**2, t, 0, sp.Rational(1, 2), "-log p - (1 - p) ~ (1 - p)^2 / 2 as p -> 1")
+
+
+define(
+    "poly1_loss",
+    build=lambda case: reduce(rows(case, poly1, params=("epsilon",)), case["reduction"]),
+    formula=lambda: ell(poly1(GenericRow(), sp.Symbol("epsilon"))),
+    gradient_formula=lambda: partial(poly1_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("epsilon"))),
+    prove=_prove_poly1,
 )

@@ -252,3 +252,20 @@ def test_sigmoid_focal_hard_label_far_side():
     # y = 1, x = 800: m = 1 - p underflows to 0; the ratio p(1-p)/m -> 1 keeps the gradient at 0, not NaN
     g = refloss.sigmoid_focal_loss_grad([800.0, -800.0], [1.0, 0.0], gamma=0.5)
     np.testing.assert_array_equal(g, [0.0, 0.0])
+
+
+@given(data=st.data())
+def test_poly1_with_epsilon_zero_is_cross_entropy(data):
+    case = {**data.draw(strategy(refloss.get("poly1_loss"), False)), "epsilon": 0.0}
+    ce = {k: case[k] for k in ("logits", "target", "reduction")}
+    np.testing.assert_allclose(refloss.poly1_loss(**case), refloss.cross_entropy(**ce), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(refloss.poly1_loss_grad(**case), refloss.cross_entropy_grad(**ce), rtol=1e-13,
+                               atol=1e-300)
+
+
+def test_poly1_at_epsilon_minus_one_keeps_every_digit():
+    # eps = -1: p - 1 - log p = e^s - 1 - s with s = log p_0 = -log1p(e^-30 + e^-33); the loss is s^2/2 + s^3/6
+    # + ... ~ 5.2e-27, which -log p + eps (1 - p) evaluated as written returns as 0 or noise.
+    s = -math.log1p(math.exp(-30.0) + math.exp(-33.0))
+    expected = s * s / 2 + s**3 / 6
+    assert refloss.poly1_loss([[30.0, 0.0, -3.0]], [0], epsilon=-1.0) == pytest.approx(expected, rel=1e-15)
