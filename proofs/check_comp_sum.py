@@ -1,0 +1,86 @@
+r"""Comp-sum losses (Mao, Mohri & Zhong 2023): definitions and machine-checked derivations.
+
+Run ``python -m refloss.proofs.check_comp_sum``.
+
+**Definition.** For :math:`\tau \ge 0`, with :math:`u = \sum_{y' \ne y} e^{z_{y'} - z_y}`,
+:math:`\ell_\tau = \Phi^\tau(u)`, :math:`\Phi^1(u) = \log(1 + u)`,
+:math:`\Phi^\tau(u) = ((1 + u)^{1-\tau} - 1)/(1 - \tau)`. Since :math:`1 + u = \sum_c e^{z_c} / e^{z_y} = 1/p_y`,
+:math:`\ell_\tau = (p_y^{\tau-1} - 1)/(1 - \tau)` and :math:`\ell_1 = -\log p_y`; both forms are proved equal
+below, and the definitions are written in :math:`p_y`.
+
+**Gradient.** :math:`\partial \ell_\tau / \partial p_y = -p_y^{\tau - 2}` for every :math:`\tau` (also
+:math:`\tau = 1`: :math:`-1/p_y`), and :math:`\partial p_y / \partial z_j = p_y(\delta_{jy} - p_j)`, so
+
+.. math:: \frac{\partial \ell_\tau}{\partial z_j} = p_y^{\tau-1}\,(p_j - \delta_{jy}),
+
+cross-entropy's gradient rescaled by :math:`p_y^{\tau-1}`: :math:`\tau < 1` weights hard examples
+(small :math:`p_y`) up, :math:`\tau > 1` down.
+
+**Members.** :math:`\tau = 0`: :math:`1/p_y - 1 = u`, the sum-exponential loss. :math:`\tau = 1 + q`,
+:math:`q \in (0, 1]`: :math:`(1 - p_y^q)/q`, the generalized cross-entropy of Zhang & Sabuncu (2018), which
+tends to :math:`-\log p_y` as :math:`q \to 0`. :math:`\tau = 2`: :math:`1 - p_y`, the mean absolute error
+(half of :math:`\lVert p - e_y \rVert_1 = 2(1 - p_y)`). Each is checked below as an identity.
+
+**Stability.** With :math:`s = \log p_y`, :math:`\ell_\tau = -s\,(e^{(\tau-1)s} - 1)/((\tau - 1)s)
+= -s\,\mathrm{exprel}((\tau-1)s)`, proved below; exprel is 1 at 0, which is the :math:`\tau = 1` branch.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ._support import (
+    GenericRow,
+    assert_identity,
+    check_limit,
+    define,
+    ell,
+    logit_symbols,
+    partial,
+    prove_row_gradient,
+    reduce,
+    rows,
+)
+
+TAU = sp.Symbol("tau", nonnegative=True)
+
+
+def comp_sum(row, tau):
+    """(p_y^(tau-1) - 1)/(1 - tau), and -log p_y at tau = 1."""
+    p_y = row.p(row.y)
+    return sp.Piecewise((-sp.log(p_y), sp.Eq(tau, 1)), ((p_y ** (tau - 1) - 1) / (1 - tau), True))
+
+
+def comp_sum_gradient(row, j, tau):
+    """The closed form that refloss.comp_sum_loss_grad implements."""
+    return row.p(row.y) ** (tau - 1) * (row.p(j) - row.delta(j, row.y))
+
+
+def _prove_comp_sum():
+    z = logit_symbols(3)
+    from ._support import Row
+
+    for y in range(3):
+        row = Row(z, y)
+        u = sum(sp.exp(z[c] - z[y]) for c in range(3) if c != y)
+        # Phi^tau(u) = Psi_tau(p_y): the paper's form and the one in p_y are the same function.
+        assert_identity(((1 + u) ** (1 - TAU) - 1) / (1 - TAU), (row.p(y) ** (TAU - 1) - 1) / (1 - TAU),
+                        f"Phi^tau(u) = (p_y^(tau-1) - 1)/(1 - tau), target {y}", logits=z)
+        assert_identity(sp.log(1 + u), -sp.log(row.p(y)), f"Phi^1(u) = -log p_y, target {y}", logits=z)
+    for tau in (TAU, 1):  # the general branch, and tau = 1 on its own
+        prove_row_gradient(lambda r, t=tau: comp_sum(r, t), lambda r, j, t=tau: comp_sum_gradient(r, j, t),
+                           f"comp_sum (tau = {tau})", domains={TAU: (0, 3)})
+    s, t = sp.symbols("s t", negative=True)
+    exprel = (sp.exp(t) - 1) / t
+    assert_identity((sp.exp((TAU - 1) * s) - 1) / (1 - TAU), -s * exprel.subs(t, (TAU - 1) * s),
+                    "(p_y^(tau-1) - 1)/(1 - tau) = -s exprel((tau - 1) s)")
+    check_limit(exprel, t, 0, 1, "exprel(t) -> 1 as t -> 0 (the tau = 1 branch)")
+
+
+define(
+    "comp_sum_loss",
+    build=lambda case: reduce(rows(case, comp_sum, params=("tau",)), case["reduction"]),
+    formula=lambda: ell(comp_sum(GenericRow(), sp.Symbol("tau"))),
+    gradient_formula=lambda: partial(comp_sum_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("tau"))),
+    prove=_prove_comp_sum,
+)

@@ -1,0 +1,144 @@
+r"""Comp-sum losses (Mao, Mohri & Zhong 2023): cross-entropy's family, indexed by :math:`\tau \ge 0`.
+
+A comp-sum loss composes a function :math:`\Phi^\tau` with the sum over the other classes,
+
+.. math:: \ell_\tau(z, y) = \Phi^\tau\Big(\sum_{y' \ne y} e^{z_{y'} - z_y}\Big),\qquad
+          \Phi^1(u) = \log(1 + u),\quad \Phi^\tau(u) = \frac{(1 + u)^{1-\tau} - 1}{1 - \tau}\ (\tau \ne 1),
+
+and since :math:`1 + \sum_{y' \ne y} e^{z_{y'} - z_y} = 1/p_y` every member is a function of the target's
+probability alone: :math:`\ell_\tau = (p_y^{\tau-1} - 1)/(1 - \tau)`, whose gradient is cross-entropy's
+rescaled, :math:`p_y^{\tau-1}(p - e_y)`. :math:`\tau = 0` is the sum-exponential loss, :math:`\tau = 1`
+cross-entropy, :math:`\tau = 1 + q \in (1, 2]` the generalized cross-entropy, :math:`\tau = 2` the mean
+absolute error :math:`1 - p_y`.
+
+**Evaluation.** With :math:`s = \log p_y \le 0` from the accurate log-softmax,
+:math:`\ell_\tau = -s\,\mathrm{exprel}((\tau - 1)s)`, where :math:`\mathrm{exprel}(t) = (e^t - 1)/t`
+(:func:`scipy.special.exprel`, exact through :math:`t = 0`). One expression covers every :math:`\tau`, with no
+branch and no 0/0 at :math:`\tau = 1`, and keeps relative accuracy when :math:`p_y \to 1`, where
+:math:`1 - p_y^{q}` would cancel. The gradient's target component is
+:math:`p_y^{\tau-1}\,\mathrm{expm1}(s)`, not :math:`p_y^{\tau-1}(p_y - 1)`, and the others are
+:math:`e^{(\tau-1)s + \log p_j}`, so every component keeps its own relative accuracy.
+
+**Convention.** The family's formula and the membership of each loss follow the paper; its theorem text was
+not available to us, so the parametrisation by :math:`\tau` is as reconstructed in the project's research
+notes (``confirmed_formulas.md``, section 1) and checked there numerically, not quoted. For
+:math:`\tau < 1` the loss is unbounded as :math:`p_y \to 0` and overflows to ``+inf`` once it exceeds the
+float64 range.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.special
+from numpy.typing import ArrayLike
+
+from .. import _cases as cases
+from .. import _validate as v
+from .._reduce import check_reduction, reduce, reduce_scale
+from .._registry import Paper, Param, gradient_of, register
+from ..numerics import _log_softmax
+
+_COMP_SUM = Paper("Cross-Entropy Loss Functions: Theoretical Analysis and Applications", arxiv="2304.07288",
+                  seed="000_4ce7742a3c1ac78a.txt", where="A. Mao, M. Mohri, Y. Zhong, ICML 2023, Sec. 2 (comp-sum "
+                  "losses); parametrisation by tau reconstructed, not quoted")
+_GCE = Paper("Generalized Cross Entropy Loss for Training Deep Neural Networks with Noisy Labels", arxiv="1805.07836",
+             where="Z. Zhang, M. R. Sabuncu, NeurIPS 2018, Eq. 6 (L_q); a comp-sum loss with tau = 1 + q")
+_OVERFLOW = "tau < 1: the loss grows like p_y^(tau-1) and passes the float64 range when p_y is tiny"
+_TARGET = Param("target", v.CLASS_TARGETS)
+_REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over elements | 'sum' | 'none'")
+_LOGITS = Param("logits", v.LOGITS)
+
+
+class _TargetTerms(NamedTuple):
+    logp: np.ndarray  # (..., C) log-softmax
+    target: np.ndarray  # (...) class indices
+    logp_y: np.ndarray  # (...) log p_y
+
+
+def _target_terms(logits, target, reduction) -> _TargetTerms:
+    z = v.logits(logits)
+    check_reduction(reduction)
+    y = v.class_targets(target, z.shape, None, "target")
+    logp = _log_softmax(z)
+    return _TargetTerms(logp, y, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0])
+
+
+def _comp_sum_values(logp_y, tau: float) -> np.ndarray:
+    """(p_y^(tau-1) - 1)/(1 - tau) = -s exprel((tau-1) s), s = log p_y: exact through tau = 1 and p_y -> 1."""
+    s = logp_y
+    with np.errstate(over="ignore"):  # tau < 1 and p_y below ~1e-308^(1/(1-tau)): the loss exceeds float64
+        return np.where(np.isneginf(s), np.inf if tau <= 1.0 else 1.0 / (tau - 1.0),
+                        -s * scipy.special.exprel((tau - 1.0) * np.where(np.isneginf(s), 0.0, s)))
+
+
+def _comp_sum_gradient(terms: _TargetTerms, tau: float, reduction) -> np.ndarray:
+    """p_y^(tau-1) (p - e_y): others exp((tau-1)s + log p_j), the target p_y^(tau-1) expm1(s)."""
+    s = terms.logp_y[..., None]
+    if np.isneginf(s).any() and tau <= 1.0:
+        raise v.RefLossError("the loss is +inf (the target class has logit -inf), so its gradient is undefined")
+    s = np.where(np.isneginf(s), 0.0, s)  # tau > 1 and p_y = 0: the factor p_y^(tau-1) is 0
+    with np.errstate(over="ignore"):
+        grad = np.exp((tau - 1.0) * s + terms.logp)
+        target_grad = np.exp((tau - 1.0) * s) * np.expm1(s)
+    np.put_along_axis(grad, terms.target[..., None], target_grad, axis=-1)
+    if tau > 1.0:
+        grad = np.where(np.isneginf(terms.logp_y)[..., None], 0.0, grad)
+    return reduce_scale(terms.target.shape, reduction) * grad
+
+
+@register(
+    name="comp_sum_loss",
+    family="comp_sum",
+    wrt=("logits",),
+    params=(_LOGITS, _TARGET, Param("tau", v.NONNEGATIVE, "tau >= 0: 0 sum-exponential, 1 cross-entropy, 2 MAE"),
+            _REDUCTION),
+    paper=_COMP_SUM,
+    formula=r"\ell = \begin{cases} - \log{\left({p}_{y} \right)} & \text{for}\: \tau = 1 \\\frac{{p}_{y}^{\tau - 1}"
+    r" - 1}{1 - \tau} & \text{otherwise} \end{cases}",
+    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(- \delta_{j y} + {p}_{j}\right) {p}_{y}^{\tau - 1}",
+    stress=lambda: cases.softmax_stress(tau=(0.0, 0.5, 1.0, 1.0 + 2.0**-40, 1.5, 2.0, 3.0)),
+    overflow=_OVERFLOW,
+    shift_invariant=("logits",),
+)
+def comp_sum_loss(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0, reduction: str = "mean"):
+    r"""Comp-sum loss :math:`\ell_\tau = \Phi^\tau(\sum_{y' \ne y} e^{z_{y'} - z_y}) = (p_y^{\tau-1} - 1)/(1 - \tau)`.
+
+    ``tau=1`` is :func:`refloss.cross_entropy` (:math:`-\log p_y`), ``tau=0`` :func:`sum_exponential_loss`,
+    ``tau=1+q`` :func:`generalized_cross_entropy`, ``tau=2`` :func:`mae_loss`. Evaluated as
+    :math:`-s\,\mathrm{exprel}((\tau - 1)s)` with :math:`s = \log p_y` (module docstring), continuous in
+    :math:`\tau` through 1. A target on a masked class gives ``+inf`` for :math:`\tau \le 1` and
+    :math:`1/(\tau - 1)` above. ``"mean"`` divides by the number of elements.
+
+    Args:
+        logits: float array ``(..., C)``, class axis last; ``-inf`` masks a class.
+        target: integer class indices ``(...)``.
+        tau: :math:`\tau \ge 0`.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    >>> z = [[0.0, np.log(3.0)]]  # p = (1/4, 3/4), target 1
+    >>> round(comp_sum_loss(z, [1], tau=2.0), 15)  # 1 - p_y = 1/4
+    0.25
+    >>> round(comp_sum_loss(z, [1], tau=0.0), 15)  # 1/p_y - 1 = e^{z_0 - z_1} = 1/3
+    0.333333333333333
+
+    Reference: Mao, Mohri & Zhong (2023), comp-sum losses.
+    """
+    terms = _target_terms(logits, target, reduction)
+    tau = v.scalar(tau, v.NONNEGATIVE, "tau")
+    return reduce(_comp_sum_values(terms.logp_y, tau), reduction)
+
+
+@gradient_of("comp_sum_loss")
+def comp_sum_loss_grad(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0, reduction: str = "mean"):
+    r"""Gradient of :func:`comp_sum_loss` with respect to ``logits``: :math:`p_y^{\tau-1}(p - e_y)`.
+
+    Raises:
+        RefLossError: as :func:`comp_sum_loss`, and when the loss is ``+inf`` (a masked target, :math:`\tau \le 1`).
+
+    >>> comp_sum_loss_grad([[0.0, np.log(3.0)]], [1], tau=2.0)  # p_y (p - e_y) = (3/4)(1/4, -1/4)
+    array([[ 0.1875, -0.1875]])
+    """
+    terms = _target_terms(logits, target, reduction)
+    return _comp_sum_gradient(terms, v.scalar(tau, v.NONNEGATIVE, "tau"), reduction)
