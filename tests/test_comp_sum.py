@@ -68,3 +68,12 @@ def test_masked_target():
 def test_bad_tau():
     with pytest.raises(refloss.RefLossError, match="tau"):
         refloss.comp_sum_loss([[0.0, 1.0]], [0], tau=-0.5)
+
+
+@given(data=st.data())
+def test_sum_exponential_is_comp_sum_at_tau_zero(data):
+    case = data.draw(_cases("sum_exponential_loss"))
+    np.testing.assert_allclose(refloss.sum_exponential_loss(**case), refloss.comp_sum_loss(**case, tau=0.0),
+                               rtol=1e-14)
+    np.testing.assert_allclose(refloss.sum_exponential_loss_grad(**case), refloss.comp_sum_loss_grad(**case, tau=0.0),
+                               rtol=1e-14, atol=1e-300)

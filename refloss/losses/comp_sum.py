@@ -65,27 +65,30 @@ def _target_terms(logits, target, reduction) -> _TargetTerms:
     return _TargetTerms(logp, y, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0])
 
 
-def _comp_sum_values(logp_y, tau: float) -> np.ndarray:
-    """(p_y^(tau-1) - 1)/(1 - tau) = -s exprel((tau-1) s), s = log p_y: exact through tau = 1 and p_y -> 1."""
+def _comp_sum_values(logp_y, tau_minus_one: float) -> np.ndarray:
+    """(p_y^(tau-1) - 1)/(1 - tau) = -s exprel((tau-1) s), s = log p_y: exact through tau = 1 and p_y -> 1.
+
+    Takes tau - 1 itself, so that a member given by q = tau - 1 (the generalized cross-entropy) is not
+    rounded through 1 + q. A masked target (p_y = 0) gives +inf for tau <= 1 and 1/(tau - 1) above.
+    """
     s = logp_y
+    masked = np.isneginf(s)
     with np.errstate(over="ignore"):  # tau < 1 and p_y below ~1e-308^(1/(1-tau)): the loss exceeds float64
-        return np.where(np.isneginf(s), np.inf if tau <= 1.0 else 1.0 / (tau - 1.0),
-                        -s * scipy.special.exprel((tau - 1.0) * np.where(np.isneginf(s), 0.0, s)))
+        values = -s * scipy.special.exprel(tau_minus_one * np.where(masked, 0.0, s))
+    return np.where(masked, np.inf if tau_minus_one <= 0.0 else 1.0 / tau_minus_one, values)
 
 
-def _comp_sum_gradient(terms: _TargetTerms, tau: float, reduction) -> np.ndarray:
+def _comp_sum_gradient(terms: _TargetTerms, tau_minus_one: float, reduction) -> np.ndarray:
     """p_y^(tau-1) (p - e_y): others exp((tau-1)s + log p_j), the target p_y^(tau-1) expm1(s)."""
-    s = terms.logp_y[..., None]
-    if np.isneginf(s).any() and tau <= 1.0:
+    masked = np.isneginf(terms.logp_y)[..., None]
+    if masked.any() and tau_minus_one <= 0.0:
         raise v.RefLossError("the loss is +inf (the target class has logit -inf), so its gradient is undefined")
-    s = np.where(np.isneginf(s), 0.0, s)  # tau > 1 and p_y = 0: the factor p_y^(tau-1) is 0
+    s = np.where(masked, 0.0, terms.logp_y[..., None])  # tau > 1 and p_y = 0: the factor p_y^(tau-1) is 0
     with np.errstate(over="ignore"):
-        grad = np.exp((tau - 1.0) * s + terms.logp)
-        target_grad = np.exp((tau - 1.0) * s) * np.expm1(s)
+        grad = np.exp(tau_minus_one * s + terms.logp)
+        target_grad = np.exp(tau_minus_one * s) * np.expm1(s)
     np.put_along_axis(grad, terms.target[..., None], target_grad, axis=-1)
-    if tau > 1.0:
-        grad = np.where(np.isneginf(terms.logp_y)[..., None], 0.0, grad)
-    return reduce_scale(terms.target.shape, reduction) * grad
+    return reduce_scale(terms.target.shape, reduction) * np.where(masked, 0.0, grad)
 
 
 @register(
@@ -127,7 +130,7 @@ def comp_sum_loss(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0, red
     """
     terms = _target_terms(logits, target, reduction)
     tau = v.scalar(tau, v.NONNEGATIVE, "tau")
-    return reduce(_comp_sum_values(terms.logp_y, tau), reduction)
+    return reduce(_comp_sum_values(terms.logp_y, tau - 1.0), reduction)
 
 
 @gradient_of("comp_sum_loss")
@@ -141,4 +144,52 @@ def comp_sum_loss_grad(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0
     array([[ 0.1875, -0.1875]])
     """
     terms = _target_terms(logits, target, reduction)
-    return _comp_sum_gradient(terms, v.scalar(tau, v.NONNEGATIVE, "tau"), reduction)
+    return _comp_sum_gradient(terms, v.scalar(tau, v.NONNEGATIVE, "tau") - 1.0, reduction)
+
+
+@register(
+    name="sum_exponential_loss",
+    family="comp_sum",
+    wrt=("logits",),
+    params=(_LOGITS, _TARGET, _REDUCTION),
+    paper=_COMP_SUM,
+    formula=r"\ell = \sum_{c=1}^{C} \left(1 - \delta_{c y}\right) e^{{z}_{c} - {z}_{y}}",
+    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \frac{- \delta_{j y} + {p}_{j}}{{p}_{y}}",
+    stress=lambda: cases.softmax_stress(),
+    overflow=_OVERFLOW,
+    shift_invariant=("logits",),
+)
+def sum_exponential_loss(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
+    r"""Sum-exponential loss :math:`\ell = \sum_{y' \ne y} e^{z_{y'} - z_y} = 1/p_y - 1`: the comp-sum loss at
+    :math:`\tau = 0`, the multi-class exponential loss of boosting.
+
+    Evaluated as :math:`\mathrm{expm1}(-\log p_y)`, which is exact to a few ulps for every :math:`p_y`, small
+    (:math:`\approx 1 - p_y`) or huge; it passes the float64 range when :math:`p_y < 10^{-308}`. A target on
+    a masked class gives ``+inf``. ``"mean"`` divides by the number of elements.
+
+    Args:
+        logits: float array ``(..., C)``, class axis last; ``-inf`` masks a class.
+        target: integer class indices ``(...)``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    >>> round(sum_exponential_loss([[0.0, np.log(3.0), 1.0]], [1]), 15)  # (1 + e) / 3
+    1.239427609428767
+
+    Reference: Mao, Mohri & Zhong (2023), the comp-sum loss with tau = 0.
+    """
+    terms = _target_terms(logits, target, reduction)
+    return reduce(_comp_sum_values(terms.logp_y, -1.0), reduction)
+
+
+@gradient_of("sum_exponential_loss")
+def sum_exponential_loss_grad(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
+    r"""Gradient of :func:`sum_exponential_loss`: :math:`(p - e_y)/p_y`, i.e. :math:`e^{z_j - z_y}` off the target
+    and :math:`-(1/p_y - 1)` on it.
+
+    Raises:
+        RefLossError: as :func:`sum_exponential_loss`, and when the target class is masked (the loss is +inf).
+
+    >>> sum_exponential_loss_grad([[0.0, np.log(3.0)]], [1])  # (1/3, -1/3)
+    array([[ 0.33333333, -0.33333333]])
+    """
+    return _comp_sum_gradient(_target_terms(logits, target, reduction), -1.0, reduction)
