@@ -77,3 +77,24 @@ def test_sum_exponential_is_comp_sum_at_tau_zero(data):
                                rtol=1e-14)
     np.testing.assert_allclose(refloss.sum_exponential_loss_grad(**case), refloss.comp_sum_loss_grad(**case, tau=0.0),
                                rtol=1e-14, atol=1e-300)
+
+
+@given(data=st.data(), q=st.sampled_from([1e-3, 0.25, 0.7, 1.0]))
+def test_generalized_cross_entropy_is_comp_sum_at_one_plus_q(data, q):
+    case = data.draw(_cases("generalized_cross_entropy"))
+    case = {**_plain(case), "q": q}
+    plain = _plain(case)
+    np.testing.assert_allclose(refloss.generalized_cross_entropy(**case), refloss.comp_sum_loss(**plain, tau=1 + q),
+                               rtol=1e-13)
+    np.testing.assert_allclose(refloss.generalized_cross_entropy_grad(**case),
+                               refloss.comp_sum_loss_grad(**plain, tau=1 + q), rtol=1e-13, atol=1e-300)
+
+
+def test_generalized_cross_entropy_tends_to_cross_entropy():
+    z, y = np.array([[2.0, 0.5, -1.0], [30.0, 0.0, -3.0], [0.0, 8.0, 0.0]]), np.array([1, 0, 0])
+    ce = refloss.cross_entropy(z, y, reduction="none")
+    for q in (1e-4, 1e-8, 1e-12):
+        # L_q = -s exprel(q s) = -s (1 + q s / 2 + ...): the relative gap to -s is about q |s| / 2
+        got = refloss.generalized_cross_entropy(z, y, q=q, reduction="none")
+        np.testing.assert_allclose(got, ce, rtol=q * np.max(ce))
+        assert np.all(got <= ce)  # (1 - p^q)/q increases to -log p as q decreases
