@@ -98,3 +98,23 @@ def test_generalized_cross_entropy_tends_to_cross_entropy():
         got = refloss.generalized_cross_entropy(z, y, q=q, reduction="none")
         np.testing.assert_allclose(got, ce, rtol=q * np.max(ce))
         assert np.all(got <= ce)  # (1 - p^q)/q increases to -log p as q decreases
+
+
+@given(data=st.data())
+def test_mae_is_comp_sum_at_tau_two_and_gce_at_q_one(data):
+    case = data.draw(_cases("mae_loss"))
+    for other in (refloss.comp_sum_loss(**case, tau=2.0), refloss.generalized_cross_entropy(**case, q=1.0)):
+        np.testing.assert_allclose(refloss.mae_loss(**case), other, rtol=1e-14)
+    np.testing.assert_allclose(refloss.mae_loss_grad(**case), refloss.comp_sum_loss_grad(**case, tau=2.0),
+                               rtol=1e-14, atol=1e-300)
+
+
+@given(data=st.data())
+def test_mae_is_half_the_l1_distance_of_softmax_to_one_hot(data):
+    case = {**data.draw(_cases("mae_loss")), "reduction": "none"}
+    z, y = np.asarray(case["logits"]), np.asarray(case["target"])
+    p = refloss.logsumexp_grad(z)
+    one_hot = np.zeros_like(p)
+    np.put_along_axis(one_hot, y[..., None], 1.0, axis=-1)
+    np.testing.assert_allclose(2 * refloss.mae_loss(**case), np.abs(p - one_hot).sum(axis=-1), rtol=1e-12,
+                               atol=1e-15)
