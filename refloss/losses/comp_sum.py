@@ -173,7 +173,7 @@ def sum_exponential_loss(logits: ArrayLike, target: ArrayLike, *, reduction: str
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
     >>> round(sum_exponential_loss([[0.0, np.log(3.0), 1.0]], [1]), 15)  # (1 + e) / 3
-    1.239427609428767
+    1.239427276153015
 
     Reference: Mao, Mohri & Zhong (2023), the comp-sum loss with tau = 0.
     """
