@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: audit test docs clean
+.PHONY: audit test docs wheel-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,5 +21,14 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
+# The wheel carries everything the audit needs (the definitions in refloss.proofs, the golden data): build
+# it, install it with the audit extra into a fresh environment, and audit from a directory outside the checkout.
+wheel-audit: $(STAMP)
+	rm -rf build/wheel && $(BIN)/python -m pip wheel --quiet --no-deps -w build/wheel .
+	set -e; where=$$(mktemp -d); trap 'rm -rf "$$where"' EXIT; \
+	$(PYTHON) -m venv "$$where/venv"; \
+	"$$where/venv/bin/python" -m pip install --quiet "$$(ls $(CURDIR)/build/wheel/refloss-*.whl)[audit]"; \
+	cd "$$where" && "$$where/venv/bin/refloss" audit --examples 10
+
 clean:
-	rm -rf $(VENV) docs/_build docs/catalogue.rst docs/api .pytest_cache .hypothesis
+	rm -rf $(VENV) build docs/_build docs/catalogue.rst docs/api docs/derivations .pytest_cache .hypothesis
