@@ -329,10 +329,11 @@ def _evaluate(f, args: list, dps: int) -> list:
 
 
 def _scales(f, args: list, dps: int, n_out: int) -> list:
-    """s_k = sum_i |x_i| |d out_k / d x_i| by central differences in relative steps of 10^(-dps/2)."""
+    """s_k = sum_i |x_i| |d out_k / d x_i| by central differences in relative steps of 10^(-dps/3), which
+    balance the step's truncation against the working precision (about dps/3 correct digits either way)."""
     scales = [mpmath.mpf(0)] * n_out
     with mpmath.workdps(dps):
-        step = mpmath.mpf(10) ** (-(dps // 2))
+        step = mpmath.mpf(10) ** (-(dps // 3))
         for i, x in enumerate(args):
             if x == 0:
                 continue
@@ -354,9 +355,13 @@ def _agree(a, b, scale, dps) -> bool:
 
 
 def _starting_dps(point: dict) -> int:
-    # exp/log definitions lose about |x| / ln 10 digits (log(e^g / (e^g + 1)) for a logit gap g).
-    biggest = max((abs(v) for v in point.values()), default=0.0)
-    return DPS + 20 + int(2 * biggest / math.log(10))
+    """Digits to start from: exp/log definitions lose about 2|x| / ln 10 digits to a large input (log(e^g /
+    (e^g + 1)) at a logit gap g) and log10(1/|x|) to a tiny one ((1 - p^q)/q at q = 1e-300); an evaluation
+    that stays in float-like precision would return 0 for both, and agree with itself."""
+    magnitudes = [abs(v) for v in point.values() if v != 0]
+    biggest = max(magnitudes, default=0.0)
+    smallest = min(magnitudes, default=1.0)
+    return DPS + 20 + int(2 * biggest / math.log(10)) + max(0, int(-math.log10(smallest)))
 
 
 def reference(entry, case: dict) -> Reference:

@@ -3,8 +3,8 @@
 For other frameworks' test suites (load the inputs, compare your outputs) and for refloss itself (the
 audit and the tests require a match under :mod:`refloss.tolerance`). ``data/<name>.json`` holds the entry's
 named stress points: the inputs, the value and the gradient with respect to each differentiable input at
-25 significant digits of the 50-digit oracle, and the condition scale of every element, so that anyone can
-apply the same tolerance policy. ``data/<name>.json.sha256`` holds its checksum; :func:`load` refuses a file
+25 significant digits of the 50-digit oracle, and the condition scale of every element (6 digits: it sets
+the unit of the tolerance), so that anyone can apply the same tolerance policy. ``data/<name>.json.sha256`` holds its checksum; :func:`load` refuses a file
 that does not match. Floats of the inputs are shortest round-trip strings (``repr``), ``-inf`` included.
 
 Oracle: the object's SymPy definition (``proofs/check_<family>.py``), evaluated by mpmath with as many digits
@@ -28,6 +28,7 @@ from .._validate import RefLossError
 VERSION = 2
 DATA = Path(__file__).with_name("data")
 DIGITS = 25  # of the 50 correct ones, enough to round to float64 (17) with room to spare
+SCALE_DIGITS = 6  # a condition scale sets the unit of the tolerance; it is not a value to match
 
 
 def path_of(name: str) -> Path:
@@ -66,12 +67,12 @@ def _decode(x):
     return np.array([float(t) for t in x["data"]], dtype=np.float64).reshape(x["shape"])
 
 
-def _encode_exact(arr) -> dict:
+def _encode_exact(arr, digits: int = DIGITS) -> dict:
     import mpmath
 
     a = np.asarray(arr, dtype=object)
     return {"dtype": "float64", "shape": list(a.shape),
-            "data": [mpmath.nstr(t, DIGITS, min_fixed=1, max_fixed=0) if mpmath.isfinite(t) else str(float(t))
+            "data": [mpmath.nstr(t, digits, min_fixed=1, max_fixed=0) if mpmath.isfinite(t) else str(float(t))
                      for t in a.ravel()]}
 
 
@@ -86,9 +87,9 @@ def generate(name: str) -> dict:
     for case_id, kwargs in entry.stress_cases().items():
         ref = testing.reference(entry, kwargs)
         out.append({"id": f"{name}__{case_id}", "kwargs": {k: _encode_input(v) for k, v in kwargs.items()},
-                    "value": _encode_exact(ref.value), "value_scale": _encode_exact(ref.value_scale),
+                    "value": _encode_exact(ref.value), "value_scale": _encode_exact(ref.value_scale, SCALE_DIGITS),
                     "grads": {w: _encode_exact(g) for w, g in ref.grads.items()},
-                    "grad_scales": {w: _encode_exact(g) for w, g in ref.grad_scales.items()}})
+                    "grad_scales": {w: _encode_exact(g, SCALE_DIGITS) for w, g in ref.grad_scales.items()}})
     return {"format": "refloss-golden", "version": VERSION, "name": name, "digits": DIGITS,
             "oracle": f"{entry.proof} (SymPy definition), mpmath {mpmath.__version__}",
             "policy": f"|got - value| <= {tolerance.ULPS} * 2^-52 * max(|value| + scale, 2^-1022), elementwise",
