@@ -11,6 +11,7 @@ therefore touches its family's module only.
 
 import importlib as _importlib
 import pkgutil as _pkgutil
+import typing as _typing
 
 from . import numerics as _numerics  # noqa: F401 - registers the softmax primitives
 from ._registry import Entry, Paper, Param, catalogue, get
@@ -30,10 +31,10 @@ def _register_families() -> list[str]:
             if fn is not None:
                 globals()[fn.__name__] = fn
                 names.append(fn.__name__)
-        module = _importlib.import_module(entry.module)
-        for extra in getattr(module, "__all__", ()):  # NamedTuples of gradients with several inputs
-            globals()[extra] = getattr(module, extra)
-            names.append(extra)
+        returned = _typing.get_type_hints(entry.grad).get("return") if entry.grad is not None else None
+        if isinstance(returned, type) and issubclass(returned, tuple):  # a NamedTuple of several gradients
+            globals()[returned.__name__] = returned
+            names.append(returned.__name__)
     return names
 
 

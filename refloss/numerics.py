@@ -47,16 +47,19 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-# 1/k! for k = 2..19: the Taylor series of e^x - 1 - x, truncated where 1/20! < 2^-53 / 2 relative on |x| <= 1.
+# 1/k! for k = 2..19: the Taylor series of e^x - 1 - x; on |x| <= 1 the first omitted term is below 2^-53 relative.
 _EXPM1MX_SERIES = np.array([1.0 / math.factorial(k) for k in range(19, 1, -1)])
 
 
 def expm1mx(x: np.ndarray) -> np.ndarray:
-    """e^x - 1 - x, accurate to a few ulps relative for every x (>= 0, ~x^2/2 near 0).
+    r"""e^x - 1 - x, accurate to a few ulps relative for every x (>= 0, ~x^2/2 near 0).
 
-    ``expm1(x) - x`` cancels for small |x|, where both terms are ~x and the result ~x^2/2; there a Horner
-    evaluation of the Taylor series is used (its terms alternate for x < 0 but decrease, so at most a
-    factor 3 of cancellation on |x| <= 1). Outside, ``expm1(x) - x`` loses at most a factor ~3.
+    ``expm1(x) - x`` cancels for small :math:`|x|`, where both terms are ~x and the result ~x^2/2; there a
+    Horner evaluation of the Taylor series is used (its terms alternate for x < 0 but decrease, so at most
+    a factor 3 of cancellation on :math:`|x| \le 1`). Outside, ``expm1(x) - x`` loses at most a factor ~3.
+
+    >>> float(expm1mx(np.array(1e-9)))  # x^2/2 + x^3/6, where expm1(x) - x returns noise
+    5.000000001666667e-19
     """
     x = np.asarray(x, dtype=np.float64)
     small = np.abs(x) <= 1.0
@@ -66,18 +69,26 @@ def expm1mx(x: np.ndarray) -> np.ndarray:
         return np.where(small, series, np.expm1(np.where(small, 0.0, x)) - np.where(small, 0.0, x))
 
 
-def one_plus_xm1_expx(u: np.ndarray) -> np.ndarray:
-    """phi(u) = 1 + (u - 1) e^u >= 0, accurate relative for every u (phi(-inf) = 1, ~u^2/2 near 0).
+# (k - 1)/k! for k = 2..20: the Taylor series of 1 + (u - 1) e^u; on |u| < 1 the first omitted term is below 2^-53.
+_PHI_SERIES = np.array([(k - 1) / math.factorial(k) for k in range(20, 1, -1)])
 
-    For |u| < 1 as u expm1(u) - expm1mx(u) (two terms ~u^2 and ~u^2/2); elsewhere as written, where
-    (u - 1) e^u stays above -2/e, so at most a factor ~4 cancels.
+
+def one_plus_xm1_expx(u: np.ndarray) -> np.ndarray:
+    r"""phi(u) = 1 + (u - 1) e^u >= 0, accurate relative for every u (phi(-inf) = 1, ~u^2/2 near 0).
+
+    For :math:`|u| < 1` by Horner on its Taylor series :math:`\sum_{k \ge 2} (k - 1) u^k / k!` (terms that
+    decrease, alternating for u < 0, so at most a factor ~4 cancels); elsewhere as written, where
+    (u - 1) e^u stays above -2/e.
+
+    >>> float(one_plus_xm1_expx(np.array(-1e-9)))  # u^2/2 + u^3/3 + ...
+    4.999999996666667e-19
     """
     u = np.asarray(u, dtype=np.float64)
     small = np.abs(u) < 1.0
     us = np.where(small, u, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
         large = 1.0 + np.where(np.isneginf(u), 0.0, (u - 1.0) * np.exp(np.where(small, 0.0, u)))
-    return np.where(small, us * np.expm1(us) - expm1mx(us), large)
+    return np.where(small, np.polyval(_PHI_SERIES, us) * us * us, large)
 
 
 def plogq(p: np.ndarray, logq: np.ndarray) -> np.ndarray:

@@ -20,8 +20,6 @@ from .._reduce import check_reduction, reduce, reduce_scale
 from .._registry import Paper, Param, gradient_of, register
 from ..numerics import _log_softmax, one_plus_xm1_expx, plogq
 
-__all__ = ["KLDivergenceGrad"]
-
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over rows | 'sum' | 'none'")
 _SHANNON = Paper("A Mathematical Theory of Communication", where="C. E. Shannon, Bell Syst. Tech. J. 27, 1948")
 _KULLBACK = Paper("On Information and Sufficiency",
