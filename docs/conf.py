@@ -1,7 +1,8 @@
 """Sphinx configuration for the refloss documentation.
 
 Build: ``sphinx-build -W --keep-going -b html docs docs/_build/html`` from the repository root.
-The catalogue and the per-family API pages are generated from the registry by ``_ext/refloss_docgen.py``.
+The catalogue, the per-family API pages and the per-family derivation pages are generated from the registry by
+``_ext/refloss_docgen.py``.
 """
 
 import sys
@@ -47,6 +48,7 @@ add_module_names = False
 # Section titles of the generated catalogue and API pages; a family missing here is titled by its name.
 refloss_family_titles = {
     "classification": "Classification losses",
+    "comp_sum": "Comp-sum losses",
     "entropy": "Entropy and divergence",
     "softmax": "Softmax primitives",
 }

@@ -3,10 +3,12 @@
 On ``builder-inited`` this writes, from :func:`refloss.catalogue`:
 
 * ``catalogue.rst``: one section per entry, grouped by family (formula, gradient, parameters with
-  their domains and defaults, paper, proof, accel twin, link to the API docs);
-* ``api/<family>.rst``: the autodoc page of every module that defines the family's entries.
+  their domains and defaults, paper, definition, stress points, tolerance, accel twin, link to the API docs);
+* ``api/<family>.rst``: the autodoc page of every module that defines the family's entries;
+* ``derivations/<family>.rst``: the family's proof module (``proofs/check_<family>.py``, imported as
+  ``refloss.proofs.check_<family>``), whose module docstring is the derivation of its objects.
 
-Both are build products (see ``docs/.gitignore``); nothing in them is written by hand. A file is
+All are build products (see ``docs/.gitignore``); nothing in them is written by hand. A file is
 rewritten only when its content changes, so incremental builds stay incremental.
 """
 
@@ -84,6 +86,20 @@ def _params_table(entry) -> str:
     return out + "\n"
 
 
+def _proof_module(entry) -> str:
+    """``proofs/check_<family>.py::<name>`` -> ``refloss.proofs.check_<family>``."""
+    path = entry.proof.split("::")[0]
+    return "refloss.proofs." + path.removeprefix("proofs/").removesuffix(".py").replace("/", ".")
+
+
+def _tolerance_field(entry) -> str:
+    ulps = entry.tolerance.ulps
+    out = f"{ulps:g} ulps of the policy in :mod:`refloss.tolerance`"
+    if entry.tolerance.reason:
+        out += f"; widened: {_escape(entry.tolerance.reason)}"
+    return out
+
+
 def _entry_section(entry) -> str:
     d = entry.as_dict()
     out = f".. _catalogue-{entry.name}:\n\n" + _title(f"``{entry.name}``", "~")
@@ -91,10 +107,13 @@ def _entry_section(entry) -> str:
         ("Function", _api_ref(entry.fn)),
         ("Gradient", _gradient_field(entry)),
         ("Paper", _paper_field(d["paper"])),
-        ("Proof", f"``{d['proof']}``"),
+        ("Definition", f"``{d['proof']}`` (derivation: :doc:`/derivations/{entry.family}`)"),
+        ("Stress points", str(len(entry.stress_cases()))),
+        ("Tolerance", _tolerance_field(entry)),
         ("accel twin", f":func:`accel.{d['accel']}`" if d["accel"] else "none"),
-        ("Precision oracle", "mpmath twin in :mod:`refloss.golden.mp`" if d["precision_check"] else "none"),
     ]
+    if d["overflow"]:
+        fields.append(("Overflow", _escape(d["overflow"])))
     if d["shift_invariant"]:
         fields.append(("Shift invariant in", ", ".join(f"``{n}``" for n in d["shift_invariant"])))
     out += ".. list-table::\n   :stub-columns: 1\n   :widths: 22 78\n\n"
@@ -127,7 +146,8 @@ def catalogue_rst(entries, titles: dict[str, str]) -> str:
     out += (
         "Every object registered in refloss, generated from :func:`refloss.catalogue` when these pages are "
         "built; ``refloss list --json`` prints the same records. "
-        f"{_count(len(entries), 'object')} in {_count(len(families), 'family', 'families')}. Notation and conventions: :doc:`conventions`.\n\n"
+        f"{_count(len(entries), 'object')} in {_count(len(families), 'family', 'families')}. "
+        "Notation and conventions: :doc:`conventions`; derivations: one page per family under *Derivations*.\n\n"
     )
     out += ".. list-table::\n   :header-rows: 1\n   :widths: 30 25 45\n\n"
     out += "   * - Object\n     - Family\n     - Source\n"
@@ -161,6 +181,30 @@ def api_pages(entries, titles: dict[str, str]) -> dict[str, str]:
     return pages
 
 
+def derivation_pages(entries, titles: dict[str, str]) -> dict[str, str]:
+    """``{family: rst}``: the module docstring of each proof module the family's entries name."""
+    pages = {}
+    for family, members in _families(entries).items():
+        modules = sorted({_proof_module(e) for e in members})
+        out = HEADER + _title(_family_title(family, titles), "=")
+        out += ("Definitions and derivations of " + ", ".join(f":ref:`{e.name} <catalogue-{e.name}>`" for e in members)
+                + ", from the module docstring of "
+                + ", ".join(f"``proofs/{m.rpartition('.')[2]}.py``" for m in modules) + ".\n\n")
+        for module in modules:
+            out += f".. automodule:: {module}\n\n"
+        pages[family] = out
+    return pages
+
+
+def _write_pages(folder: Path, pages: dict[str, str]) -> None:
+    folder.mkdir(exist_ok=True)
+    for stale in folder.glob("*.rst"):
+        if stale.stem not in pages:
+            stale.unlink()
+    for family, text in pages.items():
+        _write_if_changed(folder / f"{family}.rst", text)
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
@@ -171,14 +215,8 @@ def generate(app) -> None:
     entries = refloss.catalogue()
     titles = app.config.refloss_family_titles
     _write_if_changed(src / "catalogue.rst", catalogue_rst(entries, titles))
-    api = src / "api"
-    api.mkdir(exist_ok=True)
-    pages = api_pages(entries, titles)
-    for stale in api.glob("*.rst"):
-        if stale.stem not in pages:
-            stale.unlink()
-    for family, text in pages.items():
-        _write_if_changed(api / f"{family}.rst", text)
+    _write_pages(src / "api", api_pages(entries, titles))
+    _write_pages(src / "derivations", derivation_pages(entries, titles))
 
 
 def resolve_public_name(app, env, node, contnode):
@@ -200,7 +238,8 @@ def resolve_public_name(app, env, node, contnode):
 
 def drop_type_docstring(app, what, name, obj, options, lines):
     """A module constant (``PROB_SUM_ATOL = 1e-6``) has no docstring of its own: do not show float's."""
-    if what == "data" and lines and type(obj).__doc__ and "\n".join(lines).strip() == inspect.cleandoc(type(obj).__doc__):
+    own = type(obj).__doc__
+    if what == "data" and lines and own and "\n".join(lines).strip() == inspect.cleandoc(own):
         lines.clear()
 
 
