@@ -9,10 +9,15 @@ with :math:`\epsilon = 2^{-52}`, :math:`k` = :data:`ULPS` and :math:`s` the *con
 
 .. math:: s = \sum_i |x_i|\,\Big|\frac{\partial\,\mathrm{ref}}{\partial x_i}\Big|
 
-over every floating-point input :math:`x_i` (logits, probability targets, weights, scalar parameters;
-masked ``-inf`` entries and integer class indices do not vary). It is computed by the oracle at 50 digits,
-per element, never per row or per array. Why this scale: a float64 input is only known to a relative
-:math:`\epsilon`, so :math:`\epsilon s` is the change of the exact result under such a perturbation. A result
+over every floating-point entry :math:`x_i` of the array inputs (logits, labels and probability targets,
+weights; masked ``-inf`` entries and integer class indices do not vary). It is computed by the oracle at 50
+digits, per element, never per row or per array. Why this scale: an array input is the rounded result of
+some earlier float64 computation, known only to a relative :math:`\epsilon`, so :math:`\epsilon s` is the
+change of the exact result under such a perturbation. Scalar parameters (:math:`\gamma`, :math:`\tau`,
+:math:`q`, :math:`\varepsilon`, label smoothing) do not vary: a user sets :math:`\varepsilon = -1` exactly and
+is owed the answer for that value. (Poly-1 at :math:`\varepsilon = -1` is :math:`(1 - p) + \log p \approx
+s^2/2` while its sensitivity to :math:`\varepsilon` is :math:`1 - p`; counting it would excuse exactly the
+cancellation that ``expm1mx`` avoids.) A result
 within a few :math:`\epsilon(|\mathrm{ref}| + s)` is as good as float64 can promise (exact for slightly
 perturbed inputs); a result that loses more, e.g. :math:`p_y - 1` computed by subtraction where
 :math:`-\mathrm{expm1}(\log p_y)` keeps every digit, fails, because at a logit gap of 40 that component is

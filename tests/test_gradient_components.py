@@ -1,0 +1,52 @@
+"""The cancellations the verification issue found, each pinned against the 50-digit oracle.
+
+Every case here had a gradient component (or a value) that the earlier formulas lost: p_y - 1 computed by
+subtraction, log p + H, log p - log q - KL, q - p. The expected numbers come from the oracle of each
+object's definition, never from refloss; the policy is refloss.tolerance's.
+"""
+
+import numpy as np
+import pytest
+
+import refloss
+from refloss import testing
+from refloss.proofs._support import float64
+from refloss.tolerance import ULPS, error_ulps
+
+CASES = [
+    ("cross_entropy", {"logits": np.array([[40.0, 0.0]]), "target": np.array([0]), "reduction": "sum"}),
+    ("cross_entropy", {"logits": np.array([[20.0, 0.0], [36.0, 0.0]]), "target": np.array([0, 0]),
+                       "reduction": "none"}),
+    ("cross_entropy", {"logits": np.array([[36.0, 0.0, -3.0]]), "target": np.array([0]), "reduction": "sum"}),
+    ("focal_loss", {"logits": np.array([[40.0, 0.0], [36.0, 0.0]]), "target": np.array([0, 0]), "gamma": 0.5,
+                    "reduction": "none"}),
+    ("kl_divergence_logits", {"p_logits": np.array([0.0, -30.0]), "q_logits": np.array([0.0, 0.0]),
+                              "reduction": "sum"}),
+    ("kl_divergence_logits", {"p_logits": np.array([0.0, -40.0]), "q_logits": np.array([0.0, -50.0]),
+                              "reduction": "sum"}),
+    ("kl_divergence_logits", {"p_logits": np.array([0.0, 1e-3, 0.0]), "q_logits": np.array([0.0, 0.0, 0.0]),
+                              "reduction": "sum"}),
+    ("softmax_entropy", {"logits": np.array([1e-9, 0.0]), "reduction": "sum"}),
+    ("log_softmax", {"logits": np.array([40.0, 0.0])}),
+    ("poly1_loss", {"logits": np.array([[30.0, 0.0]]), "target": np.array([0]), "epsilon": -1.0, "reduction": "sum"}),
+]
+
+
+@pytest.mark.parametrize("name, case", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_every_component_keeps_its_digits(name, case):
+    entry = refloss.get(name)
+    ref = testing.reference(entry, case)
+    assert np.max(error_ulps(entry.fn(**case), float64(ref.value), float64(ref.value_scale))) <= ULPS
+    grads = entry.grad(**case)
+    for wrt in entry.wrt:
+        got = grads if len(entry.wrt) == 1 else getattr(grads, wrt)
+        errors = error_ulps(got, float64(ref.grads[wrt]), float64(ref.grad_scales[wrt]))
+        assert np.max(errors) <= ULPS, (wrt, got, float64(ref.grads[wrt]))
+
+
+def test_the_issue_example_has_both_components():
+    # exact: (-e^-40 / (1 + e^-40), e^-40 / (1 + e^-40)); the earlier formula returned (0, 4.25e-18)
+    g = refloss.cross_entropy_grad([[40.0, 0.0]], [0], reduction="sum")
+    np.testing.assert_allclose(g, [[-4.248354255291589e-18, 4.248354255291589e-18]], rtol=4e-16)
+    q = refloss.kl_divergence_logits_grad([0.0, -40.0], [0.0, -50.0], reduction="sum").q_logits
+    assert q[0] != 0.0 and q[0] == pytest.approx(np.exp(-40.0) - np.exp(-50.0), rel=1e-14)
