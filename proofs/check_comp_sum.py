@@ -31,6 +31,7 @@ import sympy as sp
 
 from ._support import (
     GenericRow,
+    Row,
     assert_identity,
     check_limit,
     define,
@@ -58,8 +59,6 @@ def comp_sum_gradient(row, j, tau):
 
 def _prove_comp_sum():
     z = logit_symbols(3)
-    from ._support import Row
-
     for y in range(3):
         row = Row(z, y)
         u = sum(sp.exp(z[c] - z[y]) for c in range(3) if c != y)
@@ -99,8 +98,6 @@ def sum_exponential_gradient(row, j):
 def _prove_sum_exponential():
     prove_row_gradient(sum_exponential, sum_exponential_gradient, "sum_exponential_loss")
     z = logit_symbols(3)
-    from ._support import Row
-
     for y in range(3):
         row = Row(z, y)
         assert_identity(sum_exponential(row), 1 / row.p(y) - 1, f"sum_exp = 1/p_y - 1, target {y}", logits=z)
@@ -132,8 +129,6 @@ def _prove_generalized_cross_entropy():
     prove_row_gradient(generalized_cross_entropy, generalized_cross_entropy_gradient, "generalized_cross_entropy",
                        params={"q": q}, domains={q: (sp.Rational(1, 16), 1)})
     z = logit_symbols(3)
-    from ._support import Row
-
     row = Row(z, 0)
     assert_identity(generalized_cross_entropy(row, q), comp_sum(row, 1 + q), "L_q = comp-sum at tau = 1 + q",
                     logits=z, domains={q: (sp.Rational(1, 16), 1)})
@@ -163,8 +158,6 @@ def mae_gradient(row, j):
 def _prove_mae():
     prove_row_gradient(mae, mae_gradient, "mae_loss")
     z = logit_symbols(3)
-    from ._support import Row
-
     for y in range(3):
         row = Row(z, y)
         assert_identity(mae(row), comp_sum(row, 2), f"1 - p_y = comp-sum at tau = 2, target {y}", logits=z)

@@ -131,12 +131,13 @@ underflows), and :math:`q_j` where :math:`p_j = 0` (:math:`\varphi(-\infty) = 1`
   ``+inf`` and its gradient is undefined; refloss raises rather than return one.
 
 **Checked** (``_prove_kl``): for :math:`C = 3`, both closed-form gradients are the definition's derivatives;
-:math:`\mathrm{KL}(p\,\|\,p) = 0`; the limits :math:`p\log(p/q) \to 0` as :math:`p \to 0^+` and
-:math:`\to +\infty` as :math:`q \to 0^+`; and the evaluation forms: :math:`\log p_j - \log q_j - \mathrm{KL}
-= e_j - \sum_c p_c e_c`, :math:`q_j - p_j = -q_j\,\mathrm{expm1}(u_j)`, :math:`\mathrm{KL} = \sum_j q_j
-\varphi(u_j)`, and the Taylor series of :math:`\varphi` to its first omitted term. The oracle checks the value and every component of both gradients that refloss returns, at the stress
-points: peaked :math:`p` against uniform :math:`q` and the reverse, both peaked, near ties, masks (in
-:math:`p` where :math:`q` is not, and in both at the same class), and ``"mean"``.
+:math:`\mathrm{KL}(p\,\|\,p) = 0`; the limits :math:`p\log(p/q) \to 0` as :math:`p \to 0^+` and :math:`\to
++\infty` as :math:`q \to 0^+`; and the evaluation forms: :math:`\log p_j - \log q_j - \mathrm{KL} = e_j - \sum_c
+p_c e_c`, :math:`q_j - p_j = -q_j\,\mathrm{expm1}(u_j)`, :math:`\mathrm{KL} = \sum_j q_j \varphi(u_j)`, and the
+Taylor series of :math:`\varphi` to its first omitted term. The oracle checks the value and every component of
+both gradients that refloss returns, at the stress points: peaked :math:`p` against uniform :math:`q` and the
+reverse, both peaked, near ties, masks (in :math:`p` where :math:`q` is not, and in both at the same class), and
+``"mean"``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import pkgutil as _pkgutil
 import typing as _typing
 
 from . import numerics as _numerics  # noqa: F401 - registers the softmax primitives
-from ._registry import Entry, Paper, Param, catalogue, get
-from ._validate import PROB_SUM_ATOL, RefLossError, RefLossWarning
+from ._registry import Entry, Paper, Param, catalogue, get  # noqa: F401 - public, listed in __all__ below
+from ._validate import PROB_SUM_ATOL, RefLossError, RefLossWarning  # noqa: F401 - public, as above
 
 __version__ = "0.1.0"
 

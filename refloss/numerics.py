@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import scipy.special
-
 from numpy.typing import ArrayLike
 
 from . import _cases as cases

@@ -7,10 +7,10 @@ object's definition, never from refloss; the policy is refloss.tolerance's.
 
 import numpy as np
 import pytest
+from refloss.proofs._support import float64
 
 import refloss
 from refloss import testing
-from refloss.proofs._support import float64
 from refloss.tolerance import ULPS, error_ulps
 
 CASES = [

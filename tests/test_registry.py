@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from refloss.proofs._support import definition_of
 
 import refloss
 from refloss import _cases, _registry, testing
 from refloss._registry import Paper, gradient_of, register
 from refloss.audit import audit_entry, check_proof, check_stress
-from refloss.proofs._support import definition_of
 
 ENTRIES = refloss.catalogue()
 WITH_GRAD = [e for e in ENTRIES if e.grad is not None]

@@ -1,11 +1,12 @@
 """Golden data: one checksummed JSON file per registered object, generated from its definition.
 
-For other frameworks' test suites (load the inputs, compare your outputs) and for refloss itself (the
-audit and the tests require a match under :mod:`refloss.tolerance`). ``data/<name>.json`` holds the entry's
-named stress points: the inputs, the value and the gradient with respect to each differentiable input at
-25 significant digits of the 50-digit oracle, and the condition scale of every element (6 digits: it sets
-the unit of the tolerance), so that anyone can apply the same tolerance policy. ``data/<name>.json.sha256`` holds its checksum; :func:`load` refuses a file
-that does not match. Floats of the inputs are shortest round-trip strings (``repr``), ``-inf`` included.
+For other frameworks' test suites (load the inputs, compare your outputs) and for refloss itself (the audit and
+the tests require a match under :mod:`refloss.tolerance`). ``data/<name>.json`` holds the entry's named stress
+points: the inputs, the value and the gradient with respect to each differentiable input at 25 significant
+digits of the 50-digit oracle, and the condition scale of every element (6 digits: it sets the unit of the
+tolerance), so that anyone can apply the same tolerance policy. ``data/<name>.json.sha256`` holds its checksum;
+:func:`load` refuses a file that does not match. Floats of the inputs are shortest round-trip strings
+(``repr``), ``-inf`` included.
 
 Oracle: the object's SymPy definition (``proofs/check_<family>.py``), evaluated by mpmath with as many digits
 as it needs, and SymPy's derivative of it: neither depends on refloss's float64 code nor on its closed-form

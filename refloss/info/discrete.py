@@ -11,7 +11,6 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.special
-
 from numpy.typing import ArrayLike
 
 from .. import _cases as cases

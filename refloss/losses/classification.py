@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.special
-
 from numpy.typing import ArrayLike
 
 from .. import _cases as cases
@@ -474,9 +473,9 @@ def sigmoid_focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: floa
                             reduction: str = "mean"):
     r"""Gradient of :func:`sigmoid_focal_loss` with respect to ``logits`` (closed form below).
 
-    With :math:`m = 1 - p_t = p(1-y) + (1-p)y`, the ratio :math:`p(1-p)/m \in [0, 1]` for every :math:`y \in [0,1]` (since
-    :math:`m - p(1-p) = (p-y)^2 + y(1-y) \ge 0`) and tends to 1 when :math:`m \to 0` (only possible
-    for hard labels), so no negative power of :math:`m` is formed.
+    With :math:`m = 1 - p_t = p(1-y) + (1-p)y`, the ratio :math:`p(1-p)/m \in [0, 1]` for every :math:`y \in
+    [0,1]` (since :math:`m - p(1-p) = (p-y)^2 + y(1-y) \ge 0`) and tends to 1 when :math:`m \to 0` (only
+    possible for hard labels), so no negative power of :math:`m` is formed.
 
     >>> sigmoid_focal_loss_grad([0.0], [1.0], alpha=None, gamma=0.0, reduction="sum")  # BCE: p - y
     array([-0.5])
