@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
@@ -152,7 +152,6 @@ class Definition:
     formula: Callable[[], sp.Expr]
     gradient_formula: Callable[[], sp.Expr | None]
     prove: Callable[[], None]
-    notes: list[str] = field(default_factory=list)
 
 
 DEFINITIONS: dict[str, Definition] = {}
@@ -368,9 +367,10 @@ def _starting_dps(point: dict) -> int:
 def reference(entry, case: dict) -> Reference:
     """The 50-digit value and gradient(s) of ``entry`` at ``case``, from its definition alone.
 
-    The definition is evaluated as written (no stable rewrite) by mpmath at a working precision raised
-    until two evaluations ten digits apart agree to 50 digits of ``|value| + scale``; a result smaller than
-    the working precision can resolve (a symmetric gradient component that is exactly 0) comes out as 0.
+    The definition is evaluated as written (no stable rewrite) by mpmath, starting from a working precision
+    that covers the digits its exp/log can lose at these inputs and doubling it until two evaluations ten
+    digits apart agree to 40 digits of ``|value| + scale``; a result smaller than the working precision can
+    resolve (a symmetric gradient component that is exactly 0) comes out as 0.
     Gradients are SymPy's derivatives of the definition, reduction included.
     """
     definition = definition_of(entry)
@@ -401,7 +401,7 @@ def reference(entry, case: dict) -> Reference:
     f = sp.lambdify(symbols, flat, modules="mpmath")
     # The condition scale varies the array inputs (logits, labels, weights), not the scalar parameters: a
     # user sets epsilon = -1 or gamma = 2 exactly and is owed the answer for that value (see refloss.tolerance).
-    varied = ["[" in str(s) for s in symbols]
+    varied = ["[" in str(s) for s in symbols]  # symbolize names array entries arg[i,j], scalars arg
     dps = _starting_dps(point)
     for _ in range(5):
         low = _evaluate(f, args, dps)

@@ -21,8 +21,10 @@ from ._validate import RefLossError
 GRAD_TOL = 1e-7
 
 
-def _grads_by_name(entry: Entry, case: dict) -> dict[str, np.ndarray]:
-    return _components(entry, entry.grad(**case))
+def gradient_components(entry: Entry, grads) -> dict[str, np.ndarray]:
+    """``{input name: gradient array}`` from what ``entry.grad`` returned (an array or a NamedTuple)."""
+    return {name: np.asarray(grads if len(entry.wrt) == 1 else getattr(grads, name), dtype=np.float64)
+            for name in entry.wrt}
 
 
 def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:
@@ -61,7 +63,7 @@ def gradient_error(entry: Entry, case: dict) -> float:
     closed form must be exactly 0.
     """
     worst = 0.0
-    for name, g in _grads_by_name(entry, case).items():
+    for name, g in gradient_components(entry, entry.grad(**case)).items():
         x = np.asarray(case[name], dtype=np.float64)
         fd = _finite_difference(entry, case, name)
         if entry.grad_kind == "jacobian":
@@ -97,7 +99,7 @@ def assert_finite(entry: Entry, case: dict) -> None:
         if not np.array_equal(np.isneginf(value), masked):
             raise AssertionError(f"{entry.name}: -inf outputs do not sit exactly at the masked inputs")
         value = value[~masked]
-    grads = [] if entry.grad is None else list(_grads_by_name(entry, case).values())
+    grads = [] if entry.grad is None else list(gradient_components(entry, entry.grad(**case)).values())
     ok = (lambda a: not np.isnan(a).any()) if entry.overflow else (lambda a: np.isfinite(a).all())
     if not ok(value):
         raise AssertionError(f"{entry.name}: non-finite value on a finite-valued input")
@@ -113,11 +115,6 @@ def reference(entry: Entry, case: dict):
         raise RefLossError(f"the oracle needs the 'audit' extra ({exc.name} is missing): "
                            "pip install 'refloss[audit]'") from None
     return oracle(entry, case)
-
-
-def _components(entry: Entry, grads) -> dict[str, np.ndarray]:
-    return {name: np.asarray(grads if len(entry.wrt) == 1 else getattr(grads, name), dtype=np.float64)
-            for name in entry.wrt}
 
 
 def _worst(what: str, got, ref, scale, limit: float) -> float:
@@ -152,7 +149,7 @@ def oracle_error(entry: Entry, case: dict, ref=None) -> float:
         except RefLossError:
             return worst
         raise AssertionError(f"{entry.name}: the value is infinite, yet the gradient returned instead of raising")
-    for name, got in _components(entry, entry.grad(**case)).items():
+    for name, got in gradient_components(entry, entry.grad(**case)).items():
         worst = max(worst, _worst(f"{entry.name} gradient w.r.t. {name}", got, ref.grads[name],
                                   ref.grad_scales[name], limit))
     return worst
