@@ -269,3 +269,11 @@ def test_poly1_at_epsilon_minus_one_keeps_every_digit():
     s = -math.log1p(math.exp(-30.0) + math.exp(-33.0))
     expected = s * s / 2 + s**3 / 6
     assert refloss.poly1_loss([[30.0, 0.0, -3.0]], [0], epsilon=-1.0) == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("epsilon", [-1.0, -0.5, 0.0, 2.0])
+def test_poly1_is_non_increasing_in_the_target_probability_for_epsilon_at_least_minus_one(epsilon):
+    # d ell / d p_y = -1/p_y - epsilon <= 0 when epsilon >= -1 (the docstring's reason for the domain)
+    logits = np.stack([np.linspace(-20.0, 40.0, 301), np.zeros(301), np.full(301, -3.0)], axis=-1)
+    losses = refloss.poly1_loss(logits, np.zeros(301, dtype=np.int64), epsilon=epsilon, reduction="none")
+    assert (np.diff(losses) <= 0).all()
