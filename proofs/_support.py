@@ -322,16 +322,23 @@ def _jacobian(values: np.ndarray, variables: np.ndarray, cache: dict) -> np.ndar
     return out
 
 
+def _real(v):
+    """An mpf, or NaN for a complex result (a perturbed label outside [0, 1] under a fractional power)."""
+    if isinstance(v, mpmath.mpc):
+        return v.real if v.imag == 0 else mpmath.mpf("nan")
+    return mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else +v
+
+
 def _evaluate(f, args: list, dps: int) -> list:
     with mpmath.workdps(dps):
-        return [mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else +v for v in f(*(mpmath.mpf(a) for a in args))]
+        return [_real(v) for v in f(*(mpmath.mpf(a) for a in args))]
 
 
-def _scales(f, args: list, dps: int, n_out: int, varied: list[bool]) -> list:
+def _scales(f, args: list, dps: int, centre: list, varied: list[bool]) -> list:
     """s_k = sum_i |x_i| |d out_k / d x_i| over the inputs marked ``varied``, by central differences in relative
     steps of 10^(-dps/3), which balance the step's truncation against the working precision (about dps/3
-    correct digits either way)."""
-    scales = [mpmath.mpf(0)] * n_out
+    correct digits either way); one-sided where a step leaves the function's domain (a label of 1 + h)."""
+    scales = [mpmath.mpf(0)] * len(centre)
     with mpmath.workdps(dps):
         step = mpmath.mpf(10) ** (-(dps // 3))
         for i, x in enumerate(args):
@@ -341,17 +348,27 @@ def _scales(f, args: list, dps: int, n_out: int, varied: list[bool]) -> list:
             up[i] = mpmath.mpf(x) * (1 + step)
             down[i] = mpmath.mpf(x) * (1 - step)
             hi, lo = _evaluate(f, up, dps), _evaluate(f, down, dps)
-            for k in range(n_out):
+            for k, c in enumerate(centre):
                 if mpmath.isfinite(hi[k]) and mpmath.isfinite(lo[k]):
                     scales[k] += abs(hi[k] - lo[k]) / (2 * step)
+                elif mpmath.isfinite(c) and (mpmath.isfinite(hi[k]) or mpmath.isfinite(lo[k])):
+                    side = hi[k] if mpmath.isfinite(hi[k]) else lo[k]
+                    scales[k] += abs(side - c) / step
     return scales
 
 
-def _agree(a, b, scale, dps) -> bool:
+#: Below this magnitude a value rounds to 0 in float64 (whose smallest number is 4.9e-324), so the oracle
+#: need not resolve it: two evaluations that both fall below it agree, and the result is 0.
+UNRESOLVED = mpmath.mpf("1e-330")
+
+
+def _agree(a, b, scale, resolution) -> bool:
+    """Two evaluations agree to 40 digits of |b| + scale, or both are below what the working precision
+    (``resolution``) or float64 (:data:`UNRESOLVED`) can tell from 0."""
     if mpmath.isinf(a) or mpmath.isinf(b) or mpmath.isnan(a) or mpmath.isnan(b):
         return (a == b) or (mpmath.isnan(a) and mpmath.isnan(b))
-    return abs(a - b) <= mpmath.mpf(10) ** (-DPS + 10) * (abs(b) + scale) or abs(a - b) <= mpmath.mpf(10) ** (
-        -(dps - 15))
+    return (abs(a - b) <= mpmath.mpf(10) ** (-DPS + 10) * (abs(b) + scale) or abs(a - b) <= resolution
+            or max(abs(a), abs(b)) < UNRESOLVED)
 
 
 def _starting_dps(point: dict) -> int:
@@ -361,7 +378,11 @@ def _starting_dps(point: dict) -> int:
     magnitudes = [abs(v) for v in point.values() if v != 0]
     biggest = max(magnitudes, default=0.0)
     smallest = min(magnitudes, default=1.0)
-    return DPS + 20 + int(2 * biggest / math.log(10)) + max(0, int(-math.log10(smallest)))
+    # Past ~340 digits below the terms' magnitude nothing is visible in float64 (5e-324 is its smallest
+    # number): a loss of more digits than that only decides values that round to 0 or to their neighbour,
+    # which the capped precision still gets right. The cap keeps logits of 1e4 or 1.7e308 affordable.
+    cap = DPS + 20 + 340 + math.ceil(math.log10(max(biggest, 1.0)))
+    return min(DPS + 20 + int(min(2 * biggest / math.log(10), 1e9)) + max(0, int(-math.log10(smallest))), cap)
 
 
 def reference(entry, case: dict) -> Reference:
@@ -369,8 +390,8 @@ def reference(entry, case: dict) -> Reference:
 
     The definition is evaluated as written (no stable rewrite) by mpmath, starting from a working precision
     that covers the digits its exp/log can lose at these inputs and doubling it until two evaluations ten
-    digits apart agree to 40 digits of ``|value| + scale``; a result smaller than the working precision can
-    resolve (a symmetric gradient component that is exactly 0) comes out as 0.
+    digits apart agree to 40 digits of ``|value| + scale``. A result below :data:`UNRESOLVED`, which rounds
+    to 0 in float64 (a symmetric gradient component that is exactly 0, or e^-800), comes out as 0.
     Gradients are SymPy's derivatives of the definition, reduction included.
     """
     definition = definition_of(entry)
@@ -398,23 +419,33 @@ def reference(entry, case: dict) -> Reference:
             else:
                 grads[name] = _derivative(list(values.flat), sym[name], cache)
     flat = list(values.flat) + [e for g in grads.values() for e in g.flat]
-    f = sp.lambdify(symbols, flat, modules="mpmath")
+    f = sp.lambdify(symbols, flat, modules="mpmath", cse=True)  # each exp(z_j) once per evaluation
     # The condition scale varies the array inputs (logits, labels, weights), not the scalar parameters: a
     # user sets epsilon = -1 or gamma = 2 exactly and is owed the answer for that value (see refloss.tolerance).
     varied = ["[" in str(s) for s in symbols]  # symbolize names array entries arg[i,j], scalars arg
     dps = _starting_dps(point)
+    magnitude = max([1.0] + [abs(v) for v in point.values()])
     for _ in range(5):
         low = _evaluate(f, args, dps)
         high = _evaluate(f, args, dps + 10)
-        scale = _scales(f, args, dps + 10, len(flat), varied)
-        if all(_agree(a, b, s, dps) for a, b, s in zip(low, high, scale)):
+        scale = _scales(f, args, dps + 10, high, varied)
+        # what the working precision resolves next to terms as large as the inputs: below it, a difference
+        # of such terms is noise (the exact 0 of a symmetric gradient component comes out as 1e-90)
+        resolution = mpmath.mpf(10) ** (-(dps - 15)) * magnitude
+        if all(_agree(a, b, s, resolution) for a, b, s in zip(low, high, scale)):
             break
         dps *= 2
     else:
         raise AssertionError(f"{entry.name}: the definition did not converge up to {dps} digits")
-    threshold = mpmath.mpf(10) ** (-(dps - 15))
-    result = [b if (mpmath.isinf(b) or abs(b) > threshold or abs(a - b) <= abs(b) * 1e-30) else mpmath.mpf(0)
-              for a, b in zip(low, high)]
+
+    def settled(a, b):
+        if mpmath.isinf(b) or mpmath.isnan(b):
+            return b
+        if abs(b) < UNRESOLVED or (abs(b) <= resolution and abs(a - b) > abs(b) * mpmath.mpf("1e-30")):
+            return mpmath.mpf(0)
+        return b
+
+    result = [settled(a, b) for a, b in zip(low, high)]
 
     def take(start, shape):
         arr = np.empty(shape, dtype=object)
@@ -435,8 +466,9 @@ def reference(entry, case: dict) -> Reference:
 
 def float64(arr) -> np.ndarray:
     """Round an object array of mpmath numbers to float64."""
-    return np.vectorize(float, otypes=[np.float64])(np.asarray(arr, dtype=object)) if np.size(arr) else \
-        np.zeros(np.shape(arr))
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the float64 range is inf; NaN stays NaN
+        return np.vectorize(float, otypes=[np.float64])(np.asarray(arr, dtype=object)) if np.size(arr) else \
+            np.zeros(np.shape(arr))
 
 
 # -- symbolic proofs -------------------------------------------------------------------------------------

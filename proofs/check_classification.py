@@ -385,8 +385,9 @@ define(
 
 
 def bce(e, w=1, rho=1):
-    """-w [rho y log sigma(x) + (1-y) log(1 - sigma(x))]."""
-    return -w * (rho * e.y * sp.log(e.sigma(e.x)) + (1 - e.y) * sp.log(1 - e.sigma(e.x)))
+    """-w [rho y log sigma(x) + (1-y) log(1 - sigma(x))], with 1 - sigma(x) written sigma(-x) (the same
+    number, and one mpmath can evaluate at x = 1.7e308, where 1 - sigma(x) needs 1e308 digits)."""
+    return -w * (rho * e.y * sp.log(e.sigma(e.x)) + (1 - e.y) * sp.log(e.sigma(-e.x)))
 
 
 def bce_gradient(e, w=1, rho=1):
@@ -484,11 +485,12 @@ define(
 
 
 def sigmoid_focal(e, gamma, alpha=None):
-    """alpha_t (1 - p_t)^gamma BCE(x, y); alpha=None means alpha_t = 1."""
-    p = e.sigma(e.x)
-    p_t = p * e.y + (1 - p) * (1 - e.y)
+    """alpha_t (1 - p_t)^gamma BCE(x, y), p_t = p y + (1 - p)(1 - y); alpha=None means alpha_t = 1.
+
+    1 - p_t = (1 - p) y + p (1 - y) is written with 1 - p = sigma(-x), as in bce."""
+    one_minus_p_t = e.sigma(-e.x) * e.y + e.sigma(e.x) * (1 - e.y)
     alpha_t = 1 if alpha is None else alpha * e.y + (1 - alpha) * (1 - e.y)
-    return alpha_t * (1 - p_t) ** gamma * bce(e)
+    return alpha_t * one_minus_p_t**gamma * bce(e)
 
 
 def sigmoid_focal_gradient(e, gamma, alpha=None):

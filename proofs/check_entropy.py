@@ -192,9 +192,10 @@ def _rows_of(z):
 
 def _entropy_build(case):
     z = case["logits"]
+    unit = 1 if case["base"] is None else sp.log(case["base"])  # nats, or the base's unit
     losses = np.empty(z.shape[:-1], dtype=object)
     for index, row in _rows_of(z):
-        losses[index] = entropy(row)
+        losses[index] = entropy(row) / unit
     return reduce(losses, case["reduction"])
 
 

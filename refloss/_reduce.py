@@ -13,6 +13,7 @@ gradient can never disagree about the denominator.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -33,7 +34,8 @@ def reduce(values: np.ndarray, reduction: str, denominator: float | None = None)
     check_reduction(reduction)
     if reduction == "none":
         return values
-    total = float(np.sum(values))
+    with np.errstate(over="ignore"):  # a sum beyond the float64 range is inf, which "sum" returns as such
+        total = float(np.sum(values))
     if reduction == "sum":
         return total
     den = _mean_denominator(values, denominator)
@@ -45,6 +47,8 @@ def reduce(values: np.ndarray, reduction: str, denominator: float | None = None)
             stacklevel=3,
         )
         return float("nan")
+    if math.isinf(total) and np.isfinite(values).all():
+        return float(np.sum(values / den))  # the sum overflowed; the mean of finite values does not
     return total / den
 
 

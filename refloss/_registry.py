@@ -48,11 +48,13 @@ GRAD_KINDS = ("gradient", "jacobian")
 
 @dataclass(frozen=True)
 class Param:
-    """A named argument and its domain (:class:`Interval`, :class:`Choice` or :class:`ArrayArg`)."""
+    """A named argument and its domain (:class:`Interval`, :class:`Choice` or :class:`ArrayArg`);
+    ``optional``: ``None`` is accepted too (no weights, no alpha weighting, nats)."""
 
     name: str
     domain: Interval | Choice | ArrayArg
     doc: str = ""
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ class Entry:
             "grad": f"{self.module}.{self.grad.__name__}" if self.grad else None,
             "wrt": list(self.wrt),
             "grad_kind": self.grad_kind,
-            "params": [{"name": p.name, "domain": str(p.domain), "doc": p.doc} for p in self.params],
+            "params": [{"name": p.name, "domain": str(p.domain) + (" or None" if p.optional else ""), "doc": p.doc}
+                       for p in self.params],
             "paper": {"title": self.paper.title, "arxiv": self.paper.arxiv, "seed": self.paper.seed,
                       "where": self.paper.where},
             "formula": self.formula,

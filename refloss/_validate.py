@@ -9,6 +9,8 @@ same objects, so the domain a docs page shows is the domain that is enforced.
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,35 +96,71 @@ UNIT_INTERVAL = Interval(0.0, 1.0)
 
 
 def choice(value, domain: Choice, name: str):
-    """Return ``value`` if it is one of ``domain.values``."""
-    if value not in domain:
+    """Return ``value`` if it is one of ``domain.values`` (an array is never one: its truth is ambiguous)."""
+    if isinstance(value, np.ndarray) or not isinstance(value, Hashable) or value not in domain:
         raise RefLossError(f"{name} must be one of {domain}, got {value!r}")
     return value
 
 
+def _is_complex(value) -> bool:
+    try:
+        return bool(np.iscomplexobj(value))
+    except Exception:  # noqa: BLE001 - an object NumPy cannot look into is not a complex number either
+        return False
+
+
 def scalar(value, domain: Interval, name: str) -> float:
-    """Return ``value`` as a float after checking that it is a real number in ``domain``."""
-    if isinstance(value, (bool, np.bool_)) or not np.isscalar(value) or isinstance(value, (str, bytes, complex)):
+    """Return ``value`` as a float after checking that it is a real number in ``domain``.
+
+    Accepted: Python and NumPy reals, 0-d real arrays, and other frameworks' scalars (anything with
+    ``__float__``, e.g. a 0-d tensor). Refused with a :class:`RefLossError` naming the argument: bools,
+    strings, complex numbers (also with a zero imaginary part), arrays of more than one element, NaN,
+    integers beyond the float64 range, and values outside ``domain``.
+    """
+    bad = isinstance(value, (bool, np.bool_, str, bytes)) or _is_complex(value)
+    if isinstance(value, np.ndarray):
+        bad = bad or value.ndim != 0 or value.dtype.kind not in "iuf"
+        value = value[()] if not bad else value
+    if bad or not hasattr(value, "__float__"):
         raise RefLossError(f"{name} must be a real number, got {value!r}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        raise RefLossError(f"{name} is too large for float64: {value!r}") from None
+    except (TypeError, ValueError):
+        raise RefLossError(f"{name} must be a real number, got {value!r}") from None
     if math.isnan(x) or x not in domain:
         raise RefLossError(f"{name} must lie in {domain}, got {value!r}")
     return x
 
 
 def integer(value, name: str) -> int:
-    """Return ``value`` as an int (Python or NumPy integer; not bool, not float)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    """Return ``value`` as an int: a Python or NumPy integer, a 0-d integer array, or any object with
+    ``__index__`` (a 0-d integer tensor); not a bool, not a float."""
+    if isinstance(value, (bool, np.bool_)):
         raise RefLossError(f"{name} must be an integer, got {value!r}")
-    return int(value)
+    if isinstance(value, np.ndarray):
+        if value.ndim != 0 or value.dtype.kind not in "iu":
+            raise RefLossError(f"{name} must be an integer, got {value!r}")
+        return int(value)
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise RefLossError(f"{name} must be an integer, got {value!r}") from None
+
+
+def as_array(x, name: str) -> np.ndarray:
+    """``np.asarray(x)``, with a :class:`RefLossError` naming the argument where NumPy cannot convert it
+    (ragged nested lists and the like)."""
+    try:
+        return np.asarray(x)
+    except Exception as exc:  # noqa: BLE001 - NumPy raises ValueError or TypeError, with its own wording
+        raise RefLossError(f"{name} could not be converted to an array: {exc}") from None
 
 
 def real_array(x, name: str, *, allow_neg_inf: bool = False) -> np.ndarray:
     """Convert to a float64 array; reject NaN, +inf, and -inf unless ``allow_neg_inf``."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise RefLossError(f"{name} could not be converted to an array: {exc}") from None
+    arr = as_array(x, name)
     if arr.dtype.kind not in "biuf":
         raise RefLossError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
@@ -157,7 +195,7 @@ def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
 
 def class_targets(target, logits_shape: tuple, ignore_index: int | None, name: str = "target") -> np.ndarray:
     """Integer class indices of shape ``logits_shape[:-1]``, each in ``[0, C)`` or equal to ``ignore_index``."""
-    arr = np.asarray(target)
+    arr = as_array(target, name)
     if arr.dtype.kind not in "iu":
         raise RefLossError(
             f"{name} must be integer class indices of shape {logits_shape[:-1]} "
@@ -186,7 +224,7 @@ def probabilities(x, shape: tuple, name: str = "target") -> np.ndarray:
     """
     arr = real_array(x, name)
     if arr.shape != shape:
-        raise RefLossError(f"{name} must have shape {shape}, got {arr.shape}")
+        raise RefLossError(f"{name} must have the shape of logits {shape}, got {arr.shape}")
     if (arr < 0).any():
         raise RefLossError(f"{name} has negative entries; probabilities must be >= 0")
     row_error = np.abs(arr.sum(axis=-1) - 1.0)
@@ -201,7 +239,7 @@ def unit_interval_array(x, shape: tuple, name: str) -> np.ndarray:
     """Elementwise targets in [0, 1] (binary or soft labels) of the given shape."""
     arr = real_array(x, name)
     if arr.shape != shape:
-        raise RefLossError(f"{name} must have shape {shape}, got {arr.shape}")
+        raise RefLossError(f"{name} must have the shape of logits {shape}, got {arr.shape}")
     if ((arr < 0) | (arr > 1)).any():
         raise RefLossError(f"{name} entries must lie in [0, 1]")
     return arr

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.special
 from numpy.typing import ArrayLike
 
 from . import _cases as cases
@@ -24,16 +23,33 @@ _BLANCHARD = Paper(
 )
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    """log_softmax of validated logits (class axis last), accurate in every entry."""
-    m = np.max(z, axis=-1, keepdims=True)
-    shifted = z - m
+def logits_from_max(z: np.ndarray) -> np.ndarray:
+    """z - max(z) per row (class axis last). For a row spanning more than the float64 range
+    (``[1.7e308, -1.7e308]``) the difference is below -1.8e308 and rounds to ``-inf``: correctly, since
+    every quantity derived from it (e^(z - m), a probability) is then 0 in float64. Masked classes stay -inf.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # -inf - m is -inf; only the subtraction overflows
+        return z - np.max(z, axis=-1, keepdims=True)
+
+
+def _log_sum_exp_from_max(shifted: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log(sum_j exp(z_j - m)) = log1p(sum over all but one maximal entry): log1p keeps the largest
+    log-probability accurate near 0, where log(1 + tiny) would round to 0 (scipy.special.log_softmax
+    uses log(s), so it returns exactly 0 for logits [100, 0] instead of -3.7e-44)."""
     rest = np.exp(shifted)
     np.put_along_axis(rest, np.argmax(z, axis=-1)[..., None], 0.0, axis=-1)
-    # log(sum_j exp(z_j - m)) = log1p(sum over all but one maximal entry): log1p keeps the largest
-    # log-probability accurate near 0, where log(1 + tiny) would round to 0 (scipy.special.log_softmax
-    # uses log(s), so it returns exactly 0 for logits [100, 0] instead of -3.7e-44).
-    return shifted - np.log1p(rest.sum(axis=-1, keepdims=True))
+    return np.log1p(rest.sum(axis=-1, keepdims=True))
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """log_softmax of validated logits (class axis last), accurate in every entry."""
+    shifted = logits_from_max(z)
+    return shifted - _log_sum_exp_from_max(shifted, z)
+
+
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    """log sum_j e^{z_j} of validated logits: max + log1p(rest), without overflow for any finite row."""
+    return (np.max(z, axis=-1, keepdims=True) + _log_sum_exp_from_max(logits_from_max(z), z))[..., 0][()]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -90,6 +106,29 @@ def one_plus_xm1_expx(u: np.ndarray) -> np.ndarray:
     return np.where(small, np.polyval(_PHI_SERIES, us) * us * us, large)
 
 
+def log1mexp(s: np.ndarray) -> np.ndarray:
+    """log(1 - e^s) for s <= 0, accurate for every s: log(-expm1(s)) near 0, log1p(-exp(s)) below -log 2
+    (Maechler's rule), -inf at s = 0.
+
+    >>> float(log1mexp(np.array(-44.0)))  # log(1 - e^-44) = -e^-44 - ..., where log(1 - exp(s)) returns 0
+    -7.781132241133797e-20
+    """
+    s = np.asarray(s, dtype=np.float64)
+    near_zero = s > -math.log(2.0)
+    with np.errstate(divide="ignore"):  # s = 0: log 0 = -inf
+        return np.where(near_zero, np.log(-np.expm1(np.where(near_zero, s, -1.0))),
+                        np.log1p(-np.exp(np.where(near_zero, -1.0, s))))
+
+
+def power_of_exp(gamma: float, log_base: np.ndarray) -> np.ndarray:
+    """base^gamma as exp(gamma log base), with 0^0 = 1: exact where base rounds to 1 but gamma is huge
+    ((1 - 8e-20)^(1e20) = e^-8, not 1)."""
+    if gamma == 0.0:
+        return np.ones_like(log_base)
+    with np.errstate(over="ignore"):
+        return np.exp(gamma * log_base)
+
+
 def plogq(p: np.ndarray, logq: np.ndarray) -> np.ndarray:
     """Elementwise p * log q with the convention 0 * log 0 = 0 (xlogy semantics, given log q)."""
     out = np.zeros(np.broadcast_shapes(p.shape, logq.shape))
@@ -110,8 +149,10 @@ def plogq(p: np.ndarray, logq: np.ndarray) -> np.ndarray:
 def logsumexp(logits: ArrayLike) -> np.ndarray:
     r"""Log-sum-exp over the class axis (last): :math:`\log \sum_j e^{z_j}`.
 
-    Computed by :func:`scipy.special.logsumexp`, which separates the maximum and sums the rest with
-    ``log1p``. Masked classes (``-inf``) contribute 0 to the sum. Gradient: :func:`logsumexp_grad`.
+    Computed as :math:`m + \mathrm{log1p}(\sum_{j \ne k} e^{z_j - m})` with :math:`m = z_k = \max_j z_j`
+    (the shifted form of Blanchard, Higham & Higham, as :func:`scipy.special.logsumexp` does, without its
+    overflow warning on rows that span more than the float64 range). Masked classes (``-inf``) contribute
+    0 to the sum. Gradient: :func:`logsumexp_grad`.
 
     Args:
         logits: array of shape ``(..., C)``, ``C >= 1``; ``-inf`` entries are masked classes.
@@ -127,7 +168,7 @@ def logsumexp(logits: ArrayLike) -> np.ndarray:
 
     Reference: Blanchard, Higham & Higham (2021), Algorithm 2 (shifted log-sum-exp with log1p).
     """
-    return scipy.special.logsumexp(v.logits(logits), axis=-1)
+    return _logsumexp(v.logits(logits))
 
 
 @gradient_of("logsumexp")
@@ -175,6 +216,10 @@ def log_softmax(logits: ArrayLike) -> np.ndarray:
     return _log_softmax(v.logits(logits))
 
 
+#: The largest Jacobian :func:`log_softmax_grad` builds (2^27 float64 entries, 1 GiB); beyond it, a RefLossError.
+MAX_JACOBIAN_ENTRIES = 2**27
+
+
 @gradient_of("log_softmax")
 def log_softmax_grad(logits: ArrayLike) -> np.ndarray:
     r"""Jacobian of :func:`log_softmax`: ``J[..., i, j] = d log p_i / d z_j = delta_ij - p_j``.
@@ -187,6 +232,12 @@ def log_softmax_grad(logits: ArrayLike) -> np.ndarray:
            [-0.25,  0.25]])
     """
     z = v.logits(logits)
+    entries = z.size * z.shape[-1]
+    if entries > MAX_JACOBIAN_ENTRIES:
+        raise v.RefLossError(
+            f"logits of shape {z.shape} give a log_softmax Jacobian of {entries:.3g} entries "
+            f"({entries * 8 / 2**30:.3g} GiB), more than MAX_JACOBIAN_ENTRIES = {MAX_JACOBIAN_ENTRIES:.3g}; "
+            "its product with a vector needs no Jacobian: (J v)_i = v_i - sum_j p_j v_j")
     logp = _log_softmax(z)
     jac = -np.exp(logp)[..., None, :] + np.zeros(z.shape[-1:] * 2)
     # The diagonal 1 - p_i as -expm1(log p_i): at a logit gap of 40, 1 - p_0 = 4.2e-18 would round to 0.

@@ -76,8 +76,8 @@ def error_ulps(got, ref, scale) -> np.ndarray:
     inf = np.isinf(ref) | np.isinf(got)
     nan = np.isnan(got) | np.isnan(ref)
     finite = ~(inf | nan)
-    denom = EPS * np.maximum(np.abs(ref[finite]) + np.abs(scale[finite]), TINY)
-    with np.errstate(over="ignore"):  # an error beyond 1e308 ulps is inf ulps
+    with np.errstate(over="ignore"):  # scales and errors beyond the float64 range are inf
+        denom = EPS * np.maximum(np.abs(ref[finite]) + np.abs(scale[finite]), TINY)
         out[finite] = np.abs(got[finite] - ref[finite]) / denom
     out[inf] = np.where(got[inf] == ref[inf], 0.0, math.inf)
     out[nan] = math.inf

@@ -158,7 +158,7 @@ def test_zero_smoothing_and_unit_weights_change_nothing(data):
     (lambda: refloss.sigmoid_focal_loss([0.0], [1.0], gamma=-0.5), "gamma"),
     (lambda: refloss.sigmoid_focal_loss([0.0], [1.0], alpha=1.5), "alpha"),
     (lambda: refloss.sigmoid_focal_loss([0.0], [2.0]), r"target entries must lie in \[0, 1\]"),
-    (lambda: refloss.binary_cross_entropy_with_logits([0.0, 1.0], [1.0]), "target must have shape"),
+    (lambda: refloss.binary_cross_entropy_with_logits([0.0, 1.0], [1.0]), "target must have the shape of logits"),
     (lambda: refloss.binary_cross_entropy_with_logits([0.0, 1.0], [1.0, 0.0], pos_weight=[1.0, 2.0, 3.0]),
      "pos_weight"),
     (lambda: refloss.binary_cross_entropy_with_logits([], []), "empty"),

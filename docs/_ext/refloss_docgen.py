@@ -77,6 +77,8 @@ def _params_table(entry) -> str:
     rows = [("Parameter", "Domain", "Default", "Meaning")]
     for p in entry.params:
         domain = _escape(str(p.domain)) if isinstance(p.domain, ArrayArg) else f"``{p.domain}``"
+        if p.optional and not isinstance(p.domain, ArrayArg):
+            domain += " or ``None``"
         default = signature[p.name].default if p.name in signature else inspect.Parameter.empty
         default = "required" if default is inspect.Parameter.empty else f"``{default!r}``"
         rows.append((f"``{p.name}``", domain, default, _escape(p.doc) if p.doc else ""))

@@ -1,28 +1,44 @@
 r"""Entropy and KL divergence of softmax distributions given by logits (nats, class axis last).
 
 Both are sums of :math:`p \log(\cdot)` terms; masked classes (``-inf`` logits, :math:`p = 0`) follow
-the convention :math:`0 \log 0 = 0`. ``"mean"`` averages over the rows (PyTorch's
-``kl_div(..., reduction="batchmean")``, not its elementwise ``"mean"``).
+the convention :math:`0 \log 0 = 0`. ``"mean"`` averages over the rows, i.e. divides the sum by
+``prod(shape[:-1])``. PyTorch's ``kl_div(..., reduction="batchmean")`` divides by ``input.size(0)``
+instead: the two agree for 2-D input ``(N, C)`` only (for ``(N, d, C)`` batchmean divides by N, refloss by
+N d; for 1-D input batchmean divides by C, refloss by 1). PyTorch's elementwise ``"mean"`` divides by
+``numel`` and agrees with neither.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
-import scipy.special
 from numpy.typing import ArrayLike
 
 from .. import _cases as cases
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
 from .._registry import Paper, Param, gradient_of, register
-from ..numerics import _log_softmax, one_plus_xm1_expx, plogq
+from ..numerics import _log_softmax, logits_from_max, one_plus_xm1_expx, plogq
 
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over rows | 'sum' | 'none'")
 _SHANNON = Paper("A Mathematical Theory of Communication", where="C. E. Shannon, Bell Syst. Tech. J. 27, 1948")
 _KULLBACK = Paper("On Information and Sufficiency",
                   where="S. Kullback, R. A. Leibler, Ann. Math. Statist. 22(1), 1951")
+
+
+_BASE = v.Interval(0.0, lo_open=True)
+
+
+def _log_base(base) -> float:
+    """log(base) for the unit of an information quantity: 1 (nats) for None, else base > 0, base != 1."""
+    if base is None:
+        return 1.0
+    b = v.scalar(base, _BASE, "base")
+    if b == 1.0:
+        raise v.RefLossError("base must not be 1 (log 1 = 0 is no unit)")
+    return math.log(b)
 
 
 def _entropy_parts(logits, reduction):
@@ -37,16 +53,20 @@ def _entropy_parts(logits, reduction):
     name="softmax_entropy",
     family="entropy",
     wrt=("logits",),
-    params=(Param("logits", v.LOGITS), _REDUCTION),
+    params=(Param("logits", v.LOGITS), Param("base", _BASE, "None: nats; 2: bits (any base > 0 but 1)", optional=True),
+            _REDUCTION),
     paper=_SHANNON,
     formula=r"H = - \sum_{c=1}^{C} \log{\left({p}_{c} \right)} {p}_{c}",
     gradient=r"\frac{\partial H}{\partial z_{j}} = - \left({z}_{j} - \sum_{c=1}^{C} {p}_{c} {z}_{c}\right) "
     r"{p}_{j}",
-    stress=lambda: cases.softmax_stress(targets=False),
+    strategy=lambda extreme: _entropy_cases(extreme),
+    stress=lambda: {**cases.softmax_stress(targets=False),
+                    **{f"{k}__base_2": {**c, "base": 2.0} for k, c in cases.softmax_stress(targets=False).items()
+                       if k in ("gaps__target_dominant", "ties")}},
     shift_invariant=("logits",),
 )
-def softmax_entropy(logits: ArrayLike, *, reduction: str = "mean"):
-    r"""Shannon entropy (nats) of :math:`p = \mathrm{softmax}(z)` along the last axis.
+def softmax_entropy(logits: ArrayLike, *, base: float | None = None, reduction: str = "mean"):
+    r"""Shannon entropy of :math:`p = \mathrm{softmax}(z)` along the last axis, in nats (or in ``base``).
 
     .. math:: H = -\sum_j p_j \log p_j
 
@@ -54,25 +74,27 @@ def softmax_entropy(logits: ArrayLike, *, reduction: str = "mean"):
     not as :math:`\mathrm{LSE}(z) - \sum_j p_j z_j`, which cancels when the distribution is peaked.
     Gradient: :func:`softmax_entropy_grad`.
 
+    ``base`` sets the unit, as in :func:`scipy.stats.entropy`: ``None`` for nats, 2 for bits; the value (and
+    the gradient) is then divided by :math:`\log(\mathrm{base})`.
+
     Args:
         logits: float array ``(..., C)``; ``-inf`` masks a class.
+        base: ``None`` (nats, default) or the base of the logarithm, > 0 and not 1.
         reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"`` (shape ``logits.shape[:-1]``).
 
     >>> round(softmax_entropy([0.0, 0.0, 0.0, 0.0]), 15)  # log 4
     1.386294361119891
+    >>> float(softmax_entropy([0.0, 0.0, 0.0, 0.0], base=2))  # log2 4: two bits
+    2.0
     >>> softmax_entropy([[30.0, 0.0]], reduction="none")  # ~ 31 e^-30, not lost to cancellation
     array([2.90086312e-12])
     """
-    return reduce(_entropy_parts(logits, reduction)[2], reduction)
-
-
-def _logits_from_max(z: np.ndarray) -> np.ndarray:
-    """z - max(z) per row, with 0 at masked classes (their probability is 0 wherever this is used)."""
-    return np.where(np.isneginf(z), 0.0, z - np.max(z, axis=-1, keepdims=True))
+    log_base = _log_base(base)
+    return reduce(_entropy_parts(logits, reduction)[2] / log_base, reduction)
 
 
 @gradient_of("softmax_entropy")
-def softmax_entropy_grad(logits: ArrayLike, *, reduction: str = "mean"):
+def softmax_entropy_grad(logits: ArrayLike, *, base: float | None = None, reduction: str = "mean"):
     r"""Gradient of :func:`softmax_entropy` (closed form below).
 
     :math:`-p_j(\log p_j + H)` cancels when :math:`p` is nearly uniform (:math:`\log p_j \approx -H`);
@@ -84,10 +106,12 @@ def softmax_entropy_grad(logits: ArrayLike, *, reduction: str = "mean"):
     """
     z = v.logits(logits)
     check_reduction(reduction)
+    log_base = _log_base(base)
     p = np.exp(_log_softmax(z))
-    zm = _logits_from_max(z)
+    # z - max, with 0 where p = 0 (masked, or beyond the float64 range): those terms are p_j * (...) = 0.
+    zm = np.where(p > 0, logits_from_max(z), 0.0)
     centred = zm - (p * zm).sum(axis=-1, keepdims=True)
-    return -reduce_scale(z.shape[:-1], reduction) * p * centred
+    return -reduce_scale(z.shape[:-1], reduction) / log_base * p * centred
 
 
 class KLDivergenceGrad(NamedTuple):
@@ -113,28 +137,32 @@ def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
     logp, logq = _log_softmax(a), _log_softmax(b)
     p, q = np.exp(logp), np.exp(logq)
     k = np.argmax(a, axis=-1)[..., None]
-    with np.errstate(invalid="ignore"):  # masked classes: -inf - (-inf); handled below
+    with np.errstate(over="ignore", invalid="ignore"):  # masked classes (-inf - -inf), rows past float64: below
         e = (a - np.take_along_axis(a, k, -1)) - (b - np.take_along_axis(b, k, -1))
-    # log p_c - log q_c = e_c - L with L = log sum_c q_c e^{e_c} (the difference of the two log-sum-exps):
-    # differences of logits, so that u = log(p/q) keeps relative accuracy when p is close to q.
+    # log p_c - log q_c = e_c - L, with L = log sum_c q_c e^{e_c} = log q_k - log p_k (the sum is q_k / p_k).
+    # Where p is close to q (every |e_c| < 1) L is small and log q_k - log p_k cancels, so L is taken as
+    # log1p(sum_c q_c expm1(e_c)) there: differences of logits, so that u = log(p/q) keeps relative accuracy.
     in_q = ~np.isneginf(b)
-    with np.errstate(over="ignore", invalid="ignore"):
-        near_zero = np.where(in_q, q * np.expm1(np.where(in_q, e, 0.0)), 0.0).sum(axis=-1, keepdims=True)
-        # L = log1p(sum_c q_c expm1(e_c)) is accurate while that sum is small (p close to q, L ~ 0); else
-        # 1 + sum is far from 0 and L = LSE(log q + e), accurate relative to |L|, avoids log1p near -1.
-        spread = scipy.special.logsumexp(np.where(in_q, logq + np.where(in_q, e, 0.0), -np.inf), axis=-1,
-                                         keepdims=True)
-    big_l = np.where(np.abs(near_zero) <= 0.5, np.log1p(np.clip(near_zero, -0.5, 0.5)), spread)
+    both = in_q & ~np.isneginf(a)
+    e_both = np.where(both, e, 0.0)
+    close = (np.abs(e_both) < 1.0).all(axis=-1, keepdims=True) & (both == in_q).all(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        near_zero = np.log1p(np.where(close, q * np.expm1(np.where(close, e_both, 0.0)), 0.0).sum(axis=-1,
+                                                                                               keepdims=True))
+    big_l = np.where(close, near_zero, np.take_along_axis(logq, k, -1) - np.take_along_axis(logp, k, -1))
     in_p = ~np.isneginf(a)
     u = np.where(in_p & in_q, e - big_l, 0.0)
     # KL = sum_c p_c u_c = sum_c q_c phi(u_c), phi(u) = 1 + (u - 1) e^u >= 0 (using sum p = sum q = 1): a sum
     # of non-negative terms, with q_c phi(u_c) = q_c + (u_c - 1) p_c away from u = 0 (no 0 * inf where q
     # underflows), and q_c (the whole term) where p_c = 0.
     small = np.abs(u) < 1.0
-    terms = np.where(small, q * one_plus_xm1_expx(np.where(small, u, 0.0)), q + (u - 1.0) * p)
-    terms = np.where(in_p, terms, q)
+    with np.errstate(invalid="ignore"):  # (u - 1) p = -inf * 0 where p underflows: that term is q below
+        terms = np.where(small, q * one_plus_xm1_expx(np.where(small, u, 0.0)), q + (u - 1.0) * p)
+    # p = 0 (masked, or beyond the float64 range): the term's limit q_c. The divergence is +inf exactly when
+    # p_logits has a class that q_logits masks (decided on the masks, not on rounded probabilities).
+    terms = np.where(p > 0, terms, q)
     kl = np.where((in_p & ~in_q).any(axis=-1), np.inf, terms.sum(axis=-1))
-    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), np.where(in_p, e, 0.0), kl)
+    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), np.where(p > 0, e, 0.0), kl)
 
 
 @register(
@@ -168,8 +196,9 @@ def kl_divergence_logits(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction:
     (:math:`\mathrm{KL} \approx \tfrac12 \sum_j q_j u_j^2`) keeps its digits where the left-hand sum of
     terms of both signs returns rounding noise. Classes masked in ``p_logits``
     contribute 0; a class masked in ``q_logits`` but not in ``p_logits`` makes the divergence +inf.
-    PyTorch's ``F.kl_div(log_q, log_p, log_target=True, reduction="batchmean")`` is this with
-    ``"mean"``. Gradients: :func:`kl_divergence_logits_grad` (a NamedTuple for both inputs).
+    PyTorch's ``F.kl_div(log_q, log_p, log_target=True, reduction="batchmean")`` is this with ``"mean"``
+    for 2-D input only (module docstring: the denominators differ otherwise). Gradients:
+    :func:`kl_divergence_logits_grad` (a NamedTuple for both inputs).
 
     Args:
         p_logits: float array ``(..., C)``.
@@ -210,6 +239,18 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     grad_q = np.where(close, -t.q * np.expm1(np.where(close, u, 0.0)), t.q - t.p)
     scale = reduce_scale(t.kl.shape, reduction)
     return KLDivergenceGrad(p_logits=scale * grad_p, q_logits=scale * grad_q)
+
+
+def _entropy_cases(extreme):
+    st, _ = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        z, _ = cases.draw_logits(draw, extreme)
+        return {"logits": z, "base": draw(st.sampled_from([None, 2.0, 10.0, 0.5])),
+                "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
+
+    return draw_case()
 
 
 def _kl_cases(extreme):

@@ -30,7 +30,7 @@ from .. import _cases as cases
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
 from .._registry import Paper, Param, gradient_of, register
-from ..numerics import _log_softmax, expm1mx, plogq, softplus
+from ..numerics import _log_softmax, expm1mx, log1mexp, plogq, power_of_exp, softplus
 
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' | 'sum' | 'none' (denominator of 'mean' as documented)")
 
@@ -44,6 +44,7 @@ _FOCAL = Paper("Focal Loss for Dense Object Detection", arxiv="1708.02002", wher
 
 
 class _CETerms(NamedTuple):
+    masked: np.ndarray  # (..., C): logits that are -inf
     logp: np.ndarray  # (..., C)
     coeff: np.ndarray  # (..., C): the a_c with loss = -sum_c a_c log p_c
     denominator: float  # of "mean"
@@ -57,7 +58,7 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
     n_classes = z.shape[-1]
     w = np.ones(n_classes) if weight is None else v.nonnegative_weights(weight, "weight", length=n_classes)
     logp = _log_softmax(z)
-    target_arr = np.asarray(target)
+    target_arr = v.as_array(target, "target")
     if target_arr.shape == z.shape:
         # Probability targets (PyTorch dispatches on equal shapes): a = w * ((1 - eps) t + eps / C).
         if target_arr.dtype.kind != "f":
@@ -67,7 +68,7 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
             raise v.RefLossError("ignore_index is not supported with probability targets (leave it negative)")
         t = v.probabilities(target_arr, z.shape, "target")
         coeff = w * ((1.0 - eps) * t + eps / n_classes)
-        return _CETerms(logp, coeff, float(np.prod(z.shape[:-1])))
+        return _CETerms(np.isneginf(z), logp, coeff, float(np.prod(z.shape[:-1])))
     y = v.class_targets(target_arr, z.shape, ignore_index, "target")
     kept = y != ignore_index
     y_safe = np.where(kept, y, 0)
@@ -76,7 +77,7 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
     w_y = w[y_safe] * kept
     # a = m_n [ (1 - eps) w_y e_y + (eps / C) w ]: the smoothing part uses every class weight, not w_y.
     coeff = kept[..., None] * ((1.0 - eps) * w_y[..., None] * one_hot + (eps / n_classes) * w)
-    return _CETerms(logp, coeff, float(w_y.sum()))
+    return _CETerms(np.isneginf(z), logp, coeff, float(w_y.sum()))
 
 
 def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
@@ -97,8 +98,13 @@ def _losses(terms: _CETerms) -> np.ndarray:
     return -plogq(terms.coeff, terms.logp).sum(axis=-1)
 
 
-def _finite_or_raise(losses: np.ndarray, what: str) -> None:
-    if np.isinf(losses).any():
+def _raise_if_masked(masked: np.ndarray, weight: np.ndarray, what: str) -> None:
+    """A class with positive weight whose logit is masked (-inf) makes the loss +inf: no gradient.
+
+    Decided on the input's mask, not on the loss: a finite logit more than 1.8e308 below the row's maximum
+    also has log p = -inf in float64 and an infinite loss value (its exact value is beyond the float64
+    range), but its gradient is finite and is returned."""
+    if (masked & (weight > 0)).any():
         raise v.RefLossError(f"{what} is +inf (a class with positive target weight has logit -inf), "
                              "so its gradient is undefined")
 
@@ -111,7 +117,7 @@ def _finite_or_raise(losses: np.ndarray, what: str) -> None:
         Param("logits", v.LOGITS),
         Param("target", v.ArrayArg("int class indices of shape logits.shape[:-1], or probabilities of "
                                    "logits' shape (rows sum to 1 within 1e-6)")),
-        Param("weight", v.CLASS_WEIGHTS),
+        Param("weight", v.CLASS_WEIGHTS, optional=True),
         Param("ignore_index", v.ArrayArg("int; targets equal to it are ignored (class targets only)")),
         Param("label_smoothing", v.UNIT_INTERVAL, "epsilon: mixes the target with the uniform distribution"),
         _REDUCTION,
@@ -201,7 +207,7 @@ def cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLik
     array([[ 0.5, -0.5]])
     """
     terms = _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction)
-    _finite_or_raise(_losses(terms), "cross_entropy")
+    _raise_if_masked(terms.masked, terms.coeff, "cross_entropy")
     scale = reduce_scale(terms.logp.shape[:-1], reduction, terms.denominator)
     return scale * _softmax_minus_coefficients(terms.logp, terms.coeff)
 
@@ -234,14 +240,14 @@ def _bce_inputs(logits, target, weight, pos_weight, reduction):
     params=(
         Param("logits", v.ArrayArg("float logits of any non-empty shape")),
         Param("target", v.ArrayArg("labels in [0, 1] (soft labels allowed), the logits' shape")),
-        Param("weight", v.ArrayArg("None or non-negative weights broadcastable to logits")),
+        Param("weight", v.ArrayArg("None or non-negative weights broadcastable to logits"), optional=True),
         Param("pos_weight", v.ArrayArg("None or non-negative weights of the positive term, broadcastable "
-                                       "to logits (one per class along the last axis)")),
+                                       "to logits (one per class along the last axis)"), optional=True),
         _REDUCTION,
     ),
     paper=Paper("torch.nn.BCEWithLogitsLoss", where="PyTorch documentation (the pos_weight convention)"),
     formula=r"\ell = - w \left(\rho y \log{\left(\sigma{\left(x \right)} \right)} + \left(1 - y\right) "
-    r"\log{\left(1 - \sigma{\left(x \right)} \right)}\right)",
+    r"\log{\left(\sigma{\left(- x \right)} \right)}\right)",
     gradient=r"\frac{\partial \ell}{\partial x} = w \left(- \rho y \sigma{\left(- x \right)} + \left(1 - "
     r"y\right) \sigma{\left(x \right)}\right)",
     strategy=lambda extreme: _bce_cases(extreme),
@@ -294,9 +300,11 @@ def binary_cross_entropy_with_logits_grad(logits: ArrayLike, target: ArrayLike, 
 
 class _FocalTerms(NamedTuple):
     target: np.ndarray  # (...) class indices
+    masked_target: np.ndarray  # (...) the target's logit is -inf
     logp: np.ndarray  # (..., C)
     logp_y: np.ndarray  # (...)
     q: np.ndarray  # (...) 1 - p_y, as -expm1(log p_y)
+    q_pow: np.ndarray  # (...) (1 - p_y)^gamma, as exp(gamma log1mexp(log p_y))
     gamma: float
     alpha_y: np.ndarray  # (...) alpha gathered at the target
 
@@ -310,7 +318,7 @@ def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
     if alpha is None:
         alpha_y = np.ones(y.shape)
     else:
-        a = np.asarray(alpha)
+        a = v.as_array(alpha, "alpha")
         if a.ndim == 0:
             alpha_y = np.full(y.shape, v.scalar(alpha, v.NONNEGATIVE, "alpha"))
         else:
@@ -318,7 +326,9 @@ def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
     logp = _log_softmax(z)
     logp_y = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
     q = -np.expm1(logp_y)  # 1 - p_y without cancellation as p_y -> 1
-    return _FocalTerms(y, logp, logp_y, q, gamma, alpha_y)
+    q_pow = power_of_exp(gamma, log1mexp(logp_y))  # (1 - p_y)^gamma keeps its digits for a huge gamma
+    masked_target = np.take_along_axis(np.isneginf(z), y[..., None], axis=-1)[..., 0]
+    return _FocalTerms(y, masked_target, logp, logp_y, q, q_pow, gamma, alpha_y)
 
 
 @register(
@@ -329,7 +339,8 @@ def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
         Param("logits", v.LOGITS),
         Param("target", v.CLASS_TARGETS),
         Param("gamma", v.NONNEGATIVE, "focusing parameter; gamma = 0 is cross-entropy"),
-        Param("alpha", v.ArrayArg("None, a non-negative scalar, or non-negative per-class weights (C,)")),
+        Param("alpha", v.ArrayArg("None, a non-negative scalar, or non-negative per-class weights (C,)"),
+              optional=True),
         _REDUCTION,
     ),
     paper=_FOCAL,
@@ -367,7 +378,7 @@ def focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alph
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Eq. 5.
     """
     t = _focal_terms(logits, target, gamma, alpha, reduction)
-    return reduce(-t.alpha_y * t.q**t.gamma * t.logp_y, reduction)
+    return reduce(np.where(t.alpha_y > 0, -t.alpha_y * t.q_pow * t.logp_y, 0.0), reduction)
 
 
 @gradient_of("focal_loss")
@@ -384,9 +395,12 @@ def focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     array([[-0.5,  0.5]])
     """
     t = _focal_terms(logits, target, gamma, alpha, reduction)
+    _raise_if_masked(t.masked_target, t.alpha_y, "focal_loss")
+    p_y = np.exp(t.logp_y)
+    # p_y log(p_y) / q: -> -p_y as q -> 0, and 0 where p_y = 0 (a logit 1.8e308 below the maximum)
     safe_q = np.where(t.q > 0, t.q, 1.0)
-    log_ratio = np.where(t.q > 0, t.logp_y / safe_q, -1.0)
-    factor = t.alpha_y * t.q**t.gamma * (1.0 - t.gamma * np.exp(t.logp_y) * log_ratio)
+    p_log_ratio = np.where(p_y > 0, p_y * np.where(t.q > 0, np.where(p_y > 0, t.logp_y, 0.0) / safe_q, -1.0), 0.0)
+    factor = t.alpha_y * t.q_pow * (1.0 + t.gamma * -p_log_ratio)
     p_minus_e = np.exp(t.logp)
     np.put_along_axis(p_minus_e, t.target[..., None], np.expm1(t.logp_y)[..., None], -1)
     return reduce_scale(t.target.shape, reduction) * factor[..., None] * p_minus_e
@@ -401,6 +415,7 @@ class _SigmoidFocalTerms(NamedTuple):
     one_minus_p: np.ndarray  # sigma(-x)
     ce: np.ndarray  # binary cross-entropy
     m: np.ndarray  # 1 - p_t
+    m_pow: np.ndarray  # (1 - p_t)^gamma, from log(1 - p_t)
 
 
 def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFocalTerms:
@@ -414,7 +429,11 @@ def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFoc
     p, one_minus_p = scipy.special.expit(x), scipy.special.expit(-x)
     ce = _binary_cross_entropy(x, y)
     m = p * (1.0 - y) + one_minus_p * y  # 1 - p_t
-    return _SigmoidFocalTerms(x, y, gamma, alpha_t, p, one_minus_p, ce, m)
+    # log(1 - p_t) = log(p (1-y) + (1-p) y) from log p = -softplus(-x) and log(1-p) = -softplus(x), so that
+    # (1 - p_t)^gamma keeps its digits where 1 - p_t rounds to 1 and gamma is huge
+    with np.errstate(divide="ignore"):
+        log_m = np.logaddexp(-softplus(-x) + np.log1p(-y), -softplus(x) + np.log(y))
+    return _SigmoidFocalTerms(x, y, gamma, alpha_t, p, one_minus_p, ce, m, power_of_exp(gamma, log_m))
 
 
 @register(
@@ -425,19 +444,20 @@ def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFoc
         Param("logits", v.ArrayArg("float logits of any non-empty shape")),
         Param("target", v.ArrayArg("labels in [0, 1] (soft labels allowed), the logits' shape")),
         Param("gamma", v.NONNEGATIVE, "focusing parameter"),
-        Param("alpha", v.UNIT_INTERVAL, "weight of positives (y = 1); negatives get 1 - alpha; None: no weighting"),
+        Param("alpha", v.UNIT_INTERVAL, "weight of positives (y = 1); negatives get 1 - alpha; None: no weighting",
+              optional=True),
         _REDUCTION,
     ),
     paper=_FOCAL,
-    formula=r"\ell = \left(\alpha y + \left(1 - \alpha\right) \left(1 - y\right)\right) \left(- y "
-    r"\log{\left(\sigma{\left(x \right)} \right)} - \left(1 - y\right) \log{\left(1 - \sigma{\left(x "
-    r"\right)} \right)}\right) \left(- y \sigma{\left(x \right)} - \left(1 - y\right) \left(1 - "
-    r"\sigma{\left(x \right)}\right) + 1\right)^{\gamma}",
+    formula=r"\ell = \left(\alpha y + \left(1 - \alpha\right) \left(1 - y\right)\right) \left(y "
+    r"\sigma{\left(- x \right)} + \left(1 - y\right) \sigma{\left(x \right)}\right)^{\gamma} \left(- "
+    r"y \log{\left(\sigma{\left(x \right)} \right)} - \left(1 - y\right) \log{\left(\sigma{\left(- x "
+    r"\right)} \right)}\right)",
     gradient=r"\frac{\partial \ell}{\partial x} = \left(\alpha y + \left(1 - \alpha\right) \left(1 - "
     r"y\right)\right) \left(y \left(1 - \sigma{\left(x \right)}\right) + \left(1 - y\right) "
     r"\sigma{\left(x \right)}\right)^{\gamma} \left(\frac{\gamma \left(1 - 2 y\right) \left(1 - "
     r"\sigma{\left(x \right)}\right) \left(- y \log{\left(\sigma{\left(x \right)} \right)} - \left(1 "
-    r"- y\right) \log{\left(1 - \sigma{\left(x \right)} \right)}\right) \sigma{\left(x \right)}}{y "
+    r"- y\right) \log{\left(\sigma{\left(- x \right)} \right)}\right) \sigma{\left(x \right)}}{y "
     r"\left(1 - \sigma{\left(x \right)}\right) + \left(1 - y\right) \sigma{\left(x \right)}} - y + "
     r"\sigma{\left(x \right)}\right)",
     strategy=lambda extreme: _sigmoid_focal_cases(extreme),
@@ -465,7 +485,7 @@ def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Sec. 3.1-3.2.
     """
     t = _sigmoid_focal_terms(logits, target, gamma, alpha, reduction)
-    return reduce(t.alpha_t * t.m**t.gamma * t.ce, reduction)
+    return reduce(t.alpha_t * t.m_pow * t.ce, reduction)
 
 
 @gradient_of("sigmoid_focal_loss")
@@ -483,7 +503,10 @@ def sigmoid_focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: floa
     t = _sigmoid_focal_terms(logits, target, gamma, alpha, reduction)
     ratio = np.where(t.m > 0, t.p * t.one_minus_p / np.where(t.m > 0, t.m, 1.0), 1.0)
     p_minus_y = (1.0 - t.y) * t.p - t.y * t.one_minus_p
-    grad = t.alpha_t * t.m**t.gamma * (p_minus_y + t.gamma * t.ce * (1.0 - 2.0 * t.y) * ratio)
+    # m^gamma * ce first, then the ratio in [0, 1], then gamma: at |x| ~ 1.7e308 (or gamma ~ 1e306) the
+    # product gamma * ce * ratio overflows before the factor that makes it 0
+    focusing = ((t.m_pow * t.ce) * ratio) * t.gamma * (1.0 - 2.0 * t.y)
+    grad = t.alpha_t * (t.m_pow * p_minus_y + focusing)
     return reduce_scale(t.x.shape, reduction) * grad
 
 
@@ -498,7 +521,8 @@ def _poly1_terms(logits, target, epsilon, reduction):
     epsilon = v.scalar(epsilon, _POLY_EPSILON, "epsilon")
     y = v.class_targets(target, z.shape, None, "target")
     logp = _log_softmax(z)
-    return y, logp, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0], epsilon
+    masked_target = np.take_along_axis(np.isneginf(z), y[..., None], axis=-1)[..., 0]
+    return y, logp, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0], epsilon, masked_target
 
 
 _POLY_EPSILON = v.Interval(-1.0)
@@ -547,7 +571,7 @@ def poly1_loss(logits: ArrayLike, target: ArrayLike, *, epsilon: float = 1.0, re
 
     Reference: Leng et al. (2022), Poly-1.
     """
-    y, logp, s, epsilon = _poly1_terms(logits, target, epsilon, reduction)
+    y, logp, s, epsilon, _ = _poly1_terms(logits, target, epsilon, reduction)
     with np.errstate(invalid="ignore"):  # a masked target: s = -inf, the loss is +inf
         if epsilon >= 0.0:
             losses = -s - epsilon * np.expm1(s)
@@ -571,9 +595,8 @@ def poly1_loss_grad(logits: ArrayLike, target: ArrayLike, *, epsilon: float = 1.
     >>> poly1_loss_grad([[0.0, 0.0]], [0], epsilon=0.0)  # epsilon = 0 is cross-entropy: p - e_y
     array([[-0.5,  0.5]])
     """
-    y, logp, s, epsilon = _poly1_terms(logits, target, epsilon, reduction)
-    if np.isneginf(s).any():
-        raise v.RefLossError("poly1_loss is +inf (a target class has logit -inf), so its gradient is undefined")
+    y, logp, s, epsilon, masked_target = _poly1_terms(logits, target, epsilon, reduction)
+    _raise_if_masked(masked_target, np.ones(masked_target.shape), "poly1_loss")
     one_minus_p = -np.expm1(s)
     factor = (1.0 + epsilon * np.exp(s)) if epsilon >= 0.0 else (1.0 + epsilon) - epsilon * one_minus_p
     grad = np.exp(logp)

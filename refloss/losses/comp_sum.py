@@ -55,6 +55,7 @@ class _TargetTerms(NamedTuple):
     logp: np.ndarray  # (..., C) log-softmax
     target: np.ndarray  # (...) class indices
     logp_y: np.ndarray  # (...) log p_y
+    masked: np.ndarray  # (..., C) logits that are -inf
 
 
 def _target_terms(logits, target, reduction) -> _TargetTerms:
@@ -62,7 +63,7 @@ def _target_terms(logits, target, reduction) -> _TargetTerms:
     check_reduction(reduction)
     y = v.class_targets(target, z.shape, None, "target")
     logp = _log_softmax(z)
-    return _TargetTerms(logp, y, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0])
+    return _TargetTerms(logp, y, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0], np.isneginf(z))
 
 
 def _comp_sum_values(logp_y, tau_minus_one: float) -> np.ndarray:
@@ -79,16 +80,31 @@ def _comp_sum_values(logp_y, tau_minus_one: float) -> np.ndarray:
 
 
 def _comp_sum_gradient(terms: _TargetTerms, tau_minus_one: float, reduction) -> np.ndarray:
-    """p_y^(tau-1) (p - e_y): others exp((tau-1)s + log p_j), the target p_y^(tau-1) expm1(s)."""
-    masked = np.isneginf(terms.logp_y)[..., None]
-    if masked.any() and tau_minus_one <= 0.0:
+    """p_y^(tau-1) (p - e_y): others exp((tau-1)s + log p_j), the target p_y^(tau-1) expm1(s).
+
+    Where p_y = 0 in float64 (log p_y = -inf): a masked target has no gradient for tau <= 1 (the loss is
+    +inf); a finite target logit 1.8e308 below the maximum has the limit of the closed form: p - e_y at
+    tau = 1, 0 for tau > 1, and components beyond the float64 range (+-inf) for tau < 1.
+    """
+    masked_target = np.take_along_axis(terms.masked, terms.target[..., None], axis=-1)
+    if masked_target.any() and tau_minus_one <= 0.0:
         raise v.RefLossError("the loss is +inf (the target class has logit -inf), so its gradient is undefined")
-    s = np.where(masked, 0.0, terms.logp_y[..., None])  # tau > 1 and p_y = 0: the factor p_y^(tau-1) is 0
+    far = np.isneginf(terms.logp_y)[..., None]
+    s = np.where(far, 0.0, terms.logp_y[..., None])
     with np.errstate(over="ignore"):
         grad = np.exp(tau_minus_one * s + terms.logp)
         target_grad = np.exp(tau_minus_one * s) * np.expm1(s)
     np.put_along_axis(grad, terms.target[..., None], target_grad, axis=-1)
-    return reduce_scale(terms.target.shape, reduction) * np.where(masked, 0.0, grad)
+    if far.any():
+        p_minus_e = np.exp(terms.logp)  # p_y = 0 here, so p - e_y is p with -1 at the target
+        np.put_along_axis(p_minus_e, terms.target[..., None], -1.0, axis=-1)
+        # tau < 1: p_j p_y^(tau-1) = e^{log p_j + (tau - 1) log p_y} with log p_y below -1.8e308: +inf for
+        # every class not masked, -inf for the target
+        beyond = np.where(terms.masked, 0.0, np.inf)
+        np.put_along_axis(beyond, terms.target[..., None], -np.inf, axis=-1)
+        limit = p_minus_e if tau_minus_one == 0.0 else np.zeros_like(grad) if tau_minus_one > 0.0 else beyond
+        grad = np.where(far, limit, grad)
+    return reduce_scale(terms.target.shape, reduction) * grad
 
 
 @register(
