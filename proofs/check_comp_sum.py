@@ -47,8 +47,11 @@ TAU = sp.Symbol("tau", nonnegative=True)
 
 
 def comp_sum(row, tau):
-    """(p_y^(tau-1) - 1)/(1 - tau), and -log p_y at tau = 1."""
+    """(p_y^(tau-1) - 1)/(1 - tau), and -log p_y at tau = 1; at p_y = 0 (a masked target) its limits,
+    +oo for tau <= 1 and 1/(tau - 1) above."""
     p_y = row.p(row.y)
+    if p_y == 0:
+        return sp.Piecewise((sp.oo, tau <= 1), (1 / (tau - 1), True))
     return sp.Piecewise((-sp.log(p_y), sp.Eq(tau, 1)), ((p_y ** (tau - 1) - 1) / (1 - tau), True))
 
 

@@ -132,3 +132,58 @@ def test_extreme_finite_inputs_match_the_oracle(entry):
                          ids=lambda e: e.name)
 def test_a_mean_whose_sum_overflows_is_finite_where_the_exact_mean_is(entry):
     assert testing.oracle_error(entry, _extreme_case(entry, mean=True)) <= entry.tolerance.ulps
+
+
+def _huge_parameter_cases():
+    for entry in ENTRIES:
+        base = next(iter(entry.stress_cases().values()))
+        for param in entry.params:
+            if isinstance(param.domain, Interval) and not math.isfinite(param.domain.hi):
+                for value in (1e20, 1e300):
+                    yield pytest.param(entry, {**base, param.name: value}, id=f"{entry.name}-{param.name}-{value:g}")
+
+
+@pytest.mark.parametrize("entry, case", list(_huge_parameter_cases()))
+def test_huge_parameters_match_the_oracle(entry, case):
+    """gamma = 1e20 (where (1 - p)^gamma rounded 1 - p to 1), tau, epsilon, base: finite math, finite result."""
+    assert testing.oracle_error(entry, case) <= entry.tolerance.ulps
+
+
+def _masked_cases():
+    for entry in ENTRIES:
+        kinds = {p.name: p.domain for p in entry.params}
+        base = next(iter(entry.stress_cases().values()))
+        if "p_logits" in kinds:  # q masks a class where p's mass is e^-800: +inf, whatever p rounds to
+            yield pytest.param(entry, {**base, "p_logits": np.array([[0.0, -800.0, 1.0]]),
+                                       "q_logits": np.array([[0.0, -INF, 1.0]])}, id=entry.name)
+        elif getattr(kinds.get("target"), "kind", "") == "class_targets":
+            yield pytest.param(entry, {**base, "logits": np.array([[0.0, -INF, 1.0], [2.0, 0.0, -INF]]),
+                                       "target": np.array([1, 0])}, id=entry.name)
+
+
+@pytest.mark.parametrize("entry, case", list(_masked_cases()))
+def test_a_masked_target_gives_the_exact_value_and_no_gradient_where_it_is_infinite(entry, case):
+    """The oracle decides: +inf (and the gradient raises RefLossError) or finite (comp-sum, tau > 1)."""
+    assert testing.oracle_error(entry, case) <= entry.tolerance.ulps
+
+
+def test_scalars_of_other_frameworks_are_accepted():
+    class Scalar:  # what a 0-d torch or JAX array offers
+        def __init__(self, x):
+            self.x = x
+
+        def __float__(self):
+            return float(self.x)
+
+        def __index__(self):
+            return int(self.x)
+
+    logits, target = [[0.0, 1.0], [2.0, 0.0]], [1, 0]
+    assert refloss.focal_loss(logits, target, gamma=Scalar(2.0)) == refloss.focal_loss(logits, target, gamma=2.0)
+    assert refloss.cross_entropy(logits, target, ignore_index=Scalar(-100), label_smoothing=np.array(0.1)) == \
+        refloss.cross_entropy(logits, target, label_smoothing=0.1)
+
+
+def test_a_jacobian_too_large_to_hold_is_refused_up_front():
+    with pytest.raises(RefLossError, match=r"logits of shape \(1000000,\).*J v"):
+        refloss.log_softmax_grad(np.zeros(10**6))
