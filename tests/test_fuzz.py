@@ -110,7 +110,8 @@ def _extreme_case(entry, mean=False):
     rows = MEAN_ROWS if mean else EXTREME_ROWS
     reduction = {"reduction": "mean" if mean else "none"} if "reduction" in kinds else {}
     if "p_logits" in kinds:
-        q = rows if mean else rows * 0.5  # (log-ratios of p and q stay in the float64 range; see the note)
+        # the last row: log(p/q) of a class passes 1.8e308 while the divergence (1.7e308) stays finite
+        q = rows if mean else np.stack([rows[3], rows[1][::-1], rows[2], rows[0]])
         return {**base, "p_logits": np.zeros_like(rows) if mean else rows, "q_logits": q, **reduction}
     if getattr(kinds.get("logits"), "kind", "") == "logits":
         case = {k: v for k, v in base.items() if k not in ("weight", "label_smoothing", "ignore_index")}

@@ -125,7 +125,7 @@ class _KLTerms(NamedTuple):
     p: np.ndarray
     q: np.ndarray
     log_ratio: np.ndarray  # u = log(p / q), -inf where p = 0
-    e: np.ndarray  # (a - a_k) - (b - b_k), k the most probable class under p; 0 where p = 0
+    p_e: np.ndarray  # p_c e_c, e = (a - a_k) - (b - b_k), k the most probable class under p; 0 where p = 0
     kl: np.ndarray
 
 
@@ -151,18 +151,25 @@ def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
                                                                                                keepdims=True))
     big_l = np.where(close, near_zero, np.take_along_axis(logq, k, -1) - np.take_along_axis(logp, k, -1))
     in_p = ~np.isneginf(a)
-    u = np.where(in_p & in_q, e - big_l, 0.0)
+    with np.errstate(invalid="ignore"):  # inf - inf only in rows whose divergence is +inf (set below)
+        u = np.where(in_p & in_q, e - big_l, 0.0)
     # KL = sum_c p_c u_c = sum_c q_c phi(u_c), phi(u) = 1 + (u - 1) e^u >= 0 (using sum p = sum q = 1): a sum
     # of non-negative terms, with q_c phi(u_c) = q_c + (u_c - 1) p_c away from u = 0 (no 0 * inf where q
     # underflows), and q_c (the whole term) where p_c = 0.
+    # p_c e_c, also where e_c itself is beyond the float64 range (a q logit 1.8e308 below q's at k) while
+    # p_c e_c is not: then p_c (a_c - a_k) - p_c b_c + p_c b_k, whose large terms have the same sign.
+    with np.errstate(over="ignore", invalid="ignore"):
+        b_k = np.take_along_axis(b, k, -1)
+        p_e = np.where(np.isinf(e) & (p > 0), p * (a - np.take_along_axis(a, k, -1)) - p * b + p * b_k, p * e)
+    p_e = np.where(p > 0, p_e, 0.0)
     small = np.abs(u) < 1.0
     with np.errstate(invalid="ignore"):  # (u - 1) p = -inf * 0 where p underflows: that term is q below
-        terms = np.where(small, q * one_plus_xm1_expx(np.where(small, u, 0.0)), q + (u - 1.0) * p)
+        terms = np.where(small, q * one_plus_xm1_expx(np.where(small, u, 0.0)), q + p_e - (big_l + 1.0) * p)
     # p = 0 (masked, or beyond the float64 range): the term's limit q_c. The divergence is +inf exactly when
     # p_logits has a class that q_logits masks (decided on the masks, not on rounded probabilities).
     terms = np.where(p > 0, terms, q)
     kl = np.where((in_p & ~in_q).any(axis=-1), np.inf, terms.sum(axis=-1))
-    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), np.where(p > 0, e, 0.0), kl)
+    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), p_e, kl)
 
 
 @register(
@@ -233,7 +240,7 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     if np.isinf(t.kl).any():
         raise v.RefLossError("kl_divergence_logits is +inf (q_logits is -inf where p has mass), "
                              "so its gradient is undefined")
-    grad_p = t.p * (t.e - (t.p * t.e).sum(axis=-1, keepdims=True))
+    grad_p = t.p_e - t.p * t.p_e.sum(axis=-1, keepdims=True)
     u = t.log_ratio
     close = np.abs(u) < 1.0
     grad_q = np.where(close, -t.q * np.expm1(np.where(close, u, 0.0)), t.q - t.p)
