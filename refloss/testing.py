@@ -59,8 +59,11 @@ def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:
 def gradient_error(entry: Entry, case: dict) -> float:
     """Largest error of the closed-form gradient against finite differences, over all ``entry.wrt``.
 
-    The error is ``max |g - fd| / max(1, max |g|)``. At masked (non-finite) input entries the
-    closed form must be exactly 0.
+    The error is ``max |g - fd| / max(1, max |g|)``: normwise on purpose, since a finite difference's own
+    error (truncation ~h^4 f^(5), rounding ~eps |f| / h) scales with the function, not with each component.
+    This check only tells a wrong closed form from a right one; whether every component keeps its own
+    digits is the oracle's question (:func:`oracle_error`, elementwise). At masked (non-finite) input
+    entries the closed form must be exactly 0.
     """
     worst = 0.0
     for name, g in gradient_components(entry, entry.grad(**case)).items():
