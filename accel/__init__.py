@@ -1,10 +1,17 @@
 """accel: chunked kernels for the heavy refloss objectives (Numba on the CPU, CuPy on the GPU).
 
-No kernel is implemented yet; this package fixes the backend discovery every kernel will use.
-Each kernel will take ``backend="auto" | "numpy" | "numba" | "cupy"`` and agree with its refloss twin
-(the registry entry's ``accel`` field names it).
+Each kernel takes ``backend="auto" | "numpy" | "numba" | "cupy"``, reports the backend that ran, and agrees
+with its refloss twin (the registry entry's ``accel`` field names it) under refloss's tolerance policy:
+
+* :func:`linear_cross_entropy`: the loss and gradients of a linear head's cross-entropy (twin:
+  :func:`refloss.linear_cross_entropy`), without the N x V logits;
+* :func:`token_stats`: per-token log-sum-exp, target log-probability, entropy, rank, top-k hit and argmax of a
+  linear head, in one streaming pass (evaluation of a language model head without logits).
 """
 
 from ._dispatch import BACKENDS, MissingBackendError, available_backends, resolve_backend
+from .linear_ce import LinearCrossEntropyResult, linear_cross_entropy
+from .token_stats import TokenStats, token_stats
 
-__all__ = ["BACKENDS", "MissingBackendError", "available_backends", "resolve_backend"]
+__all__ = ["BACKENDS", "LinearCrossEntropyResult", "MissingBackendError", "available_backends",
+           "linear_cross_entropy", "resolve_backend", "TokenStats", "token_stats"]

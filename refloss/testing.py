@@ -22,9 +22,10 @@ GRAD_TOL = 1e-7
 
 
 def gradient_components(entry: Entry, grads) -> dict[str, np.ndarray]:
-    """``{input name: gradient array}`` from what ``entry.grad`` returned (an array or a NamedTuple)."""
-    return {name: np.asarray(grads if len(entry.wrt) == 1 else getattr(grads, name), dtype=np.float64)
-            for name in entry.wrt}
+    """``{input name: gradient array}`` from what ``entry.grad`` returned (an array or a NamedTuple); an
+    optional input that was left out (``bias=None``) has the gradient ``None`` and no entry here."""
+    parts = {name: grads if len(entry.wrt) == 1 else getattr(grads, name) for name in entry.wrt}
+    return {name: np.asarray(g, dtype=np.float64) for name, g in parts.items() if g is not None}
 
 
 def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:

@@ -99,6 +99,10 @@ EXTREME_X = np.array([1.7e308, -1.7e308, 5e-324, -5e-324, 1e300, -1e300, 0.0, 74
 EXTREME_Y = np.array([1.0, 1.0, 0.0, 1.0, 0.5, 0.3, 1.0, 0.0])
 
 
+# A linear head whose logits e @ c.T reach +-1e308 (products of 1e154), a subnormal and 1e-146.
+EXTREME_E = np.array([[1e154, -1e154], [1e-300, 5e-324], [1e150, 3.0]])
+EXTREME_C = np.array([[1e154, 0.0], [0.0, 1e154], [-1e154, 1e-154]])
+
 # Rows whose losses are each near 1.7e308: their sum overflows, their mean does not.
 MEAN_ROWS = np.array([[0.0, -1.7e308, 1.0], [0.0, -1.7e308, -1.0], [0.0, -1.7e308, 0.5], [0.0, -1.7e308, 2.0]])
 MEAN_X = np.array([1.7e308, 1.7e308, 1.6e308])
@@ -113,6 +117,9 @@ def _extreme_case(entry, mean=False):
         # the last row: log(p/q) of a class passes 1.8e308 while the divergence (1.7e308) stays finite
         q = rows if mean else np.stack([rows[3], rows[1][::-1], rows[2], rows[0]])
         return {**base, "p_logits": np.zeros_like(rows) if mean else rows, "q_logits": q, **reduction}
+    if getattr(kinds.get("e"), "kind", "") == "hidden_states":
+        target = np.array([0, 0, 0] if mean else [0, 1, 2])
+        return {**base, "e": EXTREME_E, "c": EXTREME_C, "target": target, **reduction}
     if getattr(kinds.get("logits"), "kind", "") == "logits":
         case = {k: v for k, v in base.items() if k not in ("weight", "label_smoothing", "ignore_index")}
         case["logits"] = rows  # (smoothing would put mass on the masked classes: +inf)

@@ -1,0 +1,420 @@
+r"""Linear cross-entropy without the N x V logits: forward and backward in one chunked pass.
+
+The algorithm (token-chunked, gradients in the forward pass, as Liger's fused linear cross-entropy and
+PyTorch's chunked ``linear_cross_entropy``; the Cut Cross-Entropy paper's idea of never holding the logits):
+for each chunk of rows,
+
+1. ``L = e[rows] @ c.T`` into a buffer of ``chunk x V`` allocated once (BLAS / cuBLAS);
+2. the row step: bias, soft cap, the row maximum, :math:`s = \sum_{v \ne \arg\max} e^{z_v - m}` (the argmax
+   term left out, so that :math:`\mathrm{LSE} - z_{\max} = \mathrm{log1p}(s)` keeps its digits at any logit
+   gap), the loss and LSE of each row, and, overwriting ``L``, the gradient w.r.t. the head logits
+   :math:`G = (p \odot S + a \odot (p - 1) + 2\lambda\,\mathrm{LSE}\,p)\,(1 - \tanh^2(u/s))/W` of
+   ``refloss.linear_cross_entropy_grad`` (:math:`S_v = \sum_{c \ne v} a_c`, and :math:`p - 1 = -s/(1+s)` at the
+   argmax, exactly);
+3. ``grad_e[rows] = G @ c`` and ``grad_c += G.T @ e[rows]`` (one GEMM with beta = 1 into the output, never a
+   V x D temporary), ``grad_bias += G.sum(0)``.
+
+Three GEMMs per logit, as the unfused computation; memory beyond inputs and gradients is the one buffer.
+The row step is written once against an array namespace ``xp`` (backend ``"numpy"``, and CuPy runs the
+same code), once as a fused Numba kernel (``"numba"``: one parallel pass per row, float64 accumulators)
+and once as a CUDA kernel (``"cupy"``: one thread block per row).
+
+**Precision.** float32 and float64 inputs. The GEMMs run in the input dtype (BLAS accumulates in it; so do
+the gradients ``grad_e``, ``grad_c``). The row step works in float64 for every reduction (max, sums, LSE,
+the loss) and in the input dtype for the elementwise exponentials; ``G`` is stored in the input dtype. The
+returned ``loss`` and ``lse`` are float64; ``grad_bias`` sums in float64 and is returned in the input dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from refloss import RefLossError, RefLossWarning
+from refloss import _validate as v
+from refloss.losses.linear import POSITIVE
+
+from ._dispatch import resolve_backend
+
+#: Default size of the logits buffer, per device: chunk rows are chosen so that chunk x V stays below it.
+#: On a CPU the row step then runs on a chunk that stays in the last-level cache; a GPU needs taller
+#: chunks to keep cuBLAS busy.
+CHUNK_BYTES = {"cpu": 32 * 2**20, "gpu": 512 * 2**20}
+#: Columns per block of the optional gradient filter.
+FILTER_BLOCK = 4096
+
+
+class LinearCrossEntropyResult(NamedTuple):
+    """What :func:`linear_cross_entropy` returns. ``loss`` is a float (``"mean"``/``"sum"``) or a float64
+    array ``(N,)``; the gradients are ``None`` with ``gradients=False`` (``grad_bias`` also without a bias);
+    ``lse`` is the float64 log-sum-exp of every row's (capped) logits; ``backend`` is the one that ran."""
+
+    loss: Any
+    grad_e: Any
+    grad_c: Any
+    grad_bias: Any
+    lse: Any
+    backend: str
+
+
+class _Options(NamedTuple):
+    ignore_index: int
+    label_smoothing: float
+    z_loss: float
+    softcap: float  # 0.0: no cap
+    reduction: str
+    gradients: bool
+    filter_eps: float  # 0.0: no filter
+
+
+# -- arguments ------------------------------------------------------------------------------------------
+
+
+def _namespace(x):
+    """numpy, or cupy for a CuPy array (the only two namespaces the kernels know)."""
+    if type(x).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
+
+
+def _float_matrix(xp, x, name: str, dtype=None):
+    """A C-contiguous float32 or float64 array (integers become float64), finite; of ``dtype`` if given."""
+    arr = xp.asarray(x) if xp is not np else v.as_array(x, name)
+    if arr.dtype.kind not in "fiu":
+        raise RefLossError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.dtype not in (np.float32, np.float64):
+        raise RefLossError(f"{name} has dtype {arr.dtype}; the kernels take float32 or float64")
+    target = (arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)) if dtype is None else dtype
+    if arr.dtype.kind == "f" and arr.dtype != target:
+        raise RefLossError(f"{name} has dtype {arr.dtype} but e has {np.dtype(target)}: give both the same dtype")
+    arr = xp.ascontiguousarray(arr, dtype=target)
+    if not bool(xp.isfinite(arr).all()):
+        raise RefLossError(f"{name} contains NaN or an infinity")
+    return arr
+
+
+def _head(xp, e, c, bias):
+    e = _float_matrix(xp, e, "e")
+    if e.ndim != 2 or 0 in e.shape:
+        raise RefLossError(f"e must be a non-empty 2-D array (N, D) of hidden states, got shape {e.shape}")
+    c = _float_matrix(xp, c, "c", e.dtype)
+    if c.ndim != 2 or 0 in c.shape:
+        raise RefLossError(f"c must be a non-empty 2-D array (V, D), one row per class, got shape {c.shape}")
+    if c.shape[1] != e.shape[1]:
+        raise RefLossError(f"c has {c.shape[1]} features per class but e has {e.shape[1]} per row (shapes "
+                           f"{c.shape} and {e.shape})")
+    if bias is not None:
+        bias = _float_matrix(xp, bias, "bias", e.dtype)
+        if bias.shape != (c.shape[0],):
+            raise RefLossError(f"bias must have shape ({c.shape[0]},) (one entry per class), got {bias.shape}")
+    return e, c, bias
+
+
+def _targets(xp, target, n_rows: int, n_classes: int, ignore_index: int):
+    host = target.get() if hasattr(target, "get") else target
+    y = v.class_targets(host, (n_rows, n_classes), ignore_index, "target").astype(np.int64)
+    return y if xp is np else xp.asarray(y)
+
+
+def _class_weights(weight, n_classes: int):
+    """Host float64 weights (or ones), their total and the leave-one-out sums sum_{c != v} w_c."""
+    host = weight.get() if hasattr(weight, "get") else weight
+    w = np.ones(n_classes) if host is None else v.nonnegative_weights(host, "weight", length=n_classes)
+    prefix = np.concatenate([[0.0], np.cumsum(w)[:-1]])
+    suffix = np.concatenate([np.cumsum(w[::-1])[::-1][1:], [0.0]])
+    return w, float(w.sum()), prefix + suffix
+
+
+def _chunk_rows(chunk_size, n_rows: int, n_classes: int, itemsize: int, device: str = "cpu") -> int:
+    if chunk_size is None:
+        return int(min(n_rows, max(1, CHUNK_BYTES[device] // (n_classes * itemsize))))
+    rows = v.integer(chunk_size, "chunk_size")
+    if rows < 1:
+        raise RefLossError(f"chunk_size must be a positive number of rows, got {rows}")
+    return min(n_rows, rows)
+
+
+# -- the row step, array-namespace form ---------------------------------------------------------------
+
+
+def _capped(xp, u, cap: float):
+    """(z, slope) = (s tanh(u/s), 1 - tanh^2(u/s)) from q = e^{-2|t|}, t = u/s: tanh|t| = (1 - q)/(1 + q) and
+    slope = 4q/(1 + q)^2. One exponential per entry: expm1 where |t| < 1/2 (1 - q has no cancellation), exp
+    elsewhere (q itself keeps its digits where the slope is tiny), the other taken as +-1 from it, where that
+    loses nothing."""
+    x = u / u.dtype.type(cap)
+    a = -2.0 * xp.abs(x)
+    near = a > -1.0
+    em = xp.where(near, xp.expm1(xp.where(near, a, 0.0)), 0.0)  # q - 1
+    q = xp.where(near, 1.0 + em, xp.exp(xp.where(near, 0.0, a)))
+    one_minus_q = xp.where(near, -em, 1.0 - q)
+    z = xp.where(xp.abs(x) < 1e-8, u, xp.copysign(one_minus_q / (1.0 + q) * u.dtype.type(cap), x))
+    return z.astype(u.dtype, copy=False), (4.0 * q / (1.0 + q) ** 2).astype(u.dtype, copy=False)
+
+
+def rows_xp(xp, L, bias, y, w, w_loo, w_sum: float, opts: _Options, scale: float):
+    """The row step on a chunk of logits ``L`` (overwritten by G when ``opts.gradients``); returns (loss, lse).
+
+    Every backend implements exactly this; it is the specification the Numba and CUDA kernels follow.
+    """
+    n, n_classes = L.shape
+    eps, lam = opts.label_smoothing, opts.z_loss
+    u = L if bias is None else L + bias
+    if opts.softcap:
+        with np.errstate(over="ignore", under="ignore"):
+            z, slope = _capped(xp, u, opts.softcap)
+    else:
+        z, slope = u, None
+    rows = xp.arange(n)
+    top = xp.argmax(z, axis=1)
+    m = z[rows, top]
+    ex = xp.exp(z - m[:, None])
+    ex[rows, top] = 0.0  # s sums the other terms: LSE - m = log1p(s) keeps its digits when s << 1
+    s = xp.sum(ex, axis=1, dtype=xp.float64)
+    ex[rows, top] = 1.0
+    log1p_s = xp.log1p(s)
+    lse = m.astype(xp.float64) + log1p_s
+    kept = y != opts.ignore_index
+    y_safe = xp.where(kept, y, 0)
+    w_y = w[y_safe] * kept
+    z_y = z[rows, y_safe].astype(xp.float64)
+    # CE = (1 - eps) w_y (LSE - z_y) + (eps / V) sum_c w_c (LSE - z_c), each LSE - z_c = (m - z_c) + log1p(s) >= 0
+    nll_y = (m.astype(xp.float64) - z_y) + log1p_s
+    loss = (1.0 - eps) * w_y * nll_y
+    if eps:
+        spread = xp.sum((m[:, None] - z) * w.astype(z.dtype), axis=1, dtype=xp.float64) + log1p_s * w_sum
+        loss = loss + (eps / n_classes) * kept * spread
+    if lam:
+        loss = loss + lam * kept * lse**2
+    if opts.gradients:
+        dtype = L.dtype
+        p = ex / (1.0 + s)[:, None].astype(dtype)
+        p_minus_1 = p - 1.0
+        p_minus_1[rows, top] = (-s / (1.0 + s)).astype(dtype)  # 1 - p_max = s / (1 + s), without cancellation
+        on_target = xp.zeros(L.shape, dtype=bool)
+        on_target[rows, y_safe] = True
+        a_y = ((1.0 - eps) * w_y).astype(dtype)[:, None]
+        a = xp.where(on_target, a_y, 0.0) + (eps / n_classes) * w.astype(dtype)
+        rest = xp.where(on_target, 0.0, a_y) + (eps / n_classes) * w_loo.astype(dtype)
+        g = p * rest + a * p_minus_1
+        if lam:
+            g = g + (2.0 * lam * lse).astype(dtype)[:, None] * p
+        g = g * (scale * kept).astype(dtype)[:, None]
+        L[...] = g if slope is None else g * slope
+    return loss, lse
+
+
+# -- the driver ------------------------------------------------------------------------------------------
+
+
+class _Backend(NamedTuple):
+    xp: Any
+    rows: Any  # (L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out) -> None
+    gemm_tn_add: Any  # (out (V, D), G (n, V), E (n, D)) -> out += G.T @ E
+
+
+def _rows_into(xp):
+    def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
+        loss, lse = rows_xp(xp, L, bias, y, w, w_loo, w_sum, opts, scale)
+        loss_out[...] = loss
+        lse_out[...] = lse
+
+    return rows
+
+
+def _blas_gemm_tn_add(out, g, e_rows):
+    """out += g.T @ e_rows in place (BLAS gemm with beta = 1): out.T = e_rows.T @ g is a product of
+    Fortran-ordered views, so no operand is copied and no V x D temporary exists."""
+    import scipy.linalg.blas as blas
+
+    gemm = blas.sgemm if out.dtype == np.float32 else blas.dgemm
+    gemm(1.0, e_rows.T, g.T, beta=1.0, c=out.T, trans_b=1, overwrite_c=1)
+
+
+def logits_into(xp, out, e_rows, c) -> None:
+    """out = e_rows @ c.T, in place (a transposed operand, never a copy of the classifier)."""
+    if xp is np:
+        np.matmul(e_rows, c.T, out=out)
+    else:
+        import cupy.cublas
+
+        cupy.cublas.gemm("N", "T", e_rows, c, out=out)
+
+
+def _numpy_backend():
+    return _Backend(np, _rows_into(np), _blas_gemm_tn_add)
+
+
+def _mean_denominator(w: np.ndarray, y_host: np.ndarray, ignore_index: int) -> float:
+    kept = y_host != ignore_index
+    return float(w[np.where(kept, y_host, 0)][kept].sum())
+
+
+def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int):
+    xp = backend.xp
+    n_rows, n_classes = e.shape[0], c.shape[0]
+    w, w_sum, w_loo = _class_weights(weight, n_classes)
+    y_host = y.get() if hasattr(y, "get") else y
+    denominator = _mean_denominator(w, y_host, opts.ignore_index)
+    scale = 1.0 if opts.reduction != "mean" else (0.0 if denominator == 0 else 1.0 / denominator)
+    w_dev, w_loo_dev = (w, w_loo) if xp is np else (xp.asarray(w), xp.asarray(w_loo))
+    loss = xp.empty(n_rows, dtype=xp.float64)
+    lse = xp.empty(n_rows, dtype=xp.float64)
+    grad_e = xp.empty_like(e) if opts.gradients else None
+    grad_c = xp.zeros_like(c) if opts.gradients else None
+    grad_b = xp.zeros(n_classes, dtype=xp.float64) if opts.gradients and bias is not None else None
+    buffer = xp.empty((chunk, n_classes), dtype=e.dtype)
+    for start in range(0, n_rows, chunk):
+        stop = min(n_rows, start + chunk)
+        logits = buffer[: stop - start]
+        logits_into(xp, logits, e[start:stop], c)
+        backend.rows(logits, bias, y[start:stop], w_dev, w_loo_dev, w_sum, opts, scale, loss[start:stop],
+                     lse[start:stop])
+        if opts.gradients:
+            _backward_chunk(backend, logits, c, e[start:stop], grad_e[start:stop], grad_c, grad_b, opts)
+    return _reduced(xp, loss, opts.reduction, denominator), grad_e, grad_c, \
+        None if grad_b is None else grad_b.astype(e.dtype), lse
+
+
+def _backward_chunk(backend, g, c, e_rows, grad_e_rows, grad_c, grad_b, opts):
+    xp = backend.xp
+    if grad_b is not None:
+        grad_b += xp.sum(g, axis=0, dtype=xp.float64)
+    if not opts.filter_eps:
+        xp.matmul(g, c, out=grad_e_rows)
+        backend.gemm_tn_add(grad_c, g, e_rows)
+        return
+    # The gradient filter (Cut Cross-Entropy, Sec. 4.3): blocks of columns whose |G| are all below filter_eps
+    # are skipped in both products. Error bound: |dgrad_e[n,d]| <= filter_eps * sum_v |c[v,d]| over skipped v,
+    # |dgrad_c[v,d]| <= filter_eps * sum_n |e[n,d]| over the chunk's rows, for each skipped column block.
+    grad_e_rows[...] = 0
+    for lo in range(0, g.shape[1], FILTER_BLOCK):
+        hi = min(g.shape[1], lo + FILTER_BLOCK)
+        block = g[:, lo:hi]
+        if float(xp.max(xp.abs(block))) < opts.filter_eps:
+            continue
+        grad_e_rows += block @ c[lo:hi]
+        backend.gemm_tn_add(grad_c[lo:hi], xp.ascontiguousarray(block), e_rows)
+
+
+def _reduced(xp, loss, reduction: str, denominator: float):
+    if reduction == "none":
+        return loss
+    total = float(xp.sum(loss))
+    if reduction == "sum":
+        return total
+    if denominator == 0:
+        warnings.warn("mean over zero total weight (every target ignored, or their class weights are 0): "
+                      "the result is 0/0 = nan, as in PyTorch", RefLossWarning, stacklevel=3)
+        return math.nan
+    return total / denominator
+
+
+# -- the public function ---------------------------------------------------------------------------------
+
+
+def linear_cross_entropy(e, c, target, *, bias=None, weight=None, ignore_index: int = -100,
+                         label_smoothing: float = 0.0, z_loss: float = 0.0, softcap: float | None = None,
+                         reduction: str = "mean", gradients: bool = True, filter_eps: float | None = None,
+                         backend: str = "auto", chunk_size: int | None = None) -> LinearCrossEntropyResult:
+    r"""Cross-entropy of the linear head ``e @ c.T + bias`` and its gradients, never holding the N x V logits.
+
+    Same arguments and semantics as :func:`refloss.linear_cross_entropy` (its reference twin, which
+    materialises the logits in float64): class weights, ``ignore_index``, label smoothing, PaLM's z-loss
+    :math:`\lambda\,\mathrm{LSE}^2`, Gemma 2's soft cap :math:`s\tanh(u/s)`, and PyTorch's ``"mean"``
+    (divided by the total class weight of the kept targets; ``nan`` with a warning when that is 0). The
+    gradients are those of the reduced loss (of ``loss.sum()`` for ``"none"``).
+
+    Args:
+        e: hidden states ``(N, D)``, float32 or float64 (NumPy, or CuPy for the ``"cupy"`` backend).
+        c: classifier ``(V, D)``, same dtype; ``bias``: optional ``(V,)``, same dtype.
+        target: class indices ``(N,)``.
+        gradients: ``False`` for the forward pass only (evaluation): no gradient GEMMs, no gradient arrays.
+        filter_eps: opt-in gradient filter: column blocks of ``FILTER_BLOCK`` classes whose scaled gradient
+            entries are all below it in magnitude are skipped in the backward products (the Cut Cross-Entropy
+            trick; off by default, so results match the reference). Each skipped block changes ``grad_e[n, d]``
+            by at most ``filter_eps * sum |c[v, d]|`` over its classes and ``grad_c[v, d]`` by at most
+            ``filter_eps * sum |e[n, d]|`` over the chunk's rows; ``grad_bias`` is never filtered.
+        backend: ``"auto"`` (CuPy arrays: ``"cupy"``; else ``"numba"`` if installed, else ``"numpy"``),
+            ``"numpy"``, ``"numba"`` or ``"cupy"``; the result's ``backend`` says which ran.
+        chunk_size: rows per chunk (default: as many as keep the chunk x V buffer under 32 MiB on a CPU,
+            512 MiB on a GPU).
+
+    Returns:
+        :class:`LinearCrossEntropyResult` ``(loss, grad_e, grad_c, grad_bias, lse, backend)``.
+
+    Raises:
+        RefLossError: as the reference (shapes, dtypes, NaN or inf, class indices, parameter domains), an
+            unknown backend, or :class:`accel.MissingBackendError` naming the extra to install.
+
+    >>> import numpy as np
+    >>> e, c = np.array([[1.0, 0.0]]), np.array([[0.0, 0.0], [np.log(3.0), 0.0]])  # z = (0, log 3)
+    >>> out = linear_cross_entropy(e, c, [1], backend="numpy")
+    >>> round(out.loss, 15), out.grad_c[:, 0]  # -log(3/4); G = p - e_y = (1/4, -1/4), G^T e
+    (0.287682072451781, array([ 0.25, -0.25]))
+    """
+    xp = _namespace(e)
+    name = _backend_for(xp, backend)
+    e, c, bias = _head(xp, e, c, bias)
+    ignore_index = v.integer(ignore_index, "ignore_index")
+    opts = _Options(
+        ignore_index=ignore_index,
+        label_smoothing=v.scalar(label_smoothing, v.UNIT_INTERVAL, "label_smoothing"),
+        z_loss=v.scalar(z_loss, v.NONNEGATIVE, "z_loss"),
+        softcap=0.0 if softcap is None else v.scalar(softcap, POSITIVE, "softcap"),
+        reduction=v.choice(reduction, v.REDUCTIONS, "reduction"),
+        gradients=bool(gradients),
+        filter_eps=0.0 if filter_eps is None else v.scalar(filter_eps, v.Interval(0.0, 1.0, lo_open=True),
+                                                            "filter_eps"),
+    )
+    y = _targets(xp, target, e.shape[0], c.shape[0], ignore_index)
+    if weight is not None:
+        _class_weights(weight, c.shape[0])  # validated before any work
+    chunk = _chunk_rows(chunk_size, e.shape[0], c.shape[0], e.dtype.itemsize, "cpu" if xp is np else "gpu")
+    # Logits beyond the dtype's range become inf and then NaN (inf - inf): refused below, on the LSE.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        loss, grad_e, grad_c, grad_b, lse = _run(_BACKENDS[name](), e, c, y, bias, weight, opts, chunk)
+    if not bool(xp.isfinite(lse).all()):
+        raise RefLossError("the logits e @ c.T + bias overflow the input dtype (an entry's products exceed its "
+                           "range); scale the inputs or use float64")
+    return LinearCrossEntropyResult(loss, grad_e, grad_c, grad_b, lse, name)
+
+
+def _backend_for(xp, backend: str) -> str:
+    if backend == "auto":
+        return "cupy" if xp is not np else ("numba" if "numba" in _available() else "numpy")
+    name = resolve_backend(backend)
+    if (name == "cupy") != (xp is not np):
+        raise RefLossError(f"backend {name!r} needs {'CuPy' if name == 'cupy' else 'NumPy'} arrays for e and c, "
+                           f"got {type(_namespace_marker(xp)).__name__}")
+    return name
+
+
+def _namespace_marker(xp):
+    return xp.empty(0)
+
+
+def _available():
+    from ._dispatch import available_backends
+
+    return available_backends()
+
+
+def _numba_backend():
+    from . import _numba_kernels
+
+    return _Backend(np, _numba_kernels.rows, _blas_gemm_tn_add)
+
+
+def _cupy_backend():
+    from . import _cupy_kernels
+
+    return _cupy_kernels.backend()
+
+
+_BACKENDS = {"numpy": _numpy_backend, "numba": _numba_backend, "cupy": _cupy_backend}

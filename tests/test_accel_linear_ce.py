@@ -1,0 +1,306 @@
+"""accel.linear_cross_entropy against the 50-digit oracle and the float64 reference, on every CPU backend.
+
+* **Oracle** (the tolerance policy, per dtype): on drawn small heads (every option at once, ragged N, D, V,
+  chunks of any size) and at every registered stress point of ``refloss.linear_cross_entropy``, the loss
+  and every gradient component of each backend in float64 and float32 are within ``ULPS`` units of
+  ``eps_dtype * (|exact| + s)`` of the oracle evaluated at the very (rounded) inputs the kernel saw.
+* **Reference at larger sizes** (V not a multiple of anything, many chunks, every option): the same bound
+  with a first-order condition scale computed from the float64 reference (:func:`_first_order_scales`).
+* Behaviour: forward-only mode, the gradient filter's stated bound, bad input, backend selection.
+
+The CuPy backend runs the same algorithm (``rows_xp`` with CuPy as ``xp``) and is tested on a GPU in
+``tests/test_accel_gpu.py``; here its algorithm is the ``numpy`` backend's.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import accel
+import refloss
+from refloss import RefLossError, RefLossWarning, _cases, testing
+from refloss.tolerance import ULPS, error_ulps
+
+ENTRY = refloss.get("linear_cross_entropy")
+CPU = [b for b in ("numpy", "numba") if b in accel.available_backends()]
+DTYPES = (np.float64, np.float32)
+ARRAYS = ("e", "c", "bias")
+OPTIONS = ("weight", "ignore_index", "label_smoothing", "z_loss", "softcap", "reduction")
+
+
+def _rounded(case: dict, dtype) -> dict:
+    """The case with its float arrays rounded to ``dtype`` (and held as float64 for the oracle)."""
+    return {k: (np.asarray(x, dtype=dtype).astype(np.float64) if k in ARRAYS and x is not None else x)
+            for k, x in case.items()}
+
+
+def _run(case: dict, backend: str, dtype, chunk_size=None):
+    arrays = {k: (None if case.get(k) is None else np.asarray(case[k], dtype=dtype)) for k in ARRAYS}
+    options = {k: case[k] for k in OPTIONS if k in case}
+    return accel.linear_cross_entropy(arrays["e"], arrays["c"], case["target"], bias=arrays["bias"],
+                                      backend=backend, chunk_size=chunk_size, **options)
+
+
+def _assert_within(what: str, got, ref, scale, dtype) -> None:
+    """The tolerance policy in the units of ``dtype``: ULPS epsilons of it, its own smallest normal number."""
+    worst = float(np.max(error_ulps(np.asarray(got, dtype=np.float64), ref, scale, dtype), initial=0.0))
+    assert worst <= ULPS, f"{what}: {worst:.3g} ulps of {np.dtype(dtype)} > {ULPS}"
+
+
+def _check_against_oracle(case: dict, backend: str, dtype, chunk_size=None) -> None:
+    from refloss.proofs._support import float64
+
+    exact_case = _rounded(case, dtype)
+    ref = testing.reference(ENTRY, exact_case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefLossWarning)  # the all-ignored mean: nan, as the reference
+        out = _run(exact_case, backend, dtype, chunk_size)
+    label = f"{backend}/{np.dtype(dtype)}"
+    _assert_within(f"{label} loss", out.loss, float64(ref.value), float64(ref.value_scale), dtype)
+    for name, got in (("e", out.grad_e), ("c", out.grad_c), ("bias", out.grad_bias)):
+        if name in ref.grads:
+            _assert_within(f"{label} grad_{name}", got, float64(ref.grads[name]), float64(ref.grad_scales[name]),
+                           dtype)
+    assert out.backend == backend
+
+
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
+def test_stress_points_match_the_oracle(case_id, dtype, backend):
+    case = ENTRY.stress_cases()[case_id]
+    _check_against_oracle(case, backend, dtype, chunk_size=2)
+
+
+@pytest.mark.parametrize("backend", CPU)
+@given(data=st.data())
+def test_drawn_heads_match_the_oracle_in_both_dtypes(backend, data):
+    with _cases.small_shapes(max_side=3, max_classes=5):
+        case = data.draw(_cases.strategy(ENTRY, False), label="case")
+    chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
+    for dtype in DTYPES:
+        _check_against_oracle(case, backend, dtype, chunk)
+
+
+# -- larger heads against the float64 reference -----------------------------------------------------------
+
+
+def _logit_gradient(case: dict) -> np.ndarray:
+    """G = d loss / d u of the reference, as the classifier gradient of the head (I, u^T): u = I u."""
+    u = np.asarray(case["e"]) @ np.asarray(case["c"]).T + (0.0 if case.get("bias") is None else case["bias"])
+    options = {k: case[k] for k in OPTIONS if k in case}
+    return refloss.linear_cross_entropy_grad(np.eye(len(u)), u.T, case["target"], **options).c.T
+
+
+def _first_order_scales(case: dict):
+    """Condition scales of loss, grad_e, grad_c, grad_bias to first order, from the float64 reference.
+
+    A relative change eps of every entry of e, c, b moves u by at most eps * U with U = |e| |c|^T + |b| (the
+    products' magnitudes); the loss then moves by sum |G| U, and each entry of G by at most the size of the
+    terms it is made of, T = |G| + (scaled p sum_c a_c + a + 2 lambda |LSE| p, bounded by |G|'s row sums and
+    the row's weight) times max U of its row. The gradients are products of G with c or e: their scales are
+    (|G| + T) |c|, (|G| + T)^T |e| and the column sums of |G| + T, plus |G| |c| U-terms already in T.
+    """
+    e, c = np.abs(case["e"]), np.abs(case["c"])
+    big_u = e @ c.T + (0.0 if case.get("bias") is None else np.abs(case["bias"]))
+    g = np.abs(_logit_gradient(case))
+    row_size = g.sum(axis=1, keepdims=True) + g.max(axis=1, keepdims=True)
+    terms = g + row_size * big_u.max(axis=1, keepdims=True)
+    loss_scale = (g * big_u).sum(axis=1) if case.get("reduction") == "none" else (g * big_u).sum()
+    return loss_scale, terms @ c, terms.T @ e, terms.sum(axis=0)
+
+
+def _big_case(rng, n, d, n_classes, **options):
+    case = {"e": rng.standard_normal((n, d)) * 2.0, "c": rng.standard_normal((n_classes, d)),
+            "target": rng.integers(0, n_classes, n), **options}
+    case["target"][::5] = options.get("ignore_index", -100)  # every fifth row ignored
+    case["c"][case["target"][1::7] % n_classes] = 4.0 * case["e"][1::7]  # peaky rows: e copied into c
+    return case
+
+
+BIG = {
+    "plain": {},
+    "every_option": {"bias": True, "weight": True, "label_smoothing": 0.1, "z_loss": 1e-4, "softcap": 30.0},
+    "softcap_20_sum": {"softcap": 20.0, "reduction": "sum"},
+    "ignore_valid_class_none": {"ignore_index": 3, "reduction": "none", "z_loss": 0.5},
+}
+
+
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("chunk_size", [1, 7, None])
+@pytest.mark.parametrize("name", list(BIG))
+def test_larger_heads_match_the_reference(name, chunk_size, dtype, backend):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    n, d, n_classes = 61, 13, 301
+    options = dict(BIG[name])
+    if options.pop("bias", False):
+        options["bias"] = rng.standard_normal(n_classes)
+    if options.pop("weight", False):
+        options["weight"] = rng.uniform(0.1, 2.0, n_classes)
+    case = _rounded(_big_case(rng, n, d, n_classes, **options), dtype)
+    ref_loss = refloss.linear_cross_entropy(**case)
+    ref = refloss.linear_cross_entropy_grad(**case)
+    loss_scale, e_scale, c_scale, b_scale = _first_order_scales(case)
+    out = _run(case, backend, dtype, chunk_size)
+    _assert_within("loss", out.loss, ref_loss, loss_scale, dtype)
+    _assert_within("grad_e", out.grad_e, ref.e, e_scale, dtype)
+    _assert_within("grad_c", out.grad_c, ref.c, c_scale, dtype)
+    if ref.bias is not None:
+        _assert_within("grad_bias", out.grad_bias, ref.bias, b_scale, dtype)
+    assert out.grad_e.dtype == out.grad_c.dtype == dtype
+
+
+@pytest.mark.parametrize("backend", CPU)
+def test_lse_is_the_log_sum_exp_of_the_capped_logits(backend):
+    rng = np.random.default_rng(1)
+    e, c = rng.standard_normal((9, 4)) * 10, rng.standard_normal((17, 4))
+    out = accel.linear_cross_entropy(e, c, np.zeros(9, dtype=int), softcap=5.0, backend=backend, chunk_size=4)
+    z = 5.0 * np.tanh(e @ c.T / 5.0)
+    np.testing.assert_allclose(out.lse, refloss.logsumexp(z), rtol=4e-15)
+
+
+@pytest.mark.parametrize("backend", CPU)
+def test_forward_only_returns_the_same_loss_and_no_gradients(backend):
+    case = ENTRY.stress_cases()["gaps_bias_softcap_20_z_loss"]
+    full = _run(case, backend, np.float64)
+    arrays = {k: case.get(k) for k in ARRAYS}
+    forward = accel.linear_cross_entropy(arrays["e"], arrays["c"], case["target"], bias=arrays["bias"],
+                                         softcap=20.0, z_loss=0.5, gradients=False, backend=backend)
+    assert forward.loss == full.loss
+    assert forward.grad_e is forward.grad_c is forward.grad_bias is None
+    np.testing.assert_array_equal(forward.lse, full.lse)
+
+
+@pytest.mark.parametrize("backend", CPU)
+def test_gradient_filter_stays_within_its_stated_bound(backend):
+    rng = np.random.default_rng(2)
+    n, d, n_classes = 40, 8, 3 * accel.linear_ce.FILTER_BLOCK + 17
+    e = rng.standard_normal((n, d))
+    c = rng.standard_normal((n_classes, d))
+    c[accel.linear_ce.FILTER_BLOCK:] -= 12.0 * e.mean(axis=0) / np.linalg.norm(e.mean(axis=0))  # blocks of tiny p
+    y = rng.integers(0, 50, n)
+    exact = accel.linear_cross_entropy(e, c, y, backend=backend)
+    eps = 1e-9
+    filtered = accel.linear_cross_entropy(e, c, y, backend=backend, filter_eps=eps)
+    assert filtered.loss == exact.loss
+    bound_e = eps * np.abs(c).sum(axis=0)  # every block skipped: sum over all classes
+    bound_c = eps * np.abs(e).sum(axis=0)
+    assert (np.abs(filtered.grad_e - exact.grad_e) <= bound_e + 1e-15).all()
+    assert (np.abs(filtered.grad_c - exact.grad_c) <= bound_c + 1e-15).all()
+    assert np.any(filtered.grad_c != exact.grad_c), "no block was skipped: the case does not test the filter"
+
+
+def test_all_ignored_mean_is_nan_with_a_warning_and_zero_gradients():
+    for backend in CPU:
+        with pytest.warns(RefLossWarning, match="0/0"):
+            out = accel.linear_cross_entropy(np.ones((2, 3)), np.ones((4, 3)), [-100, -100], backend=backend)
+        assert np.isnan(out.loss) and not out.grad_e.any() and not out.grad_c.any()
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"e": np.ones(3)}, "e must be a non-empty 2-D"),
+    ({"c": np.ones((4, 2))}, "c has 2 features"),
+    ({"c": np.ones((4, 3), dtype=np.float32)}, "c has dtype float32 but e has float64"),
+    ({"e": np.ones((2, 3), dtype=np.float16)}, "e has dtype float16"),
+    ({"e": np.full((2, 3), np.nan)}, "e contains NaN"),
+    ({"bias": np.ones(3)}, r"bias must have shape \(4,\)"),
+    ({"target": [0, 4]}, "target has class index 4"),
+    ({"target": [0.5, 1.0]}, "target must be integer"),
+    ({"weight": -np.ones(4)}, "weight must be non-negative"),
+    ({"softcap": 0.0}, "softcap"),
+    ({"z_loss": -1.0}, "z_loss"),
+    ({"label_smoothing": 2.0}, "label_smoothing"),
+    ({"reduction": "avg"}, "reduction"),
+    ({"chunk_size": 0}, "chunk_size"),
+    ({"filter_eps": 2.0}, "filter_eps"),
+    ({"backend": "jax"}, "backend must be"),
+])
+def test_bad_input_raises_a_reflosserror_naming_the_argument(bad, match):
+    args = {"e": np.ones((2, 3)), "c": np.ones((4, 3)), "target": [0, 1], **bad}
+    with pytest.raises(RefLossError, match=match):
+        accel.linear_cross_entropy(args.pop("e"), args.pop("c"), args.pop("target"), **args)
+
+
+def test_logits_beyond_float32_are_refused():
+    e = np.full((1, 2), 1e30, dtype=np.float32)
+    with pytest.raises(RefLossError, match="overflow"):
+        accel.linear_cross_entropy(e, e.copy(), [0], backend="numpy")
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(3)
+    e, c, b = rng.standard_normal((5, 3)), rng.standard_normal((7, 3)), rng.standard_normal(7)
+    copies = [x.copy() for x in (e, c, b)]
+    for backend in CPU:
+        accel.linear_cross_entropy(e, c, [0, 1, 2, 3, 4], bias=b, softcap=2.0, backend=backend, chunk_size=2)
+    for x, saved in zip((e, c, b), copies):
+        np.testing.assert_array_equal(x, saved)
+
+
+def test_auto_picks_numba_for_numpy_arrays_when_installed():
+    out = accel.linear_cross_entropy(np.ones((1, 2)), np.ones((3, 2)), [0])
+    assert out.backend == ("numba" if "numba" in CPU else "numpy")
+
+
+def test_cupy_backend_refuses_numpy_arrays():
+    if "cupy" not in accel.available_backends():
+        with pytest.raises(accel.MissingBackendError, match=r"refloss\[gpu\]"):
+            accel.linear_cross_entropy(np.ones((1, 2)), np.ones((3, 2)), [0], backend="cupy")
+    else:
+        with pytest.raises(RefLossError, match="needs CuPy arrays"):
+            accel.linear_cross_entropy(np.ones((1, 2)), np.ones((3, 2)), [0], backend="cupy")
+
+
+# -- token_stats ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("softcap", [None, 20.0])
+def test_token_stats_match_refloss_on_the_materialised_logits(softcap, dtype, backend):
+    rng = np.random.default_rng(4)
+    n, d, n_classes = 23, 6, 97
+    e = (rng.standard_normal((n, d)) * 3).astype(dtype)
+    c = rng.standard_normal((n_classes, d)).astype(dtype)
+    bias = rng.standard_normal(n_classes).astype(dtype)
+    y = rng.integers(0, n_classes, n)
+    y[5] = -100
+    c[y[2::4]] = 6.0 * e[2::4]  # peaked rows: the target far ahead (rank 0, entropy near 0)
+    c[7], c[8] = c[9], c[9]  # tied classes
+    bias[7:10] = bias[9]
+    out = accel.token_stats(e, c, y, bias=bias, softcap=softcap, k=3, backend=backend, chunk_size=4)
+    u = e.astype(np.float64) @ c.astype(np.float64).T + bias
+    z = u if softcap is None else softcap * np.tanh(u / softcap)
+    lse = refloss.logsumexp(z)
+    logp = refloss.log_softmax(z)
+    entropy = refloss.softmax_entropy(z, reduction="none")
+    kept = y != -100
+    rank = np.where(kept, (z > z[np.arange(n), np.where(kept, y, 0)][:, None]).sum(axis=1), -1)
+    # float32 logits carry eps_32 |u| each; the outputs move by at most that times their (unit) sensitivity
+    tol = 16 * np.finfo(dtype).eps * (1 + np.abs(u).max(axis=1))
+    assert (np.abs(out.lse - lse) <= tol).all()
+    assert (np.abs(out.entropy - entropy) <= tol * (1 + entropy)).all()
+    assert (np.abs(out.target_logprob - np.where(kept, logp[np.arange(n), np.where(kept, y, 0)], 0.0)) <= tol).all()
+    if dtype == np.float64:  # ranks compare logits: exact in the dtype the kernel computes them in
+        np.testing.assert_array_equal(out.rank, rank)
+        np.testing.assert_array_equal(out.argmax, np.argmax(z, axis=1))
+    np.testing.assert_array_equal(out.top_k, (out.rank >= 0) & (out.rank < 3))
+    np.testing.assert_array_equal(out.kept, kept)
+    assert out.rank[5] == -1 and out.target_logprob[5] == 0.0
+
+
+def test_token_stats_entropy_keeps_its_digits_on_a_peaked_row():
+    e, c = np.array([[40.0]]), np.array([[1.0], [0.0]])  # z = (40, 0): H = e^-40 (41 - ...) ~ 1.74e-16
+    exact = float(refloss.softmax_entropy(np.array([40.0, 0.0])))
+    for backend in CPU:
+        got = accel.token_stats(e, c, [0], backend=backend).entropy[0]
+        assert abs(got - exact) <= 4 * np.finfo(float).eps * exact
+
+
+def test_token_stats_bad_k():
+    with pytest.raises(RefLossError, match="k must be"):
+        accel.token_stats(np.ones((1, 2)), np.ones((3, 2)), [0], k=0)
