@@ -2,13 +2,12 @@
 
 The kernel is :func:`accel.linear_ce.rows_xp` (the specification) written for one thread block per row: the
 three passes of the Numba kernel, each followed by a block reduction (maximum with its first index; float64
-sums). ``grad_c += G.T @ e`` is one cuBLAS GEMM with beta = 1 into the output.
+sums). The products are cuBLAS GEMMs into their outputs (:func:`accel.linear_ce.products`).
 """
 
 from __future__ import annotations
 
 import cupy
-import cupy.cublas
 import numpy as np
 
 from .linear_ce import _Backend
@@ -146,10 +145,5 @@ def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
          loss_out, lse_out))
 
 
-def gemm_tn_add(out, g, e_rows):
-    """out += g.T @ e_rows: one cuBLAS GEMM with beta = 1 into ``out``."""
-    cupy.cublas.gemm("T", "N", g, e_rows, out=out, alpha=1.0, beta=1.0)
-
-
 def backend() -> _Backend:
-    return _Backend(cupy, rows, gemm_tn_add)
+    return _Backend(cupy, rows)

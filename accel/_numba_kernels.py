@@ -25,41 +25,61 @@ def _exp_minus_2abs(x):
     return q, 1.0 - q
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
+def _prepare_row(row, bias, slope_row, cap):
+    """u = row + b and, with a cap, z = s tanh(u/s) with its slope (branches only where the options differ)."""
+    if bias.shape[0] == row.shape[0]:
+        for j in range(row.shape[0]):
+            row[j] += bias[j]
+    if cap > 0.0:
+        for j in range(row.shape[0]):
+            x = row[j] / cap
+            q, one_minus_q = _exp_minus_2abs(x)
+            if abs(x) >= 1e-8:
+                row[j] = math.copysign(cap * (one_minus_q / (1.0 + q)), x)
+            slope_row[j] = 4.0 * q / (1.0 + q) ** 2
+
+
+# "reassoc" lets LLVM vectorise the float64 sums and the maximum (a sum in another order: a few ulps of a
+# sum of non-negative terms); "contract" allows fused multiply-adds. No flag assumes away NaN or inf.
+_FAST = {"reassoc", "contract"}
+
+
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale, gradients, loss_out, lse_out):
     n, n_classes = L.shape
-    has_bias = bias.shape[0] == n_classes
     smooth = eps / n_classes
     for i in numba.prange(n):
         row = L[i]
-        # pass 1: u = L + b, z = cap(u), the maximum m = z[top]
-        top = 0
+        _prepare_row(row, bias, slope[i] if cap > 0.0 else slope[0], cap)
+        # pass 1: the maximum m, then its first index
+        m = row[0]
         for j in range(n_classes):
-            u = row[j] + bias[j] if has_bias else row[j]
-            if cap > 0.0:
-                x = u / cap
-                q, one_minus_q = _exp_minus_2abs(x)
-                if abs(x) >= 1e-8:
-                    u = math.copysign(cap * (one_minus_q / (1.0 + q)), x)
-                slope[i, j] = 4.0 * q / (1.0 + q) ** 2
-            row[j] = u
-            if row[j] > row[top]:
-                top = j
-        m = row[top]
+            m = max(m, row[j])
+        top = 0
+        while row[top] != m:
+            top += 1
         yi = y[i]
         kept = yi != ignore_index
         z_y = row[yi] if kept else m
-        # pass 2: s = sum_{j != top} e^{z_j - m} and, for smoothing, sum_j w_j (m - z_j); row <- e^{z - m}
-        s = 0.0
+        # pass 2: row <- e^{z - m}; s = sum_{j != top} (the top term, 1, added back below); smoothing sum
+        total = 0.0
         spread = 0.0
-        for j in range(n_classes):
-            if eps > 0.0:
+        if eps > 0.0:
+            for j in range(n_classes):
                 spread += w[j] * (m - row[j])
+        for j in range(n_classes):
             t = math.exp(row[j] - m)
-            if j != top:
-                s += t
-            if gradients:
-                row[j] = t
+            row[j] = t
+            total += t
+        s = total - 1.0 if n_classes > 1 else 0.0
+        # total - 1 cancels when the other terms are tiny: there, sum them apart from the top term
+        if s < 0.5:
+            s = 0.0
+            for j in range(top):
+                s += row[j]
+            for j in range(top + 1, n_classes):
+                s += row[j]
         log1p_s = math.log1p(s)
         lse = m + log1p_s
         lse_out[i] = lse
@@ -70,23 +90,35 @@ def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale
         loss_out[i] = loss
         if not gradients:
             continue
-        # pass 3: G = (p S + a (p - 1) + 2 lam LSE p) * slope * scale, with 1 - p_top = s / (1 + s) exactly
         if not kept:
-            for j in range(n_classes):
-                row[j] = 0.0
+            row[:] = 0.0
             continue
+        # pass 3: G_j = (p_j S_j + a_j (p_j - 1) + 2 lam LSE p_j) * slope_j * scale for j off the target, with
+        # a_j = (eps / V) w_j and S_j = a_y + (eps / V) loo_j; then the target and the top entries exactly
         inv = 1.0 / (1.0 + s)
         a_y = (1.0 - eps) * w_y
         z_coef = 2.0 * lam * lse
-        for j in range(n_classes):
-            p = row[j] * inv
+        p_top = row[top] * inv
+        p_y = row[yi] * inv
+        if eps > 0.0:
+            for j in range(n_classes):
+                p = row[j] * inv
+                row[j] = (p * (a_y + smooth * w_loo[j] + z_coef) + smooth * w[j] * (p - 1.0)) * scale
+        else:
+            coef = (a_y + z_coef) * inv * scale
+            for j in range(n_classes):
+                row[j] = row[j] * coef
+        for j in (top, yi):  # p - 1 = -s / (1 + s) at the top; the target's own coefficients
+            p = p_top if j == top else p_y
             p_minus_1 = -s * inv if j == top else p - 1.0
             if j == yi:
                 a, rest = a_y + smooth * w[j], smooth * w_loo[j]
             else:
                 a, rest = smooth * w[j], a_y + smooth * w_loo[j]
-            g = (p * rest + a * p_minus_1 + z_coef * p) * scale
-            row[j] = g * slope[i, j] if cap > 0.0 else g
+            row[j] = (p * rest + a * p_minus_1 + z_coef * p) * scale
+        if cap > 0.0:
+            for j in range(n_classes):
+                row[j] *= slope[i, j]
 
 
 def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):

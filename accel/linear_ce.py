@@ -215,7 +215,6 @@ def rows_xp(xp, L, bias, y, w, w_loo, w_sum: float, opts: _Options, scale: float
 class _Backend(NamedTuple):
     xp: Any
     rows: Any  # (L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out) -> None
-    gemm_tn_add: Any  # (out (V, D), G (n, V), E (n, D)) -> out += G.T @ E
 
 
 def _rows_into(xp):
@@ -227,27 +226,52 @@ def _rows_into(xp):
     return rows
 
 
-def _blas_gemm_tn_add(out, g, e_rows):
-    """out += g.T @ e_rows in place (BLAS gemm with beta = 1): out.T = e_rows.T @ g is a product of
-    Fortran-ordered views, so no operand is copied and no V x D temporary exists."""
+def _numpy_backend():
+    return _Backend(np, _rows_into(np))
+
+
+class _Products(NamedTuple):
+    """The three GEMMs, each written into its output: ``logits(out, e_rows, c)``: out = e_rows @ c.T;
+    ``times(out, g, c, beta)``: out = g @ c + beta out; ``tn_add(out, g, e_rows)``: out += g.T @ e_rows."""
+
+    logits: Any
+    times: Any
+    tn_add: Any
+
+
+def _blas_products(dtype) -> _Products:
+    """SciPy's BLAS on Fortran-ordered views of the C-ordered arrays: no operand is copied, no V x D temporary
+    exists, and every product runs in one BLAS (mixing NumPy's and SciPy's OpenBLAS thread pools, each
+    spinning while the other works, cost 40% at N = 2048, D = 1024, V = 32768 on two cores)."""
     import scipy.linalg.blas as blas
 
-    gemm = blas.sgemm if out.dtype == np.float32 else blas.dgemm
-    gemm(1.0, e_rows.T, g.T, beta=1.0, c=out.T, trans_b=1, overwrite_c=1)
+    gemm = blas.sgemm if dtype == np.float32 else blas.dgemm
+
+    def written(out):
+        view = out.T
+        if not view.flags.f_contiguous:  # f2py would write into a copy: the result would be lost
+            raise AssertionError("accel: a GEMM output is not contiguous")
+        return view
+
+    return _Products(
+        logits=lambda out, e_rows, c: gemm(1.0, c.T, e_rows.T, trans_a=1, c=written(out), overwrite_c=1),
+        times=lambda out, g, c, beta=0.0: gemm(1.0, c.T, g.T, beta=beta, c=written(out), overwrite_c=1),
+        tn_add=lambda out, g, e_rows: gemm(1.0, e_rows.T, g.T, beta=1.0, c=written(out), trans_b=1, overwrite_c=1),
+    )
 
 
-def logits_into(xp, out, e_rows, c) -> None:
-    """out = e_rows @ c.T, in place (a transposed operand, never a copy of the classifier)."""
-    if xp is np:
-        np.matmul(e_rows, c.T, out=out)
-    else:
-        import cupy.cublas
+def _cublas_products() -> _Products:
+    import cupy.cublas as cublas
 
-        cupy.cublas.gemm("N", "T", e_rows, c, out=out)
+    return _Products(
+        logits=lambda out, e_rows, c: cublas.gemm("N", "T", e_rows, c, out=out),
+        times=lambda out, g, c, beta=0.0: cublas.gemm("N", "N", g, c, out=out, beta=beta),
+        tn_add=lambda out, g, e_rows: cublas.gemm("T", "N", g, e_rows, out=out, alpha=1.0, beta=1.0),
+    )
 
 
-def _numpy_backend():
-    return _Backend(np, _rows_into(np), _blas_gemm_tn_add)
+def products(xp, dtype) -> _Products:
+    return _blas_products(dtype) if xp is np else _cublas_products()
 
 
 def _mean_denominator(w: np.ndarray, y_host: np.ndarray, ignore_index: int) -> float:
@@ -269,25 +293,25 @@ def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int):
     grad_c = xp.zeros_like(c) if opts.gradients else None
     grad_b = xp.zeros(n_classes, dtype=xp.float64) if opts.gradients and bias is not None else None
     buffer = xp.empty((chunk, n_classes), dtype=e.dtype)
+    gemm = products(xp, e.dtype)
     for start in range(0, n_rows, chunk):
         stop = min(n_rows, start + chunk)
         logits = buffer[: stop - start]
-        logits_into(xp, logits, e[start:stop], c)
+        gemm.logits(logits, e[start:stop], c)
         backend.rows(logits, bias, y[start:stop], w_dev, w_loo_dev, w_sum, opts, scale, loss[start:stop],
                      lse[start:stop])
         if opts.gradients:
-            _backward_chunk(backend, logits, c, e[start:stop], grad_e[start:stop], grad_c, grad_b, opts)
+            _backward_chunk(xp, gemm, logits, c, e[start:stop], grad_e[start:stop], grad_c, grad_b, opts)
     return _reduced(xp, loss, opts.reduction, denominator), grad_e, grad_c, \
         None if grad_b is None else grad_b.astype(e.dtype), lse
 
 
-def _backward_chunk(backend, g, c, e_rows, grad_e_rows, grad_c, grad_b, opts):
-    xp = backend.xp
+def _backward_chunk(xp, gemm: _Products, g, c, e_rows, grad_e_rows, grad_c, grad_b, opts):
     if grad_b is not None:
         grad_b += xp.sum(g, axis=0, dtype=xp.float64)
     if not opts.filter_eps:
-        xp.matmul(g, c, out=grad_e_rows)
-        backend.gemm_tn_add(grad_c, g, e_rows)
+        gemm.times(grad_e_rows, g, c)
+        gemm.tn_add(grad_c, g, e_rows)
         return
     # The gradient filter (Cut Cross-Entropy, Sec. 4.3): blocks of columns whose |G| are all below filter_eps
     # are skipped in both products. Error bound: |dgrad_e[n,d]| <= filter_eps * sum_v |c[v,d]| over skipped v,
@@ -298,8 +322,9 @@ def _backward_chunk(backend, g, c, e_rows, grad_e_rows, grad_c, grad_b, opts):
         block = g[:, lo:hi]
         if float(xp.max(xp.abs(block))) < opts.filter_eps:
             continue
-        grad_e_rows += block @ c[lo:hi]
-        backend.gemm_tn_add(grad_c[lo:hi], xp.ascontiguousarray(block), e_rows)
+        block = xp.ascontiguousarray(block)
+        gemm.times(grad_e_rows, block, c[lo:hi], 1.0)
+        gemm.tn_add(grad_c[lo:hi], block, e_rows)
 
 
 def _reduced(xp, loss, reduction: str, denominator: float):
@@ -408,7 +433,7 @@ def _available():
 def _numba_backend():
     from . import _numba_kernels
 
-    return _Backend(np, _numba_kernels.rows, _blas_gemm_tn_add)
+    return _Backend(np, _numba_kernels.rows)
 
 
 def _cupy_backend():

@@ -24,7 +24,7 @@ from refloss import _validate as v
 from refloss.losses.linear import POSITIVE
 
 from . import linear_ce
-from .linear_ce import _capped, _chunk_rows, _head, _namespace, _targets, logits_into
+from .linear_ce import _capped, _chunk_rows, _head, _namespace, _targets, products
 
 
 class TokenStats(NamedTuple):
@@ -107,11 +107,12 @@ def token_stats(e, c, target, *, bias=None, softcap: float | None = None, k: int
     lse, logprob, entropy = (xp.empty(n_rows, dtype=xp.float64) for _ in range(3))
     rank, argmax = xp.empty(n_rows, dtype=xp.int64), xp.empty(n_rows, dtype=xp.int64)
     buffer = xp.empty((chunk, c.shape[0]), dtype=e.dtype)
+    gemm = products(xp, e.dtype)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # overflow is refused below
         for start in range(0, n_rows, chunk):
             stop = min(n_rows, start + chunk)
             logits = buffer[: stop - start]
-            logits_into(xp, logits, e[start:stop], c)
+            gemm.logits(logits, e[start:stop], c)
             out = rows(xp, logits, bias, cap, y[start:stop], ignore_index)
             for array, part in zip((lse, logprob, entropy, rank, argmax), out):
                 array[start:stop] = part
