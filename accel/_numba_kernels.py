@@ -26,8 +26,8 @@ def _exp_minus_2abs(x):
 
 
 @numba.njit(cache=True)
-def _prepare_row(row, bias, slope_row, cap):
-    """u = row + b and, with a cap, z = s tanh(u/s) with its slope (branches only where the options differ)."""
+def _prepare_row(row, bias, slope_row, cap, want_slope):
+    """u = row + b and, with a cap, z = s tanh(u/s) and (``want_slope``) its slope into ``slope_row``."""
     if bias.shape[0] == row.shape[0]:
         for j in range(row.shape[0]):
             row[j] += bias[j]
@@ -37,7 +37,8 @@ def _prepare_row(row, bias, slope_row, cap):
             q, one_minus_q = _exp_minus_2abs(x)
             if abs(x) >= 1e-8:
                 row[j] = math.copysign(cap * (one_minus_q / (1.0 + q)), x)
-            slope_row[j] = 4.0 * q / (1.0 + q) ** 2
+            if want_slope:
+                slope_row[j] = 4.0 * q / (1.0 + q) ** 2
 
 
 # "reassoc" lets LLVM vectorise the float64 sums and the maximum (a sum in another order: a few ulps of a
@@ -51,7 +52,7 @@ def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale
     smooth = eps / n_classes
     for i in numba.prange(n):
         row = L[i]
-        _prepare_row(row, bias, slope[i] if cap > 0.0 else slope[0], cap)
+        _prepare_row(row, bias, slope[i] if cap > 0.0 else slope[0], cap, True)
         # pass 1: the maximum m, then its first index
         m = row[0]
         for j in range(n_classes):
@@ -124,43 +125,43 @@ def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale
 def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
     """The driver's row-step interface (see :class:`accel.linear_ce._Backend`)."""
     empty = np.empty(0, dtype=L.dtype)
-    slope = np.empty(L.shape, dtype=L.dtype) if opts.softcap else np.empty((0, 0), dtype=L.dtype)
+    slope = np.empty(L.shape, dtype=L.dtype) if opts.softcap else np.empty((1, 0), dtype=L.dtype)
     _rows(L, empty if bias is None else bias, slope, y, w, w_loo, float(w_sum), int(opts.ignore_index),
           float(opts.label_smoothing), float(opts.z_loss), float(opts.softcap), float(scale), bool(opts.gradients),
           loss_out, lse_out)
 
 
-@numba.njit(parallel=True, cache=True)
-def _stats_rows(L, bias, cap, y, ignore_index, lse_out, logprob_out, entropy_out, rank_out, argmax_out):
+@numba.njit(parallel=True, cache=True, fastmath=_FAST)
+def _stats_rows(L, bias, slope, cap, y, ignore_index, lse_out, logprob_out, entropy_out, rank_out, argmax_out):
     n, n_classes = L.shape
-    has_bias = bias.shape[0] == n_classes
     for i in numba.prange(n):
         row = L[i]
-        top = 0
+        _prepare_row(row, bias, slope[0], cap, False)
+        m = row[0]
         for j in range(n_classes):
-            u = row[j] + bias[j] if has_bias else row[j]
-            if cap > 0.0:
-                x = u / cap
-                if abs(x) >= 1e-8:
-                    q, one_minus_q = _exp_minus_2abs(x)
-                    u = math.copysign(cap * (one_minus_q / (1.0 + q)), x)
-            row[j] = u
-            if row[j] > row[top]:
-                top = j
-        m = row[top]
+            m = max(m, row[j])
+        top = 0
+        while row[top] != m:
+            top += 1
         yi = y[i]
         kept = yi != ignore_index
         z_y = row[yi] if kept else m
-        s = 0.0
-        spread = 0.0
         above = 0
         for j in range(n_classes):
+            above += row[j] > z_y
+        total = 0.0
+        spread = 0.0
+        for j in range(n_classes):
             t = math.exp(row[j] - m)
+            total += t
             spread += t * (m - row[j])
-            if j != top:
-                s += t
-            if row[j] > z_y:
-                above += 1
+        s = total - 1.0
+        if s < 0.5:  # total - 1 cancels when the other terms are tiny: sum them apart from the top term
+            s = 0.0
+            for j in range(top):
+                s += math.exp(row[j] - m)
+            for j in range(top + 1, n_classes):
+                s += math.exp(row[j] - m)
         log1p_s = math.log1p(s)
         lse_out[i] = m + log1p_s
         entropy_out[i] = log1p_s + spread / (1.0 + s)
@@ -173,5 +174,7 @@ def stats_rows(xp, L, bias, cap, y, ignore_index):
     """The row step of :func:`accel.token_stats` (see :func:`accel.token_stats.stats_rows_xp`)."""
     n = L.shape[0]
     out = (np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-    _stats_rows(L, np.empty(0, dtype=L.dtype) if bias is None else bias, float(cap), y, int(ignore_index), *out)
+    no_slope = np.empty((1, 0), dtype=L.dtype)
+    _stats_rows(L, np.empty(0, dtype=L.dtype) if bias is None else bias, no_slope, float(cap), y, int(ignore_index),
+                *out)
     return out

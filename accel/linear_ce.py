@@ -37,7 +37,7 @@ from refloss import RefLossError, RefLossWarning
 from refloss import _validate as v
 from refloss.losses.linear import POSITIVE
 
-from ._dispatch import resolve_backend
+from ._dispatch import available_backends, resolve_backend
 
 #: Default size of the logits buffer, per device: chunk rows are chosen so that chunk x V stays below it.
 #: On a CPU the row step then runs on a chunk that stays in the last-level cache; a GPU needs taller
@@ -93,7 +93,8 @@ def _float_matrix(xp, x, name: str, dtype=None):
     if arr.dtype.kind == "f" and arr.dtype != target:
         raise RefLossError(f"{name} has dtype {arr.dtype} but e has {np.dtype(target)}: give both the same dtype")
     arr = xp.ascontiguousarray(arr, dtype=target)
-    if not bool(xp.isfinite(arr).all()):
+    # NaN propagates through min and max and an infinity is one of them: two reductions, no N x D mask
+    if arr.size and not (bool(xp.isfinite(xp.min(arr))) and bool(xp.isfinite(xp.max(arr)))):
         raise RefLossError(f"{name} contains NaN or an infinity")
     return arr
 
@@ -313,7 +314,7 @@ def _backward_chunk(xp, gemm: _Products, g, c, e_rows, grad_e_rows, grad_c, grad
         gemm.times(grad_e_rows, g, c)
         gemm.tn_add(grad_c, g, e_rows)
         return
-    # The gradient filter (Cut Cross-Entropy, Sec. 4.3): blocks of columns whose |G| are all below filter_eps
+    # The gradient filter (Cut Cross-Entropy's gradient filtering): blocks of columns whose |G| are all below filter_eps
     # are skipped in both products. Error bound: |dgrad_e[n,d]| <= filter_eps * sum_v |c[v,d]| over skipped v,
     # |dgrad_c[v,d]| <= filter_eps * sum_n |e[n,d]| over the chunk's rows, for each skipped column block.
     grad_e_rows[...] = 0
@@ -411,23 +412,15 @@ def linear_cross_entropy(e, c, target, *, bias=None, weight=None, ignore_index: 
 
 
 def _backend_for(xp, backend: str) -> str:
+    """The backend for arrays of namespace ``xp``: "auto" follows the data (CuPy arrays: cupy; NumPy: numba
+    when installed, else numpy); a named backend must suit the arrays."""
     if backend == "auto":
-        return "cupy" if xp is not np else ("numba" if "numba" in _available() else "numpy")
+        return "cupy" if xp is not np else ("numba" if "numba" in available_backends() else "numpy")
     name = resolve_backend(backend)
     if (name == "cupy") != (xp is not np):
         raise RefLossError(f"backend {name!r} needs {'CuPy' if name == 'cupy' else 'NumPy'} arrays for e and c, "
-                           f"got {type(_namespace_marker(xp)).__name__}")
+                           f"got {xp.__name__} arrays")
     return name
-
-
-def _namespace_marker(xp):
-    return xp.empty(0)
-
-
-def _available():
-    from ._dispatch import available_backends
-
-    return available_backends()
 
 
 def _numba_backend():

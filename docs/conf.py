@@ -51,6 +51,7 @@ refloss_family_titles = {
     "classification": "Classification losses",
     "comp_sum": "Comp-sum losses",
     "entropy": "Entropy and divergence",
+    "linear": "Losses of a linear head",
     "softmax": "Softmax primitives",
 }
 

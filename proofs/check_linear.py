@@ -16,8 +16,8 @@ Notation (as in ``refloss/losses/linear.py``): hidden states :math:`e \in \mathb
           + \lambda\,\mathrm{LSE}_n^2 ,
 
 the cross-entropy of ``check_classification.py`` (PyTorch's weights and smoothing) plus PaLM's z-loss
-("auxiliary loss :math:`10^{-4} \log^2 Z` to encourage the softmax normalizer :math:`\log Z` to be close to 0",
-PaLM, Sec. 5), with Gemma 2's soft cap applied to the head's logits (bias included) before the softmax, as
+(arXiv:2204.02311: an auxiliary :math:`10^{-4} \log^2 Z` that keeps the softmax normaliser :math:`\log Z`
+near 0), with Gemma 2's soft cap applied to the head's logits (bias included) before the softmax, as
 in Cut Cross-Entropy and Liger. Ignored rows contribute 0; ``"mean"`` divides by
 :math:`W = \sum_n m_n w_{y_n}` (the z-loss is not class-weighted and shares this denominator: a convention,
 stated in the function's docstring, where the peers differ when class weights are given).

@@ -37,9 +37,9 @@ _CCE = Paper(
     "Cut Your Losses in Large-Vocabulary Language Models",
     arxiv="2411.09009",
     seed="seeds_B.md",
-    where="Sec. 4 (the linear head's cross-entropy without materialised logits); z-loss: PaLM (arXiv:2204.02311), "
-    "Sec. 5; soft cap: Gemma 2 (arXiv:2408.00118), Sec. 2; weights / ignore_index / label smoothing as "
-    "torch.nn.functional.cross_entropy",
+    where="the linear head's cross-entropy without materialised logits; z-loss: PaLM (arXiv:2204.02311), its "
+    "training set-up; soft cap: Gemma 2 (arXiv:2408.00118), its architecture; weights / ignore_index / label "
+    "smoothing as torch.nn.functional.cross_entropy",
 )
 
 
