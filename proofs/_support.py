@@ -519,7 +519,7 @@ def _default_domain(s: sp.Symbol) -> tuple:
     return (-3, 3)
 
 
-def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int = 6, symbolic: bool = True) -> str:
+def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int = 6) -> str:
     """Prove ``lhs == rhs`` for all values of the free symbols; return how it was proved.
 
     1. exactly, in log coordinates of ``logits`` (see :func:`_zero_in_log_coordinates`);
@@ -528,15 +528,12 @@ def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int
        evaluated with 50 digits. ``domains`` maps a symbol to the interval it is drawn from (default by
        its assumptions: positive (1/8, 3), non-negative (0, 3), real (-3, 3)).
 
-    ``symbolic=False`` goes straight to 3., for identities between large expressions (a whole model's
-    derivative) that ``sympy.simplify`` would take minutes to give up on.
-
     Raises AssertionError naming ``what`` and the first point where the two sides differ.
     """
     diff = sp.sympify(lhs) - sp.sympify(rhs)
-    if symbolic and (diff == 0 or (not diff.has(sp.Piecewise) and _zero_in_log_coordinates(diff, tuple(logits)))):
+    if diff == 0 or (not diff.has(sp.Piecewise) and _zero_in_log_coordinates(diff, tuple(logits))):
         return "symbolic"
-    if symbolic and not diff.has(sp.Piecewise) and sp.simplify(diff) == 0:
+    if not diff.has(sp.Piecewise) and sp.simplify(diff) == 0:
         return "symbolic (simplify)"
     rng = np.random.default_rng(SEED)
     domains = domains or {}
@@ -548,6 +545,30 @@ def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int
             shown = {str(s): str(v) for s, v in at.items()}
             raise AssertionError(f"{what}: lhs - rhs = {value} at {shown}, not 0\n  lhs = {lhs}\n  rhs = {rhs}")
     return f"numeric ({points} points, {DPS} digits)"
+
+
+def assert_identities_numerically(pairs: list[tuple], what: str, *, domains=None, points: int = 2) -> None:
+    """``lhs == rhs`` for every ``(lhs, rhs, label)`` in ``pairs``, numerically: all differences evaluated
+    together (one mpmath function, common subexpressions shared) at ``points`` random rational points with
+    :data:`DPS` + 10 digits, each within :data:`ZERO_TOL` of 0 relative to the size of its two sides.
+
+    For identities between large expressions, such as a whole model's derivative and its chain-rule form,
+    where ``sympy.simplify`` would take minutes and ``evalf`` seconds per identity.
+    """
+    sides = [(sp.sympify(lhs), sp.sympify(rhs)) for lhs, rhs, _ in pairs]
+    free = sorted(set().union(*(a.free_symbols | b.free_symbols for a, b in sides)), key=str)
+    f = sp.lambdify(free, [x for pair in sides for x in pair], modules="mpmath", cse=True)
+    rng = np.random.default_rng(SEED)
+    domains = domains or {}
+    for _ in range(points):
+        at = [_random_rational(rng, *domains.get(v, _default_domain(v))) for v in free]
+        with mpmath.workdps(DPS + 10):
+            values = f(*(mpmath.mpf(q.p) / q.q for q in at))
+        for k, (_, _, label) in enumerate(pairs):
+            lhs, rhs = values[2 * k], values[2 * k + 1]
+            if not abs(lhs - rhs) <= ZERO_TOL * max(1, abs(lhs), abs(rhs)):
+                shown = {str(v): str(q) for v, q in zip(free, at)}
+                raise AssertionError(f"{what}, {label}: lhs - rhs = {lhs - rhs} at {shown}, not 0")
 
 
 def prove_row_gradient(value_fn, gradient_fn, what: str, *, classes: int = 3, targets: bool = True,

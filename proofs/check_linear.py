@@ -65,7 +65,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ._support import GenericRow, Row, assert_identity, define, ell, partial, reduce, symbol_array
+from ._support import GenericRow, Row, assert_identities_numerically, assert_identity, define, ell, partial, \
+    reduce, symbol_array
 from .check_classification import ce_class_target, ce_coefficients
 
 EPS = sp.Symbol("varepsilon", nonnegative=True)
@@ -182,17 +183,12 @@ def _prove_head_chain_rule():
         row = Row([capped(x, CAP) for x in u[n]], int(target[n]), w=list(w))
         for v in range(3):
             g[n, v] = linear_logit_gradient(row, v, EPS, LAM) * cap_slope(u[n, v], CAP) / total
-    # numeric at 50 digits: sympy.simplify would take minutes to give up on the whole head's derivative
-    check = dict(domains={EPS: UNIT, CAP: (1, 4)}, points=2, symbolic=False)
-    for (n, d), x in np.ndenumerate(e):
-        assert_identity(sp.diff(loss, x), sum(g[n, v] * c[v, d] for v in range(3)), f"d loss / d e[{n},{d}]",
-                        **check)
-    for (v, d), x in np.ndenumerate(c):
-        assert_identity(sp.diff(loss, x), sum(g[n, v] * e[n, d] for n in range(2)), f"d loss / d c[{v},{d}]",
-                        **check)
-    for (v,), x in np.ndenumerate(b):
-        assert_identity(sp.diff(loss, x), g[0, v] + g[1, v], f"d loss / d b[{v}]", **check)
-
+    pairs = [(sp.diff(loss, x), sum(g[n, v] * c[v, d] for v in range(3)), f"d loss / d e[{n},{d}]")
+             for (n, d), x in np.ndenumerate(e)]
+    pairs += [(sp.diff(loss, x), sum(g[n, v] * e[n, d] for n in range(2)), f"d loss / d c[{v},{d}]")
+              for (v, d), x in np.ndenumerate(c)]
+    pairs += [(sp.diff(loss, x), g[0, v] + g[1, v], f"d loss / d b[{v}]") for (v,), x in np.ndenumerate(b)]
+    assert_identities_numerically(pairs, "chain rule of the head", domains={EPS: UNIT, CAP: (1, 4)}, points=3)
 
 define(
     "linear_cross_entropy",
