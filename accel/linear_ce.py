@@ -35,6 +35,7 @@ import numpy as np
 
 from refloss import RefLossError, RefLossWarning
 from refloss import _validate as v
+from refloss.losses.classification import _leave_one_out_sums
 from refloss.losses.linear import POSITIVE
 
 from ._dispatch import available_backends, resolve_backend
@@ -126,9 +127,7 @@ def _class_weights(weight, n_classes: int):
     """Host float64 weights (or ones), their total and the leave-one-out sums sum_{c != v} w_c."""
     host = weight.get() if hasattr(weight, "get") else weight
     w = np.ones(n_classes) if host is None else v.nonnegative_weights(host, "weight", length=n_classes)
-    prefix = np.concatenate([[0.0], np.cumsum(w)[:-1]])
-    suffix = np.concatenate([np.cumsum(w[::-1])[::-1][1:], [0.0]])
-    return w, float(w.sum()), prefix + suffix
+    return w, float(w.sum()), _leave_one_out_sums(w)
 
 
 def _chunk_rows(chunk_size, n_rows: int, n_classes: int, itemsize: int, device: str = "cpu") -> int:

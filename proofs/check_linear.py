@@ -65,8 +65,17 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ._support import GenericRow, Row, assert_identities_numerically, assert_identity, define, ell, partial, \
-    reduce, symbol_array
+from ._support import (
+    GenericRow,
+    Row,
+    assert_identities_numerically,
+    assert_identity,
+    define,
+    ell,
+    partial,
+    reduce,
+    symbol_array,
+)
 from .check_classification import ce_class_target, ce_coefficients
 
 EPS = sp.Symbol("varepsilon", nonnegative=True)

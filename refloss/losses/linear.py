@@ -60,17 +60,16 @@ class _LinearTerms(NamedTuple):
     ce: object  # classification._CETerms of z
 
 
-def head_inputs(e, c, bias, name_e: str = "e", name_c: str = "c"):
+def _head_inputs(e, c, bias):
     """Validated float64 hidden states ``(N, D)``, classifier ``(V, D)`` and bias ``(V,)`` or None."""
-    e_arr, c_arr = v.real_array(e, name_e), v.real_array(c, name_c)
+    e_arr, c_arr = v.real_array(e, "e"), v.real_array(c, "c")
     if e_arr.ndim != 2 or 0 in e_arr.shape:
-        raise v.RefLossError(f"{name_e} must be a non-empty 2-D array (N, D) of hidden states, got shape {e_arr.shape}")
+        raise v.RefLossError(f"e must be a non-empty 2-D array (N, D) of hidden states, got shape {e_arr.shape}")
     if c_arr.ndim != 2 or 0 in c_arr.shape:
-        raise v.RefLossError(f"{name_c} must be a non-empty 2-D array (V, D), one row per class, got shape "
-                             f"{c_arr.shape}")
+        raise v.RefLossError(f"c must be a non-empty 2-D array (V, D), one row per class, got shape {c_arr.shape}")
     if c_arr.shape[1] != e_arr.shape[1]:
-        raise v.RefLossError(f"{name_c} has {c_arr.shape[1]} features per class but {name_e} has {e_arr.shape[1]} "
-                             f"per row (shapes {c_arr.shape} and {e_arr.shape})")
+        raise v.RefLossError(f"c has {c_arr.shape[1]} features per class but e has {e_arr.shape[1]} per row "
+                             f"(shapes {c_arr.shape} and {e_arr.shape})")
     b = None
     if bias is not None:
         b = v.real_array(bias, "bias")
@@ -79,7 +78,7 @@ def head_inputs(e, c, bias, name_e: str = "e", name_c: str = "c"):
     return e_arr, c_arr, b
 
 
-def head_logits(e: np.ndarray, c: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+def _head_logits(e: np.ndarray, c: np.ndarray, b: np.ndarray | None) -> np.ndarray:
     """u = e c^T + b, refusing a product beyond the float64 range (whose NaNs would follow)."""
     with np.errstate(over="ignore", invalid="ignore"):
         u = e @ c.T if b is None else e @ c.T + b
@@ -88,7 +87,7 @@ def head_logits(e: np.ndarray, c: np.ndarray, b: np.ndarray | None) -> np.ndarra
     return u
 
 
-def soft_cap(u: np.ndarray, cap: float | None) -> np.ndarray:
+def _soft_cap(u: np.ndarray, cap: float | None) -> np.ndarray:
     """s tanh(u / s). Where abs(u / s) < 1e-8, tanh(t) = t to float64 precision and z = u is returned, so a
     huge cap does not send u / s through the subnormals."""
     if cap is None:
@@ -98,7 +97,7 @@ def soft_cap(u: np.ndarray, cap: float | None) -> np.ndarray:
         return np.where(np.abs(t) < 1e-8, u, cap * np.tanh(t))
 
 
-def soft_cap_slope(u: np.ndarray, cap: float | None) -> np.ndarray | float:
+def _soft_cap_slope(u: np.ndarray, cap: float | None) -> np.ndarray | float:
     """d z / d u = 1 - tanh^2(u / s) = 4 e^{-2|t|} / (1 + e^{-2|t|})^2: relatively accurate where tanh^2
     rounds to 1, and 0 (not NaN) where u / s overflows."""
     if cap is None:
@@ -109,7 +108,7 @@ def soft_cap_slope(u: np.ndarray, cap: float | None) -> np.ndarray | float:
 
 
 def _linear_terms(e, c, target, bias, weight, ignore_index, label_smoothing, z_loss, softcap, reduction):
-    e_arr, c_arr, b = head_inputs(e, c, bias)
+    e_arr, c_arr, b = _head_inputs(e, c, bias)
     cap = None if softcap is None else v.scalar(softcap, POSITIVE, "softcap")
     lam = v.scalar(z_loss, v.NONNEGATIVE, "z_loss")
     ignore_index = v.integer(ignore_index, "ignore_index")
@@ -117,8 +116,8 @@ def _linear_terms(e, c, target, bias, weight, ignore_index, label_smoothing, z_l
     # Class indices only (a linear head's targets are tokens): validated here so that a float array of the
     # logits' shape is refused rather than read as probabilities.
     y = v.class_targets(target, (n_rows, n_classes), ignore_index, "target")
-    u = head_logits(e_arr, c_arr, b)
-    z = soft_cap(u, cap)
+    u = _head_logits(e_arr, c_arr, b)
+    z = _soft_cap(u, cap)
     ce = _cross_entropy_terms(z, y, weight, ignore_index, label_smoothing, reduction)
     return _LinearTerms(u, z, _logsumexp(z), y != ignore_index, ce), lam, cap, (e_arr, c_arr, b)
 
@@ -232,7 +231,7 @@ def linear_cross_entropy_grad(e: ArrayLike, c: ArrayLike, target: ArrayLike, *, 
     grad_z = _softmax_minus_coefficients(terms.ce.logp, terms.ce.coeff)
     if lam:
         grad_z = grad_z + np.where(terms.kept, 2.0 * lam * terms.lse, 0.0)[:, None] * np.exp(terms.ce.logp)
-    g = scale * grad_z * soft_cap_slope(terms.u, cap)
+    g = scale * grad_z * _soft_cap_slope(terms.u, cap)
     return LinearCrossEntropyGrad(g @ c_arr, g.T @ e_arr, None if b is None else g.sum(axis=0))
 
 
