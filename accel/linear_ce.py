@@ -27,14 +27,13 @@ returned ``loss`` and ``lse`` are float64; ``grad_bias`` sums in float64 and is 
 
 from __future__ import annotations
 
-import math
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from refloss import RefLossError, RefLossWarning
+from refloss import RefLossError
 from refloss import _validate as v
+from refloss._reduce import reduce, reduce_scale
 from refloss.losses.classification import _leave_one_out_sums
 from refloss.losses.linear import POSITIVE
 
@@ -285,7 +284,7 @@ def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int):
     w, w_sum, w_loo = _class_weights(weight, n_classes)
     y_host = y.get() if hasattr(y, "get") else y
     denominator = _mean_denominator(w, y_host, opts.ignore_index)
-    scale = 1.0 if opts.reduction != "mean" else (0.0 if denominator == 0 else 1.0 / denominator)
+    scale = reduce_scale((n_rows,), opts.reduction, denominator)
     w_dev, w_loo_dev = (w, w_loo) if xp is np else (xp.asarray(w), xp.asarray(w_loo))
     loss = xp.empty(n_rows, dtype=xp.float64)
     lse = xp.empty(n_rows, dtype=xp.float64)
@@ -302,7 +301,7 @@ def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int):
                      lse[start:stop])
         if opts.gradients:
             _backward_chunk(xp, gemm, logits, c, e[start:stop], grad_e[start:stop], grad_c, grad_b, opts)
-    return _reduced(xp, loss, opts.reduction, denominator), grad_e, grad_c, \
+    return reduce(loss, opts.reduction, denominator), grad_e, grad_c, \
         None if grad_b is None else grad_b.astype(e.dtype), lse
 
 
@@ -325,19 +324,6 @@ def _backward_chunk(xp, gemm: _Products, g, c, e_rows, grad_e_rows, grad_c, grad
         block = xp.ascontiguousarray(block)
         gemm.times(grad_e_rows, block, c[lo:hi], 1.0)
         gemm.tn_add(grad_c[lo:hi], block, e_rows)
-
-
-def _reduced(xp, loss, reduction: str, denominator: float):
-    if reduction == "none":
-        return loss
-    total = float(xp.sum(loss))
-    if reduction == "sum":
-        return total
-    if denominator == 0:
-        warnings.warn("mean over zero total weight (every target ignored, or their class weights are 0): "
-                      "the result is 0/0 = nan, as in PyTorch", RefLossWarning, stacklevel=3)
-        return math.nan
-    return total / denominator
 
 
 # -- the public function ---------------------------------------------------------------------------------
