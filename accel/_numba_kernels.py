@@ -46,6 +46,19 @@ def _prepare_row(row, bias, slope_row, cap, want_slope):
 _FAST = {"reassoc", "contract"}
 
 
+@numba.njit(cache=True, fastmath=_FAST)
+def _max_and_target(row, yi, ignore_index):
+    """Pass 1: the maximum m and its first index; whether the target is kept, and its logit (m if not)."""
+    m = row[0]
+    for j in range(row.shape[0]):
+        m = max(m, row[j])
+    top = 0
+    while row[top] != m:
+        top += 1
+    kept = yi != ignore_index
+    return m, top, kept, row[yi] if kept else m
+
+
 @numba.njit(parallel=True, cache=True, fastmath=_FAST)
 def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale, gradients, loss_out, lse_out):
     n, n_classes = L.shape
@@ -53,16 +66,8 @@ def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale
     for i in numba.prange(n):
         row = L[i]
         _prepare_row(row, bias, slope[i] if cap > 0.0 else slope[0], cap, True)
-        # pass 1: the maximum m, then its first index
-        m = row[0]
-        for j in range(n_classes):
-            m = max(m, row[j])
-        top = 0
-        while row[top] != m:
-            top += 1
+        m, top, kept, z_y = _max_and_target(row, y[i], ignore_index)
         yi = y[i]
-        kept = yi != ignore_index
-        z_y = row[yi] if kept else m
         # pass 2: row <- e^{z - m}; s = sum_{j != top} (the top term, 1, added back below); smoothing sum
         total = 0.0
         spread = 0.0
@@ -137,15 +142,7 @@ def _stats_rows(L, bias, slope, cap, y, ignore_index, lse_out, logprob_out, entr
     for i in numba.prange(n):
         row = L[i]
         _prepare_row(row, bias, slope[0], cap, False)
-        m = row[0]
-        for j in range(n_classes):
-            m = max(m, row[j])
-        top = 0
-        while row[top] != m:
-            top += 1
-        yi = y[i]
-        kept = yi != ignore_index
-        z_y = row[yi] if kept else m
+        m, top, kept, z_y = _max_and_target(row, y[i], ignore_index)
         above = 0
         for j in range(n_classes):
             above += row[j] > z_y
