@@ -29,7 +29,7 @@ from .. import _validate as v
 from .._reduce import reduce, reduce_scale
 from .._registry import Paper, Param, gradient_of, register
 from ..numerics import _logsumexp
-from .classification import _cross_entropy_terms, _losses, _softmax_minus_coefficients
+from .classification import _CETerms, _cross_entropy_terms, _losses, _softmax_minus_coefficients
 
 POSITIVE = v.Interval(0.0, lo_open=True)
 
@@ -54,10 +54,9 @@ class LinearCrossEntropyGrad(NamedTuple):
 
 class _LinearTerms(NamedTuple):
     u: np.ndarray  # (N, V) head logits before the soft cap
-    z: np.ndarray  # (N, V) logits the softmax sees
-    lse: np.ndarray  # (N,)
+    lse: np.ndarray  # (N,) of the logits z the softmax sees
     kept: np.ndarray  # (N,) targets that are not ignored
-    ce: object  # classification._CETerms of z
+    ce: _CETerms  # the cross-entropy terms of z
 
 
 def _head_inputs(e, c, bias):
@@ -119,7 +118,7 @@ def _linear_terms(e, c, target, bias, weight, ignore_index, label_smoothing, z_l
     u = _head_logits(e_arr, c_arr, b)
     z = _soft_cap(u, cap)
     ce = _cross_entropy_terms(z, y, weight, ignore_index, label_smoothing, reduction)
-    return _LinearTerms(u, z, _logsumexp(z), y != ignore_index, ce), lam, cap, (e_arr, c_arr, b)
+    return _LinearTerms(u, _logsumexp(z), y != ignore_index, ce), lam, cap, (e_arr, c_arr, b)
 
 
 def _z_loss_terms(lam: float, lse: np.ndarray, kept: np.ndarray) -> np.ndarray:
