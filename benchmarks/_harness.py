@@ -187,3 +187,22 @@ def write_json(path: str | None, report: dict) -> None:
     if path:
         Path(path).write_text(json.dumps(report, indent=2) + "\n")
         progress(f"wrote {path}")
+
+
+def resolve_sizes(presets: dict, preset: str, args) -> dict:
+    """The preset's n, d, v, each overridden by ``--n``/``--d``/``--v`` when given; ``preset`` says which."""
+    sizes = {**presets[preset], "preset": f"preset {preset}"}
+    for key in ("n", "d", "v"):
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+            sizes["preset"] = f"preset {preset}, overridden"
+    return sizes
+
+
+def variant_names(args, variants: dict) -> list[str]:
+    """The variants asked for with ``--variants`` (default: all), or exit naming the unknown ones."""
+    names = args.variants.split(",") if args.variants else list(variants)
+    unknown = [name for name in names if name not in variants]
+    if unknown:
+        sys.exit(f"unknown variant(s) {unknown}; known: {', '.join(variants)}")
+    return names

@@ -446,25 +446,12 @@ def table(results: dict[str, dict]) -> str:
     return h.markdown_table(headers, rows)
 
 
-def resolve_sizes(args: argparse.Namespace) -> dict:
-    preset = "quick" if args.quick else "default"
-    sizes = {**PRESETS[preset], "preset": f"preset {preset}"}
-    for key in ("n", "d", "v"):
-        if getattr(args, key) is not None:
-            sizes[key] = getattr(args, key)
-            sizes["preset"] = f"preset {preset}, overridden"
-    return sizes
-
-
 def parent(args: argparse.Namespace) -> None:
     import os
 
-    names = args.variants.split(",") if args.variants else list(VARIANTS)
-    unknown = [name for name in names if name not in VARIANTS]
-    if unknown:
-        sys.exit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    names = h.variant_names(args, VARIANTS)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    sizes = resolve_sizes(args)
+    sizes = h.resolve_sizes(PRESETS, "quick" if args.quick else "default", args)
     child_args = [f"--n={sizes['n']}", f"--d={sizes['d']}", f"--v={sizes['v']}", f"--repeats={args.repeats}"]
     child_args += (
         [f"--dtype={args.dtype}", f"--device={args.device}"]
