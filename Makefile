@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: audit test docs wheel-audit clean
+.PHONY: audit test docs conformance wheel-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# The records the conformance page is generated from (docs/conformance/<framework>.json).
+conformance: $(STAMP)
+	for f in torch jax optax sklearn scipy; do $(BIN)/refloss conform $$f --json > docs/conformance/$$f.json || exit 1; done
 
 # The wheel carries everything the audit needs (the definitions in refloss.proofs, the golden data): build
 # it, install it with the audit extra into a fresh environment, and audit from a directory outside the checkout.

@@ -1,4 +1,5 @@
-"""The ``refloss`` command: ``refloss list [--json]`` and ``refloss audit [--json] [--examples N] [NAME ...]``."""
+"""The ``refloss`` command: ``refloss list [--json]``, ``refloss audit [--json] [--examples N] [NAME ...]`` and
+``refloss conform FRAMEWORK [--json] [--cases N]``."""
 
 from __future__ import annotations
 
@@ -47,6 +48,31 @@ def _cmd_audit(args) -> int:
     return 0 if all(r.ok for r in rows) else 1
 
 
+def _cmd_conform(args) -> int:
+    from . import conform
+    from .conform._report import as_json, format_table
+
+    try:
+        import hypothesis  # noqa: F401
+        import mpmath  # noqa: F401
+        import sympy  # noqa: F401
+    except ImportError as exc:
+        print(f"refloss conform needs the 'audit' extra ({exc.name} is missing): pip install 'refloss[audit]'",
+              file=sys.stderr)
+        return 2
+    try:
+        rows = conform.run(args.framework, cases=args.cases, progress=None if args.json else sys.stderr)
+        version = conform.versions(args.framework)
+    except conform.FrameworkMissing as exc:
+        print(f"refloss conform: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(as_json(rows, args.framework, version, args.cases), indent=1))
+    else:
+        print(format_table(rows, args.framework, version, conform.explanations()))
+    return 1 if any(r.verdict == "mismatch" for r in rows) else 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -69,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     p_audit.add_argument("--examples", type=_positive_int, default=30,
                          help="hypothesis examples per check (default 30; the oracle check draws a third)")
     p_audit.set_defaults(func=_cmd_audit)
+    from .conform import DEFAULT_CASES, FRAMEWORKS
+
+    p_conform = sub.add_parser("conform", help="judge a framework's own functions against the 50-digit oracle")
+    p_conform.add_argument("framework", choices=sorted(FRAMEWORKS))
+    p_conform.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p_conform.add_argument("--cases", type=_positive_int, default=DEFAULT_CASES,
+                           help=f"drawn cases per refloss entry, besides its golden cases (default {DEFAULT_CASES})")
+    p_conform.set_defaults(func=_cmd_conform)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -219,6 +219,19 @@ def generate(app) -> None:
     _write_if_changed(src / "catalogue.rst", catalogue_rst(entries, titles))
     _write_pages(src / "api", api_pages(entries, titles))
     _write_pages(src / "derivations", derivation_pages(entries, titles))
+    _write_if_changed(src / "conformance.rst", conformance_rst(src / "conformance"))
+
+
+def conformance_rst(folder: Path) -> str:
+    """The conformance page, from the records of ``refloss conform FRAMEWORK --json`` kept in ``folder``."""
+    import json
+
+    from refloss.conform import FRAMEWORKS
+    from refloss.conform._report import rst_page
+
+    records = [json.loads((folder / f"{name}.json").read_text(encoding="utf-8")) for name in FRAMEWORKS
+               if (folder / f"{name}.json").is_file()]
+    return rst_page(records)
 
 
 def resolve_public_name(app, env, node, contnode):

@@ -151,8 +151,17 @@ def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
                                                                                                keepdims=True))
     big_l = np.where(close, near_zero, np.take_along_axis(logq, k, -1) - np.take_along_axis(logp, k, -1))
     in_p = ~np.isneginf(a)
-    with np.errstate(invalid="ignore"):  # inf - inf only in rows whose divergence is +inf (set below)
-        u = np.where(in_p & in_q, e - big_l, 0.0)
+    # e_c - L subtracts terms as large as the logit gaps of both rows; log p_c - log q_c subtracts terms as
+    # large as the log-probabilities. Each u_c is taken from the form whose terms are smaller: q peaked
+    # away from p's mode makes e_c and L both ~ the gap of q while u_c is O(1) (p uniform, q = (e^-5318, 1):
+    # the first form lost 12 digits of q_c - p_c; found by `refloss conform scipy`).
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf only in rows whose divergence is +inf
+        from_gaps = e - big_l
+        from_logs = logp - logq
+        gap_terms = (np.abs(a - np.take_along_axis(a, k, -1)) + np.abs(b - np.take_along_axis(b, k, -1))
+                     + np.abs(big_l))
+        log_terms = np.abs(logp) + np.abs(logq)
+        u = np.where(in_p & in_q, np.where(~close & (log_terms < gap_terms), from_logs, from_gaps), 0.0)
     # KL = sum_c p_c u_c = sum_c q_c phi(u_c), phi(u) = 1 + (u - 1) e^u >= 0 (using sum p = sum q = 1): a sum
     # of non-negative terms, with q_c phi(u_c) = q_c + (u_c - 1) p_c away from u = 0 (no 0 * inf where q
     # underflows), and q_c (the whole term) where p_c = 0.
@@ -286,4 +295,8 @@ def _kl_stress():
         "masked": {"p_logits": cases.MASKED_ROWS, "q_logits": np.array([[1.0, 2.0, 0.0], [0.0, 0.5, -np.inf],
                                                                          [-1.0, 0.0, 4.0]]), "reduction": "none"},
         "reduction_mean": {"p_logits": gaps[:3], "q_logits": zeros[:3], "reduction": "mean"},
+        # q's mode thousands above p's: logit gaps far larger than the log-ratios they produce
+        "uniform_p__q_peaked_by_thousands": {"p_logits": np.array([[-0.99999, -0.99999], [0.0, 0.0]]),
+                                             "q_logits": np.array([[2684.6121123613884, 8002.959790530334],
+                                                                   [-3000.7, 0.2]]), "reduction": "none"},
     }

@@ -1,0 +1,109 @@
+"""The manifest: every declared difference between a framework's convention and refloss's, written once.
+
+Each :class:`~refloss.conform.Convention` names the inputs it covers and, where one exists, the mapping
+that turns the framework's answer into refloss's; the adapters list the ones that apply to each function,
+``refloss conform`` counts the cases each explains, and :func:`refloss.testing.assert_matches_reference`
+accepts them (``convention=``). A convention never excuses a wrong finite number (see :mod:`._judge`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._judge import Convention, Output
+
+
+def _masked(x) -> bool:
+    return x is not None and np.isneginf(np.asarray(x, dtype=np.float64)).any()
+
+
+MASKED_ZERO_MASS_TARGET = Convention(
+    "0*log(0) of a masked class with target 0",
+    "A class with logit -inf and target probability 0 (a probability target, or a one-hot label made from a "
+    "class index) contributes 0 log 0 = 0 in refloss (the limit, and the definition's); the framework "
+    "multiplies 0 by log p = -inf and returns NaN, for the value and the gradient.",
+    lambda case: _masked(case["logits"]),
+)
+
+MASKED_ZERO_MASS_P = Convention(
+    "0*log(0) of a masked class of p",
+    "Where p has a masked class (logit -inf, p_c = 0), refloss's KL(p || q) uses p_c log(p_c / q_c) = 0; the "
+    "framework computes exp(-inf) * (-inf - log q_c) = 0 * -inf = NaN.",
+    lambda case: _masked(case["p_logits"]),
+)
+
+
+def _batchmean_factor(case: dict) -> float:
+    shape = np.shape(case["p_logits"])
+    rows = int(np.prod(shape[:-1]))
+    return shape[0] / rows
+
+
+def _scale(case: dict, out: Output) -> Output:
+    factor = _batchmean_factor(case)
+    return Output(out.value * factor, {k: g * factor for k, g in out.grads.items()})
+
+
+BATCHMEAN_NOT_2D = Convention(
+    "batchmean divides by size(0)",
+    "refloss's 'mean' of a KL divides the sum by the number of rows, prod(shape[:-1]); torch's 'batchmean' "
+    "divides by input.size(0): the same for (N, C) input only. Mapping: multiply the framework's answer by "
+    "size(0) / prod(shape[:-1]) (by C for a single row of shape (C,)).",
+    lambda case: case.get("reduction", "mean") == "mean" and np.ndim(case["p_logits"]) != 2,
+    _scale,
+)
+
+
+def _zero_masked_rows(case: dict, out: Output) -> Output:
+    masked = np.isneginf(np.asarray(case["logits"], dtype=np.float64))
+    return Output(out.value, {k: np.where(masked[..., :, None], 0.0, g) for k, g in out.grads.items()})
+
+
+MASKED_OUTPUT_JACOBIAN = Convention(
+    "Jacobian of a masked output",
+    "Where z_i = -inf, log p_i is the constant -inf in refloss, so its row of the Jacobian is 0; frameworks "
+    "differentiate z_i - lse(z) formally and return -p_j in that row. Mapping: set the masked outputs' rows "
+    "to 0.",
+    lambda case: _masked(case["logits"]),
+    _zero_masked_rows,
+)
+
+
+def _clipped_log_loss(case: dict) -> Output:
+    from .._reduce import reduce
+    from ..numerics import log_softmax
+
+    eps = float(np.finfo(np.float64).eps)
+    z = np.asarray(case["logits"], dtype=np.float64)
+    logp_y = np.take_along_axis(log_softmax(z), np.asarray(case["target"])[..., None], axis=-1)[..., 0]
+    clipped = np.clip(logp_y, np.log(eps), np.log1p(-eps))
+    return Output(np.asarray(reduce(-clipped, case.get("reduction", "mean")), dtype=np.float64))
+
+
+def _probability_clipped(case: dict) -> bool:
+    from ..numerics import log_softmax
+
+    eps = float(np.finfo(np.float64).eps)
+    z = np.asarray(case["logits"], dtype=np.float64)
+    logp_y = np.take_along_axis(log_softmax(z), np.asarray(case["target"])[..., None], axis=-1)
+    return bool(((logp_y < np.log(eps)) | (logp_y > np.log1p(-eps))).any())
+
+
+LOG_LOSS_CLIP = Convention(
+    "log_loss clips probabilities",
+    "scikit-learn's log_loss clips the predicted probability to [eps, 1 - eps] (eps = 2^-52) before the "
+    "log: a row whose target probability is below eps costs -log(eps) = 36.04 however wrong the prediction, "
+    "and one above 1 - eps costs -log(1 - eps) = 2.2e-16 however right. Judged against -log(clip(p_y)), the "
+    "mean or sum of the clipped rows' costs.",
+    _probability_clipped,
+    answer=_clipped_log_loss,
+)
+
+
+def reduce_rows(per_row, reduction: str):
+    """refloss's reduction of per-row values, for any array type with ``.mean()``/``.sum()`` (torch, JAX)."""
+    if reduction == "mean":
+        return per_row.mean()
+    if reduction == "sum":
+        return per_row.sum()
+    return per_row

@@ -1,0 +1,222 @@
+"""PyTorch's own functions, adapted to refloss's conventions (float64 tensors, gradients by autograd).
+
+Mappings, each written once here: the class axis is last in refloss and second (``dim=1``) in
+``F.cross_entropy``/``F.nll_loss``; gradients are of the summed output (refloss's convention for
+``reduction="none"``); refloss's ``"mean"`` of a KL is torch's ``"batchmean"``; ``F.kl_div(input, target)``
+is KL(target || input), so refloss's ``(p_logits, q_logits)`` become ``(input=log q, target=p)``;
+``torch.distributions`` results are per row and reduced here. Defaults differ and are always passed
+explicitly: torchvision's ``sigmoid_focal_loss`` has ``reduction="none"`` and takes ``alpha=-1`` for no
+weighting, where refloss has ``"mean"`` and ``alpha=None``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._judge import Convention, Output, PeerFunction
+from .conventions import (
+    BATCHMEAN_NOT_2D,
+    MASKED_OUTPUT_JACOBIAN,
+    MASKED_ZERO_MASS_P,
+    MASKED_ZERO_MASS_TARGET,
+    reduce_rows,
+)
+
+FRAMEWORK = "torch"
+
+
+def version() -> str:
+    import torch
+
+    return torch.__version__
+
+
+def _tensor(x, grad=False):
+    import torch
+
+    if x is None:
+        return None
+    return torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=grad)
+
+
+def _class_axis_second(t):
+    return t.movedim(-1, 1) if t.ndim > 1 else t
+
+
+def _class_axis_last(a: np.ndarray) -> np.ndarray:
+    return np.moveaxis(a, 1, -1) if a.ndim > 1 else a
+
+
+def _backward(out, *leaves) -> list:
+    out.sum().backward()
+    return [t.grad.numpy() for t in leaves]
+
+
+def _cross_entropy(case: dict) -> Output:
+    import torch
+    import torch.nn.functional as F
+
+    z = _tensor(case["logits"], grad=True)
+    target = np.asarray(case["target"])
+    t = torch.tensor(target) if target.dtype.kind in "iu" else _class_axis_second(_tensor(target))
+    out = F.cross_entropy(_class_axis_second(z), t, weight=_tensor(case.get("weight")),
+                          ignore_index=case.get("ignore_index", -100),
+                          label_smoothing=case.get("label_smoothing", 0.0), reduction=case.get("reduction", "mean"))
+    (g,) = _backward(out, z)
+    return Output(out.detach().numpy(), {"logits": g})
+
+
+def _nll_loss(case: dict) -> Output:
+    import torch
+    import torch.nn.functional as F
+
+    z = _tensor(case["logits"], grad=True)
+    out = F.nll_loss(_class_axis_second(F.log_softmax(z, dim=-1)), torch.tensor(np.asarray(case["target"])),
+                     weight=_tensor(case.get("weight")), ignore_index=case.get("ignore_index", -100),
+                     reduction=case.get("reduction", "mean"))
+    (g,) = _backward(out, z)
+    return Output(out.detach().numpy(), {"logits": g})
+
+
+def _kl_reduction(reduction: str) -> str:
+    return {"mean": "batchmean", "sum": "sum", "none": "none"}[reduction]
+
+
+def _kl_div(log_target: bool):
+    def call(case: dict) -> Output:
+        import torch.nn.functional as F
+
+        a = _tensor(case["p_logits"], grad=True)
+        b = _tensor(case["q_logits"], grad=True)
+        target = F.log_softmax(a, dim=-1) if log_target else F.softmax(a, dim=-1)
+        reduction = case.get("reduction", "mean")
+        out = F.kl_div(F.log_softmax(b, dim=-1), target, log_target=log_target, reduction=_kl_reduction(reduction))
+        if reduction == "none":  # torch's "none" is per class; refloss's is per row
+            out = out.sum(dim=-1)
+        ga, gb = _backward(out, a, b)
+        return Output(out.detach().numpy(), {"p_logits": ga, "q_logits": gb})
+
+    return call
+
+
+def _bce_with_logits(case: dict) -> Output:
+    import torch.nn.functional as F
+
+    x = _tensor(case["logits"], grad=True)
+    out = F.binary_cross_entropy_with_logits(x, _tensor(case["target"]), weight=_tensor(case.get("weight")),
+                                             pos_weight=_tensor(case.get("pos_weight")),
+                                             reduction=case.get("reduction", "mean"))
+    (g,) = _backward(out, x)
+    return Output(out.detach().numpy(), {"logits": g})
+
+
+def _logsumexp(case: dict) -> Output:
+    import torch
+
+    z = _tensor(case["logits"], grad=True)
+    out = torch.logsumexp(z, dim=-1)
+    (g,) = _backward(out, z)
+    return Output(out.detach().numpy(), {"logits": g})
+
+
+def _log_softmax(case: dict) -> Output:
+    import torch
+    import torch.nn.functional as F
+
+    z = _tensor(case["logits"])
+    jacobian = torch.func.vmap(torch.func.jacrev(lambda r: F.log_softmax(r, dim=-1))) if z.ndim > 1 else \
+        torch.func.jacrev(lambda r: F.log_softmax(r, dim=-1))
+    flat = z.reshape(-1, z.shape[-1]) if z.ndim > 1 else z
+    jac = jacobian(flat).reshape(z.shape + z.shape[-1:])
+    return Output(F.log_softmax(z, dim=-1).numpy(), {"logits": jac.numpy()})
+
+
+def _categorical_entropy(case: dict) -> Output:
+    import torch
+
+    z = _tensor(case["logits"], grad=True)
+    per_row = torch.distributions.Categorical(logits=z).entropy()
+    out = reduce_rows(per_row, case.get("reduction", "mean"))
+    (g,) = _backward(out, z)
+    return Output(out.detach().numpy(), {"logits": g})
+
+
+def _categorical_kl(case: dict) -> Output:
+    import torch
+
+    a = _tensor(case["p_logits"], grad=True)
+    b = _tensor(case["q_logits"], grad=True)
+    Cat = torch.distributions.Categorical
+    per_row = torch.distributions.kl_divergence(Cat(logits=a), Cat(logits=b))
+    out = reduce_rows(per_row, case.get("reduction", "mean"))
+    ga, gb = _backward(out, a, b)
+    return Output(out.detach().numpy(), {"p_logits": ga, "q_logits": gb})
+
+
+def _sigmoid_focal(ops):
+    def call(case: dict) -> Output:
+        x = _tensor(case["logits"], grad=True)
+        alpha = case.get("alpha", 0.25)
+        out = ops.sigmoid_focal_loss(x, _tensor(case["target"]), alpha=-1.0 if alpha is None else alpha,
+                                     gamma=case.get("gamma", 2.0), reduction=case.get("reduction", "mean"))
+        (g,) = _backward(out, x)
+        return Output(out.detach().numpy(), {"logits": g})
+
+    return call
+
+
+def _torchvision_ops():
+    """torchvision.ops, or the reason it cannot be imported next to this torch."""
+    try:
+        import torchvision.ops as ops
+    except Exception as exc:  # noqa: BLE001 - a broken install raises RuntimeError, not ImportError
+        return None, f"torchvision cannot be imported here ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+    return ops, ""
+
+
+def _class_targets(case: dict) -> dict | None:
+    return case if np.asarray(case["target"]).dtype.kind in "iu" else None
+
+
+def _probability_targets(case: dict) -> dict | None:
+    return case if np.asarray(case["target"]).dtype.kind == "f" else None
+
+
+def _without_smoothing(case: dict) -> dict | None:
+    case = _class_targets(case)
+    return None if case is None else {**case, "label_smoothing": 0.0}
+
+
+def _nats(case: dict) -> dict:
+    return {**case, "base": None}
+
+
+def functions() -> list[PeerFunction]:
+    F = "torch.nn.functional."
+    D = "torch.distributions."
+    ops, why = _torchvision_ops()
+    kl_conventions = (BATCHMEAN_NOT_2D, MASKED_ZERO_MASS_P)
+    return [
+        PeerFunction(FRAMEWORK, F + "cross_entropy (class targets)", "cross_entropy", _cross_entropy,
+                     prepare=_class_targets),
+        PeerFunction(FRAMEWORK, F + "cross_entropy (probability targets)", "cross_entropy", _cross_entropy,
+                     prepare=_probability_targets, conventions=(MASKED_ZERO_MASS_TARGET,)),
+        PeerFunction(FRAMEWORK, F + "nll_loss(log_softmax)", "cross_entropy", _nll_loss, prepare=_without_smoothing),
+        PeerFunction(FRAMEWORK, F + "kl_div(log_target=True)", "kl_divergence_logits", _kl_div(True),
+                     conventions=kl_conventions),
+        PeerFunction(FRAMEWORK, F + "kl_div(log_target=False)", "kl_divergence_logits", _kl_div(False),
+                     conventions=kl_conventions),
+        PeerFunction(FRAMEWORK, F + "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
+                     _bce_with_logits),
+        PeerFunction(FRAMEWORK, "torch.logsumexp", "logsumexp", _logsumexp),
+        PeerFunction(FRAMEWORK, F + "log_softmax", "log_softmax", _log_softmax,
+                     conventions=(MASKED_OUTPUT_JACOBIAN,)),
+        PeerFunction(FRAMEWORK, D + "Categorical.entropy", "softmax_entropy", _categorical_entropy, prepare=_nats),
+        PeerFunction(FRAMEWORK, D + "kl_divergence(Categorical)", "kl_divergence_logits", _categorical_kl,
+                     conventions=(MASKED_ZERO_MASS_P,)),
+        PeerFunction(FRAMEWORK, "torchvision.ops.sigmoid_focal_loss", "sigmoid_focal_loss",
+                     _sigmoid_focal(ops) if ops is not None else None, unavailable=why),
+    ]
+
+
+__all__ = ["FRAMEWORK", "Convention", "functions", "version"]
