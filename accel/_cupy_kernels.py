@@ -10,8 +10,6 @@ from __future__ import annotations
 import cupy
 import numpy as np
 
-from .linear_ce import _Backend
-
 _THREADS = 256
 
 _SOURCE = r"""
@@ -144,6 +142,3 @@ def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
          np.float64(opts.softcap), np.float64(scale), np.int32(opts.gradients), np.int64(n), np.int64(n_classes),
          loss_out, lse_out))
 
-
-def backend() -> _Backend:
-    return _Backend(cupy, rows)

@@ -415,9 +415,11 @@ def _numba_backend():
 
 
 def _cupy_backend():
+    import cupy
+
     from . import _cupy_kernels
 
-    return _cupy_kernels.backend()
+    return _Backend(cupy, _cupy_kernels.rows)
 
 
 _BACKENDS = {"numpy": _numpy_backend, "numba": _numba_backend, "cupy": _cupy_backend}

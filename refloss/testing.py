@@ -17,18 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import tolerance
+from ._oracle import gradient_components, reference
 from ._registry import Entry
 from ._validate import RefLossError
 
 #: Tolerance of :func:`gradient_error` (scaled absolute error, see there).
 GRAD_TOL = 1e-7
-
-
-def gradient_components(entry: Entry, grads) -> dict[str, np.ndarray]:
-    """``{input name: gradient array}`` from what ``entry.grad`` returned (an array or a NamedTuple); an
-    optional input that was left out (``bias=None``) has the gradient ``None`` and no entry here."""
-    parts = {name: grads if len(entry.wrt) == 1 else getattr(grads, name) for name in entry.wrt}
-    return {name: np.asarray(g, dtype=np.float64) for name, g in parts.items() if g is not None}
 
 
 def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:
@@ -112,16 +106,6 @@ def assert_finite(entry: Entry, case: dict) -> None:
         raise AssertionError(f"{entry.name}: non-finite value on a finite-valued input")
     if not all(ok(g) for g in grads):
         raise AssertionError(f"{entry.name}: non-finite gradient on a finite-valued input")
-
-
-def reference(entry: Entry, case: dict):
-    """The oracle's :class:`~refloss.proofs._support.Reference` for ``case``, from the entry's definition."""
-    try:
-        from .proofs._support import reference as oracle
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise RefLossError(f"the oracle needs the 'audit' extra ({exc.name} is missing): "
-                           "pip install 'refloss[audit]'") from None
-    return oracle(entry, case)
 
 
 def _worst(what: str, got, ref, scale, limit: float) -> float:

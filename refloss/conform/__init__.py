@@ -94,9 +94,9 @@ def probe_answers(peer: PeerFunction) -> dict[str, dict]:
 
 def probe_exact(entry_name: str) -> dict[str, dict]:
     """The oracle's value and gradients on each probe of ``entry_name``, with the inputs."""
+    from .._oracle import reference
     from .._registry import get
     from ..proofs._support import float64
-    from ..testing import reference
 
     out = {}
     for label, kwargs in PROBES.get(entry_name, []):

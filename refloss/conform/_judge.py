@@ -170,8 +170,8 @@ def drawn_cases(entry: Entry, count: int) -> list[GoldenCase]:
 
 def oracle_case(case_id: str, entry: Entry, kwargs: dict) -> GoldenCase:
     """``kwargs`` with the oracle's answer (value, gradients, condition scales) rounded to float64."""
+    from .._oracle import reference
     from ..proofs._support import float64
-    from ..testing import reference
 
     ref = reference(entry, kwargs)
     grads = {n: float64(g) for n, g in ref.grads.items()}
@@ -258,7 +258,7 @@ def _outputs(case: GoldenCase, out: Output, oracle_map, kwargs) -> dict[str, _Co
 
 
 def _refloss_output(entry: Entry, kwargs: dict) -> Output:
-    from ..testing import gradient_components
+    from .._oracle import gradient_components
 
     value = np.asarray(entry.fn(**kwargs), dtype=np.float64)
     grads = {}

@@ -47,8 +47,10 @@ def format_table(rows: list[Row], framework: str, version: str, conventions: dic
              head, "-" * len(head)]
     for r in rows:
         cases = f"{r.cases}" + (f"+{r.skipped}s" if r.skipped else "")
-        lines.append(f"{r.function:<{width}}  {r.entry:<34} {cases:>6} {_ulps(r.refloss_ulps):>7} "
-                     f"{_ulps(r.value_ulps):>8} {_ulps(r.grad_ulps):>8}  {verdict_text(r)}")
+        ran = r.verdict != "unavailable"
+        errors = [_ulps(x) if ran else "-" for x in (r.refloss_ulps, r.value_ulps, r.grad_ulps)]
+        lines.append(f"{r.function:<{width}}  {r.entry:<34} {cases if ran else '-':>6} {errors[0]:>7} "
+                     f"{errors[1]:>8} {errors[2]:>8}  {verdict_text(r)}")
     lines += ["", "(refloss: refloss's own worst error on the same cases; value, grad: the framework's. "
               "+Ns: cases the function's API cannot express, not judged)"]
     for r in rows:

@@ -81,12 +81,13 @@ def generate(name: str) -> dict:
     """Evaluate the entry's stress points with the oracle of its definition."""
     import mpmath
 
-    from .. import get, testing
+    from .. import get
+    from .._oracle import reference
 
     entry = get(name)
     out = []
     for case_id, kwargs in entry.stress_cases().items():
-        ref = testing.reference(entry, kwargs)
+        ref = reference(entry, kwargs)
         out.append({"id": f"{name}__{case_id}", "kwargs": {k: _encode_input(v) for k, v in kwargs.items()},
                     "value": _encode_exact(ref.value), "value_scale": _encode_exact(ref.value_scale, SCALE_DIGITS),
                     "grads": {w: _encode_exact(g) for w, g in ref.grads.items()},
@@ -138,7 +139,7 @@ def load(name: str, path: Path | None = None) -> list[GoldenCase]:
 def case_error_ulps(case: GoldenCase) -> float:
     """Largest error of refloss on ``case`` under the tolerance policy: value and every gradient component."""
     from .. import get
-    from ..testing import gradient_components
+    from .._oracle import gradient_components
 
     entry = get(case.name)
     worst = tolerance.worst_ulps(np.asarray(entry.fn(**case.kwargs), dtype=np.float64), case.value, case.value_scale)
