@@ -26,6 +26,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from . import _cases, testing
+from ._progress import progress_bar
 from ._registry import Entry
 from .golden import dataset
 
@@ -148,22 +149,14 @@ def audit_entry(entry: Entry, examples: int) -> AuditRow:
     return row
 
 
-def _progress(i: int, n: int, name: str, stream) -> None:
-    width = 30
-    done = int(width * i / n)
-    end = "\n" if (i == n or not stream.isatty()) else ""
-    stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {name:<40}{end}")
-    stream.flush()
-
-
 def run_audit(entries: list[Entry], examples: int = 30, progress=sys.stderr) -> list[AuditRow]:
     rows = []
     for i, entry in enumerate(entries):
         if progress is not None:
-            _progress(i, len(entries), entry.name, progress)
+            progress_bar(i, len(entries), entry.name, progress)
         rows.append(audit_entry(entry, examples))
     if progress is not None:
-        _progress(len(entries), len(entries), "done", progress)
+        progress_bar(len(entries), len(entries), "done", progress)
     return rows
 
 

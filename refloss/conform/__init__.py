@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from .._progress import progress_bar
 from ._judge import VERDICTS, CaseBook, Convention, Output, PeerFunction, Row, jsonable, judge
 from .probes import PROBES
 
@@ -44,14 +45,6 @@ def adapter(framework: str):
     return importlib.import_module(f"{__name__}.{module}")
 
 
-def _progress(i: int, n: int, name: str, stream) -> None:
-    width = 30
-    done = int(width * i / n) if n else width
-    end = "\n" if (i == n or not stream.isatty()) else ""
-    stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {name:<60}{end}")
-    stream.flush()
-
-
 def run(framework: str, *, cases: int = DEFAULT_CASES, progress=sys.stderr) -> list[Row]:
     """Judge every function of ``framework``; one :class:`Row` each, in the adapter's order."""
     peers = adapter(framework).functions()
@@ -59,13 +52,13 @@ def run(framework: str, *, cases: int = DEFAULT_CASES, progress=sys.stderr) -> l
     rows = []
     for i, peer in enumerate(peers):
         if progress is not None:
-            _progress(i, len(peers), peer.name, progress)
+            progress_bar(i, len(peers), peer.name, progress)
         row = judge(peer, book)
         if peer.call is not None:
             row.probes = probe_answers(peer)
         rows.append(row)
     if progress is not None:
-        _progress(len(peers), len(peers), "done", progress)
+        progress_bar(len(peers), len(peers), "done", progress)
     return rows
 
 

@@ -270,19 +270,19 @@ def _refloss_output(entry: Entry, kwargs: dict) -> Output:
     return Output(value, grads)
 
 
+def digits_left(got, exact, scale) -> float:
+    """Correct significant digits of the worst element of ``got``: -log10 of |got - exact| over
+    ``max(|exact| + s, tiny)``, between 0 and 16 (NaN, or a wrong infinity: 0)."""
+    got, exact, scale = (np.asarray(a, dtype=np.float64) for a in (got, exact, scale))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rel = np.abs(got - exact) / np.maximum(np.abs(exact) + scale, tolerance.TINY)
+    rel = np.where(got == exact, 0.0, np.where(np.isnan(rel), np.inf, rel))
+    worst = float(np.max(rel, initial=0.0))
+    return 16.0 if worst == 0 else max(0.0, min(16.0, -math.log10(worst)))
+
+
 def _digits(comparisons: dict[str, _Comparison]) -> float:
-    """Correct significant digits of the worst element, relative to ``max(|exact| + s, tiny)``."""
-    worst = 16.0
-    for comp in comparisons.values():
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            denom = np.maximum(np.abs(comp.exact) + comp.scale, tolerance.TINY)
-            rel = np.abs(comp.got - comp.exact) / denom
-        rel = np.where(np.isnan(rel), np.inf, rel)
-        rel = np.where(comp.got == comp.exact, 0.0, rel)
-        if rel.size:
-            r = float(rel.max())
-            worst = min(worst, 0.0 if r >= 1 else (16.0 if r == 0 else min(16.0, -math.log10(r))))
-    return worst
+    return min(digits_left(c.got, c.exact, c.scale) for c in comparisons.values())
 
 
 def _classify(comparisons: dict[str, _Comparison], limit: float, magnitude: float) -> tuple[str, dict | None]:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._judge import Row
+from ._judge import Row, digits_left
 
 
 def _ulps(x: float) -> str:
@@ -86,14 +86,8 @@ def _floats(x) -> np.ndarray:
 
 
 def correct_digits(got, exact, scale) -> float:
-    """Correct significant digits of the worst element of ``got``: -log10 |got - exact| / (|exact| + s),
-    between 0 and 16 (NaN: 0)."""
-    got, exact, scale = _floats(got), _floats(exact), _floats(scale)
-    with np.errstate(all="ignore"):
-        rel = np.abs(got - exact) / np.maximum(np.abs(exact) + scale, 2.0 ** -1022)
-    rel = np.where(got == exact, 0.0, np.where(np.isnan(rel), np.inf, rel))
-    worst = float(rel.max(initial=0.0))
-    return 16.0 if worst == 0 else max(0.0, min(16.0, -math.log10(worst)))
+    """:func:`~refloss.conform._judge.digits_left` of a record's numbers (a float, a list, "nan"/"inf")."""
+    return digits_left(_floats(got), _floats(exact), _floats(scale))
 
 
 def _number(x) -> str:
