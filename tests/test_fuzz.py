@@ -117,6 +117,9 @@ def _extreme_case(entry, mean=False):
         # the last row: log(p/q) of a class passes 1.8e308 while the divergence (1.7e308) stays finite
         q = rows if mean else np.stack([rows[3], rows[1][::-1], rows[2], rows[0]])
         return {**base, "p_logits": np.zeros_like(rows) if mean else rows, "q_logits": q, **reduction}
+    if "c_teacher" in kinds:  # two heads: the student's logits reach +-1e308, the teacher's half of them
+        return {**base, "e": EXTREME_E, "c_student": EXTREME_C, "c_teacher": 0.5 * EXTREME_C, "temperature": 1.0,
+                **reduction}
     if getattr(kinds.get("e"), "kind", "") == "hidden_states":
         target = np.array([0, 0, 0] if mean else [0, 1, 2])
         return {**base, "e": EXTREME_E, "c": EXTREME_C, "target": target, **reduction}

@@ -126,6 +126,7 @@ class _KLTerms(NamedTuple):
     q: np.ndarray
     log_ratio: np.ndarray  # u = log(p / q), -inf where p = 0
     p_e: np.ndarray  # p_c e_c, e = (a - a_k) - (b - b_k), k the most probable class under p; 0 where p = 0
+    terms: np.ndarray  # q_c phi(u_c) >= 0, whose sum over the row is the KL
     kl: np.ndarray
 
 
@@ -178,7 +179,7 @@ def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
     # p_logits has a class that q_logits masks (decided on the masks, not on rounded probabilities).
     terms = np.where(p > 0, terms, q)
     kl = np.where((in_p & ~in_q).any(axis=-1), np.inf, terms.sum(axis=-1))
-    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), p_e, kl)
+    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), p_e, terms, kl)
 
 
 @register(
@@ -246,6 +247,13 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     array([[-0.25,  0.25]])
     """
     t = _kl_terms(p_logits, q_logits, reduction)
+    grad_p, grad_q = _kl_gradients(t)
+    scale = reduce_scale(t.kl.shape, reduction)
+    return KLDivergenceGrad(p_logits=scale * grad_p, q_logits=scale * grad_q)
+
+
+def _kl_gradients(t: _KLTerms) -> tuple[np.ndarray, np.ndarray]:
+    """d KL / d a and d KL / d b per row, unreduced, in the evaluation forms of the docstring above."""
     if np.isinf(t.kl).any():
         raise v.RefLossError("kl_divergence_logits is +inf (q_logits is -inf where p has mass), "
                              "so its gradient is undefined")
@@ -253,8 +261,7 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     u = t.log_ratio
     close = np.abs(u) < 1.0
     grad_q = np.where(close, -t.q * np.expm1(np.where(close, u, 0.0)), t.q - t.p)
-    scale = reduce_scale(t.kl.shape, reduction)
-    return KLDivergenceGrad(p_logits=scale * grad_p, q_logits=scale * grad_q)
+    return grad_p, grad_q
 
 
 def _entropy_cases(extreme):

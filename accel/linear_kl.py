@@ -1,0 +1,150 @@
+r"""Distillation KL of two linear heads on the same hidden states, chunked: the twin of :func:`refloss.linear_kl`.
+
+For each chunk of rows, the teacher's and the student's logits ``e[rows] @ c.T`` go into two buffers allocated
+once (BLAS); the row step evaluates :math:`T^2\,\mathrm{KL}(\mathrm{softmax}(t/T)\,\|\,\mathrm{softmax}(s/T))`
+and the logit gradients :math:`G^s = T(q - p)`, :math:`G^t = T p (u - \mathrm{KL})` and
+:math:`G^s + G^t = T(q\varphi(u) - p\,\mathrm{KL})` with refloss's own float64 code
+(:func:`refloss.kl_divergence_logits`'s evaluation forms) on the chunk; then ``grad_c_student += G^s.T @ e``,
+``grad_c_teacher += G^t.T @ e`` (GEMMs with beta = 1 into the outputs) and ``grad_e`` from the one of
+:math:`G^s c_s + G^t c_t` and :math:`(G^s + G^t) c_s + G^t (c_t - c_s)` whose terms are smaller, element by
+element, as in the reference (here judged by the bounds :math:`\|G_n\|_1 \max_v |c_{v,d}|` of each product).
+
+**Precision.** float32 and float64 inputs; GEMMs in the input dtype, the row step in float64 on a float64 copy of
+the chunk (chunks are sized so that those copies stay small). **Memory** beyond inputs and gradients: three chunk
+buffers and one ``(V, D)`` array, :math:`c_t - c_s`. **Backends.** ``"numpy"`` only for now: the row
+step is refloss's NumPy code, so this kernel is exact where the reference is and runs at BLAS speed for the
+products, but has no Numba or CUDA row step yet (``backend="numba"``/``"cupy"`` raise).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from refloss import RefLossError
+from refloss import _validate as v
+from refloss._reduce import reduce, reduce_scale
+from refloss.info.discrete import _kl_gradients, _kl_terms
+from refloss.losses.linear import TEMPERATURE
+
+from .linear_ce import _chunk_rows, _float_matrix, _namespace, products
+
+#: float64 elements of one chunk's logits: the row step holds about ten arrays of this size.
+CHUNK_ELEMENTS = 2**20
+
+
+class LinearKLResult(NamedTuple):
+    """What :func:`linear_kl` returns: ``loss`` (a float, or float64 ``(N,)`` for ``"none"``), the gradients
+    (``None`` with ``gradients=False``) and the backend that ran."""
+
+    loss: Any
+    grad_e: Any
+    grad_c_student: Any
+    grad_c_teacher: Any
+    backend: str
+
+
+def _heads(e, c_student, c_teacher):
+    e = _float_matrix(np, e, "e")
+    if e.ndim != 2 or 0 in e.shape:
+        raise RefLossError(f"e must be a non-empty 2-D array (N, D) of hidden states, got shape {e.shape}")
+    c_s = _float_matrix(np, c_student, "c_student", e.dtype)
+    if c_s.ndim != 2 or 0 in c_s.shape or c_s.shape[1] != e.shape[1]:
+        raise RefLossError(f"c_student must be (V, D) with e's D = {e.shape[1]}, got shape {c_s.shape}")
+    c_t = _float_matrix(np, c_teacher, "c_teacher", e.dtype)
+    if c_t.shape != c_s.shape:
+        raise RefLossError(f"c_teacher must have the student's shape {c_s.shape}, got {c_t.shape}")
+    return e, c_s, c_t
+
+
+def _rows(t_logits, s_logits, temp: float, scale: float, gradients: bool):
+    """Per-row loss and, overwriting nothing, the float64 logit gradients (G^t, G^s, G^s + G^t) of a chunk."""
+    with np.errstate(over="ignore", under="ignore"):
+        t = t_logits.astype(np.float64) / temp
+        s = s_logits.astype(np.float64) / temp
+    if not (np.isfinite(t).all() and np.isfinite(s).all()):
+        raise RefLossError("the logits divided by the temperature overflow float64; raise the temperature")
+    terms = _kl_terms(t, s, "none")
+    loss = temp**2 * terms.kl
+    if not gradients:
+        return loss, None
+    grad_p, grad_q = _kl_gradients(terms)
+    g = temp * scale
+    return loss, (g * grad_p, g * grad_q, g * (terms.terms - terms.p * terms.kl[:, None]))
+
+
+def _grad_e_rows(out, gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms):
+    """grad_e of a chunk: each element from the form with the smaller bound on its terms (module docstring)."""
+    direct, split = np.empty_like(out), np.empty_like(out)
+    gemm.times(direct, g_s, c_s)
+    gemm.times(direct, g_t, c_t, 1.0)
+    gemm.times(split, g_sum, c_s)
+    gemm.times(split, g_t, delta, 1.0)
+    direct_bound = norms["s"] * col_max["s"] + norms["t"] * col_max["t"]
+    split_bound = norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"]
+    out[...] = np.where(split_bound < direct_bound, split, direct)
+
+
+def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: str = "mean",
+              gradients: bool = True, backend: str = "auto", chunk_size: int | None = None) -> LinearKLResult:
+    r"""Hinton's distillation loss :math:`T^2\,\mathrm{KL}(\mathrm{softmax}(t/T)\,\|\,\mathrm{softmax}(s/T))` of a
+    student head ``c_student`` against a teacher head ``c_teacher`` on the hidden states ``e``, with gradients,
+    never holding the N x V logits; same arguments and semantics as :func:`refloss.linear_kl`.
+
+    Args:
+        e: hidden states ``(N, D)``, float32 or float64.
+        c_student, c_teacher: classifiers ``(V, D)``, same dtype.
+        temperature: :math:`0 < T \le 10^4`.
+        reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
+        gradients: ``False`` for the loss only.
+        backend: ``"auto"`` or ``"numpy"`` (the only backend of this kernel so far).
+        chunk_size: rows per chunk (default: about 2^20 logits per chunk).
+
+    Returns:
+        :class:`LinearKLResult` ``(loss, grad_e, grad_c_student, grad_c_teacher, backend)``.
+
+    >>> e = np.array([[1.0, 0.0]])
+    >>> c_teacher, c_student = np.array([[0.0, 0.0], [np.log(3.0), 0.0]]), np.zeros((2, 2))
+    >>> out = linear_kl(e, c_student, c_teacher)
+    >>> round(out.loss, 15), out.grad_c_student[:, 0]  # (3/4) log 3 - log 2; G^s = q - p = (1/4, -1/4)
+    (0.130812035941137, array([ 0.25, -0.25]))
+    """
+    if _namespace(e) is not np:
+        raise RefLossError("accel.linear_kl runs on NumPy arrays only (no CuPy row step yet)")
+    if backend not in ("auto", "numpy"):
+        raise RefLossError(f"accel.linear_kl has only the 'numpy' backend so far, got backend={backend!r}")
+    e, c_s, c_t = _heads(e, c_student, c_teacher)
+    temp = v.scalar(temperature, TEMPERATURE, "temperature")
+    reduction = v.choice(reduction, v.REDUCTIONS, "reduction")
+    n_rows, n_classes = e.shape[0], c_s.shape[0]
+    chunk = int(min(n_rows, max(1, CHUNK_ELEMENTS // n_classes))) if chunk_size is None else \
+        _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize)
+    scale = reduce_scale((n_rows,), reduction)
+    gemm = products(np, e.dtype)
+    loss = np.empty(n_rows)
+    grad_e = np.empty_like(e) if gradients else None
+    grad_c_s = np.zeros_like(c_s) if gradients else None
+    grad_c_t = np.zeros_like(c_t) if gradients else None
+    buffers = np.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
+    if gradients:
+        delta = c_t - c_s
+        col_max = {"s": np.abs(c_s).max(axis=0), "t": np.abs(c_t).max(axis=0), "delta": np.abs(delta).max(axis=0)}
+    for start in range(0, n_rows, chunk):
+        stop = min(n_rows, start + chunk)
+        t_logits, s_logits = buffers[0, : stop - start], buffers[1, : stop - start]
+        with np.errstate(over="ignore", invalid="ignore"):
+            gemm.logits(t_logits, e[start:stop], c_t)
+            gemm.logits(s_logits, e[start:stop], c_s)
+        if not (np.isfinite(t_logits).all() and np.isfinite(s_logits).all()):
+            raise RefLossError("the logits e @ c.T overflow the input dtype; scale the inputs or use float64")
+        loss[start:stop], grads = _rows(t_logits, s_logits, temp, scale, gradients)
+        if grads is None:
+            continue
+        g_t, g_s, g_sum = buffers[0, : stop - start], buffers[1, : stop - start], buffers[2, : stop - start]
+        norms = {k: np.abs(g).sum(axis=1, keepdims=True) for k, g in zip(("t", "s", "sum"), grads)}
+        g_t[...], g_s[...], g_sum[...] = grads
+        _grad_e_rows(grad_e[start:stop], gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms)
+        gemm.tn_add(grad_c_t, g_t, e[start:stop])
+        gemm.tn_add(grad_c_s, g_s, e[start:stop])
+    return LinearKLResult(reduce(loss, reduction), grad_e, grad_c_s, grad_c_t, "numpy")

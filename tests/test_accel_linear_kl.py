@@ -1,0 +1,108 @@
+"""accel.linear_kl against the 50-digit oracle of refloss.linear_kl (float64 and float32, under the tolerance
+policy in each dtype's units) and against the float64 reference on larger heads; its behaviour and errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import accel
+import refloss
+from refloss import RefLossError, _cases, testing
+from refloss.tolerance import ULPS, error_ulps
+
+ENTRY = refloss.get("linear_kl")
+DTYPES = (np.float64, np.float32)
+ARRAYS = ("e", "c_student", "c_teacher")
+
+
+def _run(case: dict, dtype, **kw):
+    arrays = {k: np.asarray(case[k], dtype=dtype) for k in ARRAYS}
+    return accel.linear_kl(arrays["e"], arrays["c_student"], arrays["c_teacher"], temperature=case["temperature"],
+                           reduction=case["reduction"], **kw)
+
+
+def _assert_within(what, got, ref, scale, dtype):
+    worst = float(np.max(error_ulps(np.asarray(got, dtype=np.float64), ref, scale, dtype), initial=0.0))
+    assert worst <= ULPS, f"{what}: {worst:.3g} ulps of {np.dtype(dtype)} > {ULPS}"
+
+
+def _check_against_oracle(case: dict, dtype, chunk_size=None):
+    from refloss.proofs._support import float64
+
+    exact_case = {k: (np.asarray(x, dtype=dtype).astype(np.float64) if k in ARRAYS else x) for k, x in case.items()}
+    ref = testing.reference(ENTRY, exact_case)
+    out = _run(exact_case, dtype, chunk_size=chunk_size)
+    label = np.dtype(dtype).name
+    _assert_within(f"{label} loss", out.loss, float64(ref.value), float64(ref.value_scale), dtype)
+    for name, got in (("e", out.grad_e), ("c_student", out.grad_c_student), ("c_teacher", out.grad_c_teacher)):
+        _assert_within(f"{label} grad_{name}", got, float64(ref.grads[name]), float64(ref.grad_scales[name]), dtype)
+    assert out.backend == "numpy"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
+def test_stress_points_match_the_oracle(case_id, dtype):
+    _check_against_oracle(ENTRY.stress_cases()[case_id], dtype, chunk_size=1)
+
+
+@settings(max_examples=10)  # each example evaluates the oracle twice; the registry's own tests draw more heads
+@given(data=st.data())
+def test_drawn_heads_match_the_oracle_in_both_dtypes(data):
+    with _cases.small_shapes(max_side=3, max_classes=4):
+        case = data.draw(_cases.strategy(ENTRY, False), label="case")
+    chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
+    for dtype in DTYPES:
+        _check_against_oracle(case, dtype, chunk)
+
+
+def test_a_larger_head_matches_the_float64_reference_in_many_chunks():
+    rng = np.random.default_rng(7)
+    e, c_t = rng.standard_normal((61, 13)), rng.standard_normal((301, 13))
+    c_s = c_t + 0.01 * rng.standard_normal(c_t.shape)  # a student close to its teacher
+    want_loss = refloss.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum")
+    want = refloss.linear_kl_grad(e, c_s, c_t, temperature=2.0, reduction="sum")
+    for chunk in (1, 7, None):
+        out = accel.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum", chunk_size=chunk)
+        np.testing.assert_allclose(out.loss, want_loss, rtol=1e-12)
+        for got, ref in ((out.grad_e, want.e), (out.grad_c_student, want.c_student), (out.grad_c_teacher,
+                                                                                       want.c_teacher)):
+            np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
+
+
+def test_forward_only_gives_the_same_loss_and_no_gradients():
+    case = ENTRY.stress_cases()["gaps__temperature_2"]
+    full, forward = _run(case, np.float64), _run(case, np.float64, gradients=False)
+    np.testing.assert_array_equal(full.loss, forward.loss)
+    assert forward.grad_e is None and forward.grad_c_student is None and forward.grad_c_teacher is None
+
+
+def test_inputs_are_not_modified():
+    case = ENTRY.stress_cases()["gaps__temperature_2"]
+    arrays = {k: np.asarray(case[k], dtype=np.float32) for k in ARRAYS}
+    copies = {k: a.copy() for k, a in arrays.items()}
+    accel.linear_kl(arrays["e"], arrays["c_student"], arrays["c_teacher"], temperature=2.0)
+    for k in ARRAYS:
+        np.testing.assert_array_equal(arrays[k], copies[k])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"c_teacher": np.zeros((3, 3))}, "c_teacher"),
+    ({"c_student": np.zeros((3, 1))}, "c_student"),
+    ({"e": np.array([[np.nan, 0.0]])}, "e"),
+    ({"c_teacher": np.zeros((3, 2), dtype=np.float32)}, "c_teacher"),
+    ({"temperature": 0.0}, "temperature"),
+    ({"temperature": 1e5}, "temperature"),
+    ({"reduction": "batchmean"}, "reduction"),
+    ({"backend": "numba"}, "backend"),
+])
+def test_bad_input_raises_naming_the_argument(kwargs, name):
+    args = {"e": np.ones((2, 2)), "c_student": np.zeros((3, 2)), "c_teacher": np.zeros((3, 2)), **kwargs}
+    with pytest.raises(RefLossError, match=name):
+        accel.linear_kl(args.pop("e"), args.pop("c_student"), args.pop("c_teacher"), **args)
+
+
+def test_float32_logits_beyond_range_are_refused():
+    e = np.full((1, 2), 1e20, dtype=np.float32)
+    with pytest.raises(RefLossError, match="overflow"):
+        accel.linear_kl(e, np.full((2, 2), 1e20, dtype=np.float32), np.zeros((2, 2), dtype=np.float32))
