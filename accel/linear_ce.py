@@ -16,7 +16,8 @@ for each chunk of rows,
 
 Three GEMMs per logit, as the unfused computation; memory beyond inputs and gradients is the one buffer.
 The row step is written once against an array namespace ``xp`` (backend ``"numpy"``, and CuPy runs the
-same code), once as a fused Numba kernel (``"numba"``: one parallel pass per row, float64 accumulators)
+same code), once as a fused Numba kernel (``"numba"``: three passes per row in cache, float64 accumulators;
+:mod:`accel._cpu`'s workers run it, and each product, on shares of the chunk with a single-threaded BLAS)
 and once as a CUDA kernel (``"cupy"``: one thread block per row).
 
 **Precision.** float32 and float64 inputs. The GEMMs run in the input dtype (BLAS accumulates in it; so do
@@ -37,12 +38,20 @@ from refloss._reduce import reduce, reduce_scale
 from refloss.losses.classification import _leave_one_out_sums
 from refloss.losses.linear import POSITIVE
 
+from . import _cpu
+from ._cpu import Products, blas_products, each, share, single_threaded_blas
 from ._dispatch import available_backends, resolve_backend
 
-#: Default size of the logits buffer, per device: chunk rows are chosen so that chunk x V stays below it.
-#: On a CPU the row step then runs on a chunk that stays in the last-level cache; a GPU needs taller
-#: chunks to keep cuBLAS busy.
-CHUNK_BYTES = {"cpu": 32 * 2**20, "gpu": 512 * 2**20}
+#: Default size of the logits buffer, per backend: chunk rows are chosen so that chunk x V stays below it.
+#: Each chunk's products read the whole classifier again (BLAS packs it) and add into all of grad_c, so
+#: taller chunks cost less time and more memory: at N = 2048, D = 1024, V = 32768 on two cores the Numba
+#: backend took 1.08-1.12x the floor with 256-row chunks (32 MiB) and 1.05-1.08x with 512 (64 MiB). The
+#: NumPy row step holds several temporaries of the chunk's size (896 MiB in all at 64 MiB, 629 at 32), and
+#: a GPU needs taller chunks to keep cuBLAS busy.
+CHUNK_BYTES = {"numpy": 32 * 2**20, "numba": 64 * 2**20, "cupy": 512 * 2**20}
+#: Rows per block of the ``"numba"`` backend's forward-only pass (:func:`_blocked_forward`), whose blocks of
+#: classes then keep the logits under ``CHUNK_BYTES``; ``chunk_size`` sets it too.
+FORWARD_BLOCK_ROWS = 4096
 #: Columns per block of the optional gradient filter.
 FILTER_BLOCK = 4096
 
@@ -129,9 +138,9 @@ def _class_weights(weight, n_classes: int):
     return w, float(w.sum()), _leave_one_out_sums(w)
 
 
-def _chunk_rows(chunk_size, n_rows: int, n_classes: int, itemsize: int, device: str = "cpu") -> int:
+def _chunk_rows(chunk_size, n_rows: int, n_classes: int, itemsize: int, backend: str) -> int:
     if chunk_size is None:
-        return int(min(n_rows, max(1, CHUNK_BYTES[device] // (n_classes * itemsize))))
+        return int(min(n_rows, max(1, CHUNK_BYTES[backend] // (n_classes * itemsize))))
     rows = v.integer(chunk_size, "chunk_size")
     if rows < 1:
         raise RefLossError(f"chunk_size must be a positive number of rows, got {rows}")
@@ -214,6 +223,7 @@ def rows_xp(xp, L, bias, y, w, w_loo, w_sum: float, opts: _Options, scale: float
 class _Backend(NamedTuple):
     xp: Any
     rows: Any  # (L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out) -> None
+    workers: bool = False  # run each chunk on accel._cpu's workers (rows must release the GIL)
 
 
 def _rows_into(xp):
@@ -229,48 +239,18 @@ def _numpy_backend():
     return _Backend(np, _rows_into(np))
 
 
-class _Products(NamedTuple):
-    """The three GEMMs, each written into its output: ``logits(out, e_rows, c)``: out = e_rows @ c.T;
-    ``times(out, g, c, beta)``: out = g @ c + beta out; ``tn_add(out, g, e_rows)``: out += g.T @ e_rows."""
-
-    logits: Any
-    times: Any
-    tn_add: Any
-
-
-def _blas_products(dtype) -> _Products:
-    """SciPy's BLAS on Fortran-ordered views of the C-ordered arrays: no operand is copied, no V x D temporary
-    exists, and every product runs in one BLAS (mixing NumPy's and SciPy's OpenBLAS thread pools, each
-    spinning while the other works, cost 40% at N = 2048, D = 1024, V = 32768 on two cores)."""
-    import scipy.linalg.blas as blas
-
-    gemm = blas.sgemm if dtype == np.float32 else blas.dgemm
-
-    def written(out):
-        view = out.T
-        if not view.flags.f_contiguous:  # f2py would write into a copy: the result would be lost
-            raise AssertionError("accel: a GEMM output is not contiguous")
-        return view
-
-    return _Products(
-        logits=lambda out, e_rows, c: gemm(1.0, c.T, e_rows.T, trans_a=1, c=written(out), overwrite_c=1),
-        times=lambda out, g, c, beta=0.0: gemm(1.0, c.T, g.T, beta=beta, c=written(out), overwrite_c=1),
-        tn_add=lambda out, g, e_rows: gemm(1.0, e_rows.T, g.T, beta=1.0, c=written(out), trans_b=1, overwrite_c=1),
-    )
-
-
-def _cublas_products() -> _Products:
+def _cublas_products() -> Products:
     import cupy.cublas as cublas
 
-    return _Products(
+    return Products(
         logits=lambda out, e_rows, c: cublas.gemm("N", "T", e_rows, c, out=out),
         times=lambda out, g, c, beta=0.0: cublas.gemm("N", "N", g, c, out=out, beta=beta),
         tn_add=lambda out, g, e_rows: cublas.gemm("T", "N", g, e_rows, out=out, alpha=1.0, beta=1.0),
     )
 
 
-def products(xp, dtype) -> _Products:
-    return _blas_products(dtype) if xp is np else _cublas_products()
+def products(xp, dtype) -> Products:
+    return blas_products(dtype) if xp is np else _cublas_products()
 
 
 def _mean_denominator(w: np.ndarray, y_host: np.ndarray, ignore_index: int) -> float:
@@ -278,7 +258,8 @@ def _mean_denominator(w: np.ndarray, y_host: np.ndarray, ignore_index: int) -> f
     return float(w[np.where(kept, y_host, 0)][kept].sum())
 
 
-def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int):
+def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int, block_rows: int | None = None):
+    """The chunked computation (``block_rows``: rows per block of the Numba forward pass; default ``chunk``)."""
     xp = backend.xp
     n_rows, n_classes = e.shape[0], c.shape[0]
     w, w_sum, w_loo = _class_weights(weight, n_classes)
@@ -291,39 +272,145 @@ def _run(backend: _Backend, e, c, y, bias, weight, opts: _Options, chunk: int):
     grad_e = xp.empty_like(e) if opts.gradients else None
     grad_c = xp.zeros_like(c) if opts.gradients else None
     grad_b = xp.zeros(n_classes, dtype=xp.float64) if opts.gradients and bias is not None else None
-    buffer = xp.empty((chunk, n_classes), dtype=e.dtype)
+    buffer = None if backend.workers and not opts.gradients else xp.empty((chunk, n_classes), dtype=e.dtype)
     gemm = products(xp, e.dtype)
-    for start in range(0, n_rows, chunk):
-        stop = min(n_rows, start + chunk)
-        logits = buffer[: stop - start]
-        gemm.logits(logits, e[start:stop], c)
-        backend.rows(logits, bias, y[start:stop], w_dev, w_loo_dev, w_sum, opts, scale, loss[start:stop],
-                     lse[start:stop])
-        if opts.gradients:
-            _backward_chunk(xp, gemm, logits, c, e[start:stop], grad_e[start:stop], grad_c, grad_b, opts)
+
+    def row_step(logits, rows: slice):
+        backend.rows(logits, bias, y[rows], w_dev, w_loo_dev, w_sum, opts, scale, loss[rows], lse[rows])
+
+    if backend.workers and not opts.gradients:
+        with single_threaded_blas():
+            _blocked_forward(e, c, y, bias, w, w_sum, opts, loss, lse, block_rows or chunk, _cpu.worker_count())
+    elif backend.workers:
+        with single_threaded_blas():
+            workers = _cpu.worker_count()
+            for start in range(0, n_rows, chunk):
+                rows = slice(start, min(n_rows, start + chunk))
+                _worker_chunk(gemm, row_step, buffer, e, c, rows, grad_e, grad_c, grad_b, opts, workers)
+    else:
+        for start in range(0, n_rows, chunk):
+            rows = slice(start, min(n_rows, start + chunk))
+            logits = buffer[: rows.stop - start]
+            gemm.logits(logits, e[rows], c)
+            row_step(logits, rows)
+            if opts.gradients:
+                _backward_chunk(xp, gemm, logits, c, e[rows], grad_e[rows], grad_c, grad_b, opts)
     return reduce(loss, opts.reduction, denominator), grad_e, grad_c, \
         None if grad_b is None else grad_b.astype(e.dtype), lse
 
 
-def _backward_chunk(xp, gemm: _Products, g, c, e_rows, grad_e_rows, grad_c, grad_b, opts):
+def forward_on_workers(gemm: Products, row_step, logits, e_rows, c, rows: slice, workers: int) -> None:
+    """The logits of a chunk by blocks of classes, then ``row_step(block, its rows)`` by blocks of rows, each
+    on ``workers`` threads (``rows``: the chunk's rows in the whole batch)."""
+    n_classes = c.shape[0]
+    each(lambda k: gemm.logits(logits[:, share(n_classes, k, workers)], e_rows, c[share(n_classes, k, workers)]),
+         workers)
+
+    def step(k):
+        mine = share(len(logits), k, workers)
+        row_step(logits[mine], slice(rows.start + mine.start, rows.start + mine.stop))
+
+    each(step, workers)
+
+
+def _worker_chunk(gemm: Products, row_step, buffer, e, c, rows: slice, grad_e, grad_c, grad_b, opts, workers: int):
+    """One chunk on ``workers`` threads (NumPy arrays, single-threaded BLAS): the forward as
+    :func:`forward_on_workers`, then ``G @ c`` by blocks of features and ``G^T e``, ``grad_bias`` by blocks of
+    classes (the gradient filter's blocks dealt out in turn), so that the workers together pack each operand
+    once."""
+    n_classes, n_features = c.shape
+    e_rows, logits = e[rows], buffer[: rows.stop - rows.start]
+    forward_on_workers(gemm, row_step, logits, e_rows, c, rows, workers)
+    if not opts.gradients:
+        return
+    kept = _kept_blocks(np, logits, opts.filter_eps)
+    blocks = list(_blocks(n_classes)) if kept is None else kept
+
+    def backward(k):
+        features = share(n_features, k, workers)
+        summed = [slice(0, n_classes)] if kept is None else kept
+        for i, classes in enumerate(summed):
+            gemm.times(grad_e[rows, features], logits[:, classes], c[classes, features], 0.0 if i == 0 else 1.0)
+        if not summed:
+            grad_e[rows, features] = 0
+        # G^T e by blocks: BLAS packs G's block, and a whole share would keep 16 MiB more resident per worker
+        for classes in blocks[k::workers]:
+            gemm.tn_add(grad_c[classes], logits[:, classes], e_rows)
+        if grad_b is not None:
+            mine = share(n_classes, k, workers)
+            with np.errstate(invalid="ignore", over="ignore"):  # per thread; overflowing logits are refused after
+                grad_b[mine] += logits[:, mine].sum(axis=0, dtype=np.float64)
+
+    each(backward, workers)
+
+
+def _blocked_forward(e, c, y, bias, w, w_sum: float, opts: _Options, loss, lse, block_rows: int, workers: int):
+    """The forward pass of the ``"numba"`` backend by blocks of rows *and* classes (online log-sum-exp).
+
+    Without gradients nothing needs a whole row of logits at once, so each block of ``block_rows`` rows runs
+    through the classes in blocks that keep block_rows x width under ``CHUNK_BYTES``: the classifier is read
+    once per block of rows, not once per chunk of a few rows, and the state of a row
+    (:func:`accel._numba_kernels.online_rows`) is merged block after block. Then, per row, the loss of
+    :func:`rows_xp` from that state.
+    """
+    from . import _numba_kernels
+
+    n_rows, n_classes = e.shape[0], c.shape[0]
+    width = int(min(n_classes, max(1, CHUNK_BYTES["numba"] // (block_rows * e.dtype.itemsize))))
+    buffer = np.empty((min(block_rows, n_rows), width), dtype=e.dtype)
+    gemm = products(np, e.dtype)
+    state = (np.empty(n_rows), np.empty(n_rows, dtype=np.int64), np.empty(n_rows), np.zeros(n_rows), np.empty(n_rows),
+             np.empty(n_rows))
+    eps = opts.label_smoothing
+    for start in range(0, n_rows, block_rows):
+        rows = slice(start, min(n_rows, start + block_rows))
+        for first in range(0, n_classes, width):
+            classes = slice(first, min(n_classes, first + width))
+            logits = buffer[: rows.stop - start, : classes.stop - first]
+
+            def step(block, part: slice, first=first):
+                _numba_kernels.online_rows(block, first, bias, opts.softcap, y[part], w, opts.ignore_index, eps,
+                                           [array[part] for array in state])
+
+            forward_on_workers(gemm, step, logits, e[rows], c[classes], rows, workers)
+    m, _, s, z_y, spread, _ = state
+    log1p_s = np.log1p(s)
+    lse[...] = m + log1p_s
+    kept = y != opts.ignore_index
+    w_y = w[np.where(kept, y, 0)] * kept
+    loss[...] = (1.0 - eps) * w_y * ((m - z_y) + log1p_s)
+    if eps:
+        loss += (eps / n_classes) * kept * (spread + log1p_s * w_sum)
+    if opts.z_loss:
+        loss += opts.z_loss * kept * lse**2
+
+
+def _blocks(n_classes: int):
+    """Slices of ``FILTER_BLOCK`` classes (the last one ragged)."""
+    return (slice(lo, min(n_classes, lo + FILTER_BLOCK)) for lo in range(0, n_classes, FILTER_BLOCK))
+
+
+def _kept_blocks(xp, g, filter_eps: float):
+    """The column blocks of G that enter the backward products: ``None`` (all of G) without the gradient
+    filter; else the blocks of :func:`_blocks` with an entry of magnitude ``filter_eps`` or more."""
+    if not filter_eps:
+        return None
+    return [cols for cols in _blocks(g.shape[1]) if float(xp.max(xp.abs(g[:, cols]))) >= filter_eps]
+
+
+def _backward_chunk(xp, gemm: Products, g, c, e_rows, grad_e_rows, grad_c, grad_b, opts):
     if grad_b is not None:
         grad_b += xp.sum(g, axis=0, dtype=xp.float64)
-    if not opts.filter_eps:
+    kept = _kept_blocks(xp, g, opts.filter_eps)
+    if kept is None:
         gemm.times(grad_e_rows, g, c)
         gemm.tn_add(grad_c, g, e_rows)
         return
-    # The gradient filter (Cut Cross-Entropy's gradient filtering): blocks of columns whose |G| are all below filter_eps
-    # are skipped in both products. Error bound: |dgrad_e[n,d]| <= filter_eps * sum_v |c[v,d]| over skipped v,
-    # |dgrad_c[v,d]| <= filter_eps * sum_n |e[n,d]| over the chunk's rows, for each skipped column block.
     grad_e_rows[...] = 0
-    for lo in range(0, g.shape[1], FILTER_BLOCK):
-        hi = min(g.shape[1], lo + FILTER_BLOCK)
-        block = g[:, lo:hi]
-        if float(xp.max(xp.abs(block))) < opts.filter_eps:
-            continue
-        block = xp.ascontiguousarray(block)
-        gemm.times(grad_e_rows, block, c[lo:hi], 1.0)
-        gemm.tn_add(grad_c[lo:hi], block, e_rows)
+    for cols in kept:
+        block = xp.ascontiguousarray(g[:, cols])
+        gemm.times(grad_e_rows, block, c[cols], 1.0)
+        gemm.tn_add(grad_c[cols], block, e_rows)
 
 
 # -- the public function ---------------------------------------------------------------------------------
@@ -352,9 +439,11 @@ def linear_cross_entropy(e, c, target, *, bias=None, weight=None, ignore_index: 
             by at most ``filter_eps * sum |c[v, d]|`` over its classes and ``grad_c[v, d]`` by at most
             ``filter_eps * sum |e[n, d]|`` over the chunk's rows; ``grad_bias`` is never filtered.
         backend: ``"auto"`` (CuPy arrays: ``"cupy"``; else ``"numba"`` if installed, else ``"numpy"``),
-            ``"numpy"``, ``"numba"`` or ``"cupy"``; the result's ``backend`` says which ran.
-        chunk_size: rows per chunk (default: as many as keep the chunk x V buffer under 32 MiB on a CPU,
-            512 MiB on a GPU).
+            ``"numpy"``, ``"numba"`` or ``"cupy"``; the result's ``backend`` says which ran. ``"numba"`` runs
+            on ``numba.get_num_threads()`` threads and, for the length of the call, holds every BLAS loaded in
+            the process to one thread per caller (so another thread's BLAS call meanwhile runs on one core).
+        chunk_size: rows per chunk (default: as many as keep the chunk x V buffer under ``CHUNK_BYTES`` of
+            the backend: 32 MiB for ``"numpy"``, 64 MiB for ``"numba"``, 512 MiB for ``"cupy"``).
 
     Returns:
         :class:`LinearCrossEntropyResult` ``(loss, grad_e, grad_c, grad_bias, lse, backend)``.
@@ -386,10 +475,11 @@ def linear_cross_entropy(e, c, target, *, bias=None, weight=None, ignore_index: 
     y = _targets(xp, target, e.shape[0], c.shape[0], ignore_index)
     if weight is not None:
         _class_weights(weight, c.shape[0])  # validated before any work
-    chunk = _chunk_rows(chunk_size, e.shape[0], c.shape[0], e.dtype.itemsize, "cpu" if xp is np else "gpu")
+    chunk = _chunk_rows(chunk_size, e.shape[0], c.shape[0], e.dtype.itemsize, name)
     # Logits beyond the dtype's range become inf and then NaN (inf - inf): refused below, on the LSE.
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        loss, grad_e, grad_c, grad_b, lse = _run(_BACKENDS[name](), e, c, y, bias, weight, opts, chunk)
+        block_rows = chunk if chunk_size is not None else min(e.shape[0], FORWARD_BLOCK_ROWS)
+        loss, grad_e, grad_c, grad_b, lse = _run(_BACKENDS[name](), e, c, y, bias, weight, opts, chunk, block_rows)
     if not bool(xp.isfinite(lse).all()):
         raise RefLossError("the logits e @ c.T + bias overflow the input dtype (an entry's products exceed its "
                            "range); scale the inputs or use float64")
@@ -411,7 +501,7 @@ def _backend_for(xp, backend: str) -> str:
 def _numba_backend():
     from . import _numba_kernels
 
-    return _Backend(np, _numba_kernels.rows)
+    return _Backend(np, _numba_kernels.rows, workers=True)
 
 
 def _cupy_backend():

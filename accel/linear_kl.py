@@ -119,7 +119,7 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     reduction = v.choice(reduction, v.REDUCTIONS, "reduction")
     n_rows, n_classes = e.shape[0], c_s.shape[0]
     chunk = int(min(n_rows, max(1, CHUNK_ELEMENTS // n_classes))) if chunk_size is None else \
-        _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize)
+        _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize, "numpy")
     scale = reduce_scale((n_rows,), reduction)
     gemm = products(np, e.dtype)
     loss = np.empty(n_rows)

@@ -15,6 +15,7 @@ cancel on a peaked row).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,8 +24,9 @@ from refloss import RefLossError
 from refloss import _validate as v
 from refloss.losses.linear import POSITIVE
 
-from . import linear_ce
-from .linear_ce import _capped, _chunk_rows, _head, _namespace, _targets, products
+from . import _cpu, linear_ce
+from ._cpu import single_threaded_blas
+from .linear_ce import _capped, _chunk_rows, _head, _namespace, _targets, forward_on_workers, products
 
 
 class TokenStats(NamedTuple):
@@ -101,21 +103,29 @@ def token_stats(e, c, target, *, bias=None, softcap: float | None = None, k: int
         raise RefLossError(f"k must be >= 1, got {k}")
     ignore_index = v.integer(ignore_index, "ignore_index")
     y = _targets(xp, target, e.shape[0], c.shape[0], ignore_index)
-    chunk = _chunk_rows(chunk_size, e.shape[0], c.shape[0], e.dtype.itemsize, "cpu" if xp is np else "gpu")
-    rows = _STEPS[name]()
+    chunk = _chunk_rows(chunk_size, e.shape[0], c.shape[0], e.dtype.itemsize, name)
+    rows_step = _STEPS[name]()
     n_rows = e.shape[0]
     lse, logprob, entropy = (xp.empty(n_rows, dtype=xp.float64) for _ in range(3))
     rank, argmax = xp.empty(n_rows, dtype=xp.int64), xp.empty(n_rows, dtype=xp.int64)
     buffer = xp.empty((chunk, c.shape[0]), dtype=e.dtype)
     gemm = products(xp, e.dtype)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # overflow is refused below
+    outputs = (lse, logprob, entropy, rank, argmax)
+
+    def step(logits, rows: slice):
+        for array, part in zip(outputs, rows_step(xp, logits, bias, cap, y[rows], ignore_index)):
+            array[rows] = part
+
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"), \
+            single_threaded_blas() if name == "numba" else contextlib.nullcontext():
         for start in range(0, n_rows, chunk):
-            stop = min(n_rows, start + chunk)
-            logits = buffer[: stop - start]
-            gemm.logits(logits, e[start:stop], c)
-            out = rows(xp, logits, bias, cap, y[start:stop], ignore_index)
-            for array, part in zip((lse, logprob, entropy, rank, argmax), out):
-                array[start:stop] = part
+            rows = slice(start, min(n_rows, start + chunk))
+            logits = buffer[: rows.stop - start]
+            if name == "numba":  # on the workers of accel._cpu, as linear_cross_entropy's chunks
+                forward_on_workers(gemm, step, logits, e[rows], c, rows, _cpu.worker_count())
+            else:
+                gemm.logits(logits, e[rows], c)
+                step(logits, rows)
     if not bool(xp.isfinite(lse).all()):
         raise RefLossError("the logits e @ c.T + bias overflow the input dtype; scale the inputs or use float64")
     return TokenStats(lse, logprob, entropy, rank, (rank >= 0) & (rank < k), argmax, y != ignore_index, name)

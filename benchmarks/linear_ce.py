@@ -21,6 +21,8 @@ buffers; ``floor-forward`` is the forward GEMM alone. Forward+backward rows are 
 forward-only rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``. ``baseline``
 imports NumPy and Numba and allocates and touches the inputs and the two gradients: the least RSS any
 variant can have. ``baseline-torch`` does the same after importing torch: the least for the torch rows.
+``baseline-accel`` does it with accel loaded and its Numba kernels run once on a tiny head (Numba's LLVM,
+SciPy's BLAS): ``accel-numba`` minus it is the working set of the call.
 
 A variant whose dependency is missing (torch, torch's ``linear_cross_entropy``, an ``accel`` function)
 is a row that says ``unavailable: <why>``; none is skipped silently.
@@ -185,6 +187,20 @@ def build_baseline(with_torch: bool):
     return build
 
 
+def build_baseline_accel(e, c, t):
+    """The baseline with accel loaded and ready: its Numba kernels (loaded from Numba's cache or compiled),
+    SciPy's BLAS and threadpoolctl, all run once on a tiny head. accel-numba's peak minus this one is the
+    working set of the call itself (the chunk buffer and BLAS's packing space)."""
+    import numpy as np
+
+    fn, stats = _accel("linear_cross_entropy"), _accel("token_stats")
+    tiny = np.ones((2, 3), dtype=e.dtype), np.ones((4, 3), dtype=e.dtype), np.array([0, 1])
+    fn(*tiny, backend="numba")
+    fn(*tiny, backend="numba", gradients=False)
+    stats(*tiny, backend="numba")
+    return build_baseline(with_torch=False)(e, c, t)
+
+
 @dataclass(frozen=True)
 class Variant:
     kind: str  # "fwd+bwd", "fwd" or "memory"
@@ -203,6 +219,7 @@ VARIANTS = {
     "accel-token-stats": Variant("fwd", build_token_stats),
     "baseline": Variant("memory", build_baseline(with_torch=False)),
     "baseline-torch": Variant("memory", build_baseline(with_torch=True)),
+    "baseline-accel": Variant("memory", build_baseline_accel),
 }
 FLOOR_OF = {"fwd+bwd": "floor", "fwd": "floor-forward"}
 

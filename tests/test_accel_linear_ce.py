@@ -13,6 +13,7 @@ The CuPy backend runs the same algorithm (``rows_xp`` with CuPy as ``xp``) and i
 """
 
 import warnings
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -37,11 +38,11 @@ def _rounded(case: dict, dtype) -> dict:
             for k, x in case.items()}
 
 
-def _run(case: dict, backend: str, dtype, chunk_size=None):
+def _run(case: dict, backend: str, dtype, chunk_size=None, gradients=True):
     arrays = {k: (None if case.get(k) is None else np.asarray(case[k], dtype=dtype)) for k in ARRAYS}
     options = {k: case[k] for k in OPTIONS if k in case}
     return accel.linear_cross_entropy(arrays["e"], arrays["c"], case["target"], bias=arrays["bias"],
-                                      backend=backend, chunk_size=chunk_size, **options)
+                                      backend=backend, chunk_size=chunk_size, gradients=gradients, **options)
 
 
 def _assert_within(what: str, got, ref, scale, dtype) -> None:
@@ -60,6 +61,11 @@ def _check_against_oracle(case: dict, backend: str, dtype, chunk_size=None) -> N
         out = _run(exact_case, backend, dtype, chunk_size)
     label = f"{backend}/{np.dtype(dtype)}"
     _assert_within(f"{label} loss", out.loss, float64(ref.value), float64(ref.value_scale), dtype)
+    # the forward pass alone, with blocks of one class (Numba's online log-sum-exp merges every class)
+    with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": 1}), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RefLossWarning)
+        forward = _run(exact_case, backend, dtype, chunk_size, gradients=False)
+    _assert_within(f"{label} forward-only loss", forward.loss, float64(ref.value), float64(ref.value_scale), dtype)
     for name, got in (("e", out.grad_e), ("c", out.grad_c), ("bias", out.grad_bias)):
         if name in ref.grads:
             _assert_within(f"{label} grad_{name}", got, float64(ref.grads[name]), float64(ref.grad_scales[name]),
@@ -134,6 +140,23 @@ BIG = {
 @pytest.mark.parametrize("chunk_size", [1, 7, None])
 @pytest.mark.parametrize("name", list(BIG))
 def test_larger_heads_match_the_reference(name, chunk_size, dtype, backend):
+    _check_larger_head(name, chunk_size, dtype, backend)
+
+
+@pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
+@pytest.mark.parametrize("workers", [1, 3, 5])
+@pytest.mark.parametrize("chunk_size", [1, 7, None])
+def test_numba_workers_share_every_chunk_at_any_count(workers, chunk_size, monkeypatch):
+    """Shares of rows, classes and features that are empty, ragged or uneven (5 workers, 13 features, chunks
+    of one row) give the same results; so does the gradient filter's dealing of blocks."""
+    monkeypatch.setattr(accel._cpu, "worker_count", lambda: workers)
+    for dtype in DTYPES:
+        _check_larger_head("every_option", chunk_size, dtype, "numba")
+    test_gradient_filter_stays_within_its_stated_bound("numba")
+    test_token_stats_match_refloss_on_the_materialised_logits(20.0, np.float64, "numba")
+
+
+def _check_larger_head(name, chunk_size, dtype, backend):
     rng = np.random.default_rng(sum(map(ord, name)))
     n, d, n_classes = 61, 13, 301
     options = dict(BIG[name])
@@ -152,6 +175,11 @@ def test_larger_heads_match_the_reference(name, chunk_size, dtype, backend):
     if ref.bias is not None:
         _assert_within("grad_bias", out.grad_bias, ref.bias, b_scale, dtype)
     assert out.grad_e.dtype == out.grad_c.dtype == dtype
+    # the forward pass alone, in blocks of 37 classes (ragged: 301 = 8 x 37 + 5)
+    budget = 37 * (chunk_size or n) * np.dtype(dtype).itemsize
+    with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": budget}):
+        forward = _run(case, backend, dtype, chunk_size, gradients=False)
+    _assert_within("forward-only loss", forward.loss, ref_loss, loss_scale, dtype)
 
 
 @pytest.mark.parametrize("backend", CPU)
@@ -170,28 +198,32 @@ def test_forward_only_returns_the_same_loss_and_no_gradients(backend):
     arrays = {k: case.get(k) for k in ARRAYS}
     forward = accel.linear_cross_entropy(arrays["e"], arrays["c"], case["target"], bias=arrays["bias"],
                                          softcap=20.0, z_loss=0.5, gradients=False, backend=backend)
-    assert forward.loss == full.loss
     assert forward.grad_e is forward.grad_c is forward.grad_bias is None
-    np.testing.assert_array_equal(forward.lse, full.lse)
+    # the numpy backend runs the same row step; Numba's forward pass sums by blocks of classes
+    np.testing.assert_allclose(forward.loss, full.loss, rtol=0 if backend == "numpy" else 1e-15)
+    np.testing.assert_allclose(forward.lse, full.lse, rtol=0 if backend == "numpy" else 1e-15)
 
 
 @pytest.mark.parametrize("backend", CPU)
 def test_gradient_filter_stays_within_its_stated_bound(backend):
     rng = np.random.default_rng(2)
-    n, d, n_classes = 40, 8, 3 * accel.linear_ce.FILTER_BLOCK + 17
-    e = rng.standard_normal((n, d))
+    block = accel.linear_ce.FILTER_BLOCK
+    n, d, n_classes = 40, 8, 3 * block + 17
+    direction = np.eye(d)[0]
+    e = 3.0 * direction + 0.1 * rng.standard_normal((n, d))
     c = rng.standard_normal((n_classes, d))
-    c[accel.linear_ce.FILTER_BLOCK:] -= 12.0 * e.mean(axis=0) / np.linalg.norm(e.mean(axis=0))  # blocks of tiny p
+    c[block:] -= 12.0 * direction  # every class past the first block: logits ~36 lower, |G| < 1e-13
     y = rng.integers(0, 50, n)
     exact = accel.linear_cross_entropy(e, c, y, backend=backend)
     eps = 1e-9
     filtered = accel.linear_cross_entropy(e, c, y, backend=backend, filter_eps=eps)
     assert filtered.loss == exact.loss
-    bound_e = eps * np.abs(c).sum(axis=0)  # every block skipped: sum over all classes
+    assert (filtered.grad_c[block:] == 0).all() and (exact.grad_c[block:] != 0).all(), "the blocks were not skipped"
+    bound_e = eps * np.abs(c[block:]).sum(axis=0)  # the skipped classes
     bound_c = eps * np.abs(e).sum(axis=0)
     assert (np.abs(filtered.grad_e - exact.grad_e) <= bound_e + 1e-15).all()
     assert (np.abs(filtered.grad_c - exact.grad_c) <= bound_c + 1e-15).all()
-    assert np.any(filtered.grad_c != exact.grad_c), "no block was skipped: the case does not test the filter"
+    np.testing.assert_allclose(filtered.grad_c[:block], exact.grad_c[:block], rtol=1e-12, atol=1e-15)
 
 
 def test_all_ignored_mean_is_nan_with_a_warning_and_zero_gradients():
@@ -225,10 +257,18 @@ def test_bad_input_raises_a_reflosserror_naming_the_argument(bad, match):
         accel.linear_cross_entropy(args.pop("e"), args.pop("c"), args.pop("target"), **args)
 
 
-def test_logits_beyond_float32_are_refused():
+@pytest.mark.parametrize("backend", CPU)
+def test_logits_beyond_float32_are_refused(backend):
     e = np.full((1, 2), 1e30, dtype=np.float32)
     with pytest.raises(RefLossError, match="overflow"):
-        accel.linear_cross_entropy(e, e.copy(), [0], backend="numpy")
+        accel.linear_cross_entropy(e, e.copy(), [0], backend=backend)
+    # a NaN logit (inf - inf inside the product) among finite ones, wherever the row's maximum is
+    c = np.array([[1.0, 0.0], [1e30, -1e30], [0.0, 0.0]], dtype=np.float32)
+    for order in ([0, 1, 2], [1, 0, 2], [2, 0, 1]):
+        with pytest.raises(RefLossError, match="overflow"):
+            accel.linear_cross_entropy(e, c[order], [0], bias=np.zeros(3, dtype=np.float32), backend=backend)
+        with pytest.raises(RefLossError, match="overflow"):
+            accel.token_stats(e, c[order], [0], backend=backend)
 
 
 def test_inputs_are_not_modified():
