@@ -7,9 +7,11 @@ computes (that function is the specification), in three passes over each row whi
 (3) the gradient entries, overwriting the buffer. Exponentials run in the input dtype; sums, LSE, loss and
 the gradient's coefficients in float64.
 
-Both hot loops are written so that LLVM vectorises them: the maximum keeps 16 running maxima, and the
-float32 exponential is :func:`_exp_nonpositive` (arithmetic only, where a call to ``expf`` would run one
-entry at a time; 5x faster on a row of 32768 classes, and within 0.59 ulp of e^x on every float32).
+The hot loops are written so that LLVM vectorises them: the maximum keeps 16 running maxima; the float32
+exponential (:func:`_exp_nonpositive`) and soft cap (:func:`_cap_row`) are float64 arithmetic rounded once to
+float32, where a call to ``expf`` or ``expm1`` would run one entry at a time (5.5x faster on a row of 32768
+classes, and within 0.59 ulp of e^x, of tanh and of its slope on every float32); and the kernels take IEEE
+division (``error_model="numpy"``), since Python's ZeroDivisionError check is a branch in the loop.
 """
 
 from __future__ import annotations
@@ -22,34 +24,51 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
+# "reassoc" lets LLVM vectorise the float64 sums (a sum in another order: a few ulps of a
+# sum of non-negative terms); "contract" allows fused multiply-adds. No flag assumes away NaN or inf.
+_FAST = {"reassoc", "contract"}
+# IEEE division (no ZeroDivisionError check, whose branch keeps a loop from vectorising); no divisor here is 0.
+_IEEE = "numpy"
+
 
 @intrinsic
-def _float32_from_bits(typingctx, bits):
-    """The float32 whose IEEE bits are the int32 ``bits`` (a bit cast, no instruction)."""
+def _float64_from_bits(typingctx, bits):
+    """The float64 whose IEEE bits are the int64 ``bits`` (a bit cast, no instruction)."""
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
+        return builder.bitcast(args[0], ir.DoubleType())
 
-    return types.float32(types.int32), codegen
+    return types.float64(types.int64), codegen
 
 
-# e^x = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2 in [-ln2/2, ln2/2] (Cody and Waite's reduction:
-# ln 2 = LN2_HI + LN2_LO with LN2_HI = 355/512 exact in 9 bits, so n LN2_HI is exact for |n| < 2^15).
-_LOG2_E = np.float32(1.0 / math.log(2.0))
-_LN2_HI = np.float32(355.0 / 512.0)
-_LN2_LO = np.float32(math.log(2.0) - 355.0 / 512.0)
+# e^t = 2^n e^r with n = round(t / ln 2) and r = t - n ln 2 in [-ln2/2, ln2/2] (Cody and Waite's reduction:
+# ln 2 = LN2_HI + LN2_LO with LN2_HI = 355/512 exact in 9 bits, so n LN2_HI is exact for |n| < 2^44).
+_LOG2_E = 1.0 / math.log(2.0)
+_LN2_HI = 355.0 / 512.0
+_LN2_LO = math.log(2.0) - 355.0 / 512.0
 # e^r by its Taylor polynomial of degree 7: the remainder is below |r|^8 / 8! e^|r| < 7.4e-9 e^r for
-# |r| <= ln2/2, a tenth of float32's half-ulp, so the float32 Horner rounding (half an ulp in the last
-# step) dominates; tests/test_accel_exp.py checks every float32 in [-104.5, 0]: within 0.588 ulp.
-_TAYLOR = tuple(np.float32(1.0 / math.factorial(k)) for k in range(2, 8))
-# Below -104, e^x < 2^-150 rounds to 0. 2^n is built as 2^(n + 64) 2^-64 so that the subnormal results
-# (n < -126) round once, in the last product, as a correctly scaled float32 would.
-_LOWEST = np.float32(-104.0)
-_TWO_TO_MINUS_64 = np.float32(2.0**-64)
+# |r| <= ln2/2, a sixteenth of float32's half-ulp at worst.
+_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(7, 1, -1))
+# e^-708 is float64's smallest power of e whose 2^n is a normal number: no result below needs more.
+_LOWEST = -708.0
+
+
+@numba.njit(cache=True)
+def _exp_wide(t):
+    """e^t for a float64 t <= 0 (or NaN) to 7.4e-9 relative, in float64 (float32's exponential before its one
+    rounding); arithmetic only, so that the loop that calls it vectorises. e^-708 below -708."""
+    t = _LOWEST if t < _LOWEST else t  # -inf too; NaN passes
+    n = np.floor(t * _LOG2_E + 0.5)
+    n = n if n > -1022.0 else -1022.0  # NaN: a valid exponent below, NaN in r
+    r = (t - n * _LN2_HI) - n * _LN2_LO
+    c7, c6, c5, c4, c3, c2 = _TAYLOR
+    tail = (((((c7 * r + c6) * r + c5) * r + c4) * r + c3) * r + c2) * r * r
+    return ((tail + r) + 1.0) * _float64_from_bits((np.int64(n) + 1023) << 52)
 
 
 def _exp_nonpositive(x):
-    """e^x for x <= 0 (or NaN), in x's dtype: float32 vectorisable, float64 by the C library."""
+    """e^x for x <= 0 (or NaN), in x's dtype: float32 from :func:`_exp_wide`, rounded once (within 0.59 ulp of
+    e^x on every float32, tests/test_accel_exp.py); float64 by the C library."""
     return math.exp(x)
 
 
@@ -57,18 +76,7 @@ def _exp_nonpositive(x):
 def _exp_nonpositive_impl(x):
     if x != types.float32:
         return lambda x: math.exp(x)
-
-    def exp_float32(x):
-        x = _LOWEST if x < _LOWEST else x  # -inf too; NaN passes
-        n = math.floor(x * _LOG2_E + np.float32(0.5))
-        n_int = np.int32(n if n > np.float32(-151.0) else np.float32(-151.0))  # NaN: a valid shift, NaN below
-        r = (x - n * _LN2_HI) - n * _LN2_LO
-        c2, c3, c4, c5, c6, c7 = _TAYLOR
-        tail = (((((c7 * r + c6) * r + c5) * r + c4) * r + c3) * r + c2) * r * r
-        return ((tail + r) + np.float32(1.0)) * _float32_from_bits((n_int + np.int32(127 + 64)) << 23) \
-            * _TWO_TO_MINUS_64
-
-    return exp_float32
+    return lambda x: np.float32(_exp_wide(np.float64(x)))
 
 
 @numba.njit(cache=True)
@@ -88,15 +96,62 @@ def _row_max(row):
     return m
 
 
+# e^a - 1 for a in [-1, 0] by its Taylor polynomial of degree 11: the remainder is below |a|^12 / 12! < 2.1e-9,
+# a thirtieth of float32's ulp of |e^a - 1| >= (1 - 1/e)|a|.
+_EXPM1_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(11, 1, -1))
+
+
 @numba.njit(cache=True)
 def _exp_minus_2abs(x):
-    """(q, 1 - q) for q = e^{-2|x|}, each to a few ulps (see accel.linear_ce._capped)."""
+    """(q, 1 - q) for q = e^{-2|x|}, each to a few ulps (see accel.linear_ce._capped): 1 - q from expm1 where
+    |x| < 1/2, q from exp elsewhere."""
     a = -2.0 * abs(x)
     if a > -1.0:
         em = math.expm1(a)
         return 1.0 + em, -em
     q = math.exp(a)
     return q, 1.0 - q
+
+
+def _cap_row(row, slope_row, cap, want_slope):
+    """z = s tanh(u/s) in place of u and, with ``want_slope``, 1 - tanh^2(u/s) into ``slope_row``: float64 rows
+    by the C library's exp and expm1; float32 rows by polynomials that vectorise (within 0.6 ulp of float32,
+    tests/test_accel_exp.py)."""
+    for j in range(row.shape[0]):
+        x = row[j] / cap
+        q, one_minus_q = _exp_minus_2abs(x)
+        if abs(x) >= 1e-8:
+            row[j] = math.copysign(cap * (one_minus_q / (1.0 + q)), x)
+        if want_slope:
+            slope_row[j] = 4.0 * q / (1.0 + q) ** 2
+
+
+@overload(_cap_row, jit_options={"error_model": _IEEE, "fastmath": {"contract"}})
+def _cap_row_impl(row, slope_row, cap, want_slope):
+    if row.dtype != types.float32:
+        return _cap_row
+    c11, c10, c9, c8, c7, c6, c5, c4, c3, c2 = _EXPM1_TAYLOR
+
+    def cap_row_float32(row, slope_row, cap, want_slope):
+        # float64 arithmetic (then one rounding to float32 per output) with both forms of q computed and one
+        # selected, not branched on, so that LLVM vectorises the loop
+        for j in range(row.shape[0]):
+            u = row[j]
+            x = u / cap
+            a = -2.0 * abs(x)
+            near = a > -1.0
+            r = a if near else -1.0  # keeps the polynomial in its range
+            tail = ((((((((c11 * r + c10) * r + c9) * r + c8) * r + c7) * r + c6) * r + c5) * r + c4) * r + c3) * r + c2
+            em = r + (r * r) * tail  # e^r - 1
+            far = _exp_wide(a)
+            q = 1.0 + em if near else far
+            one_minus_q = -em if near else 1.0 - far
+            z = cap * (one_minus_q / (1.0 + q))
+            row[j] = u if abs(x) < 1e-8 else (z if x > 0.0 else -z)
+            if want_slope:
+                slope_row[j] = 4.0 * q / ((1.0 + q) * (1.0 + q))
+
+    return cap_row_float32
 
 
 @numba.njit(cache=True)
@@ -106,21 +161,11 @@ def _prepare_row(row, bias, slope_row, cap, want_slope):
         for j in range(row.shape[0]):
             row[j] += bias[j]
     if cap > 0.0:
-        for j in range(row.shape[0]):
-            x = row[j] / cap
-            q, one_minus_q = _exp_minus_2abs(x)
-            if abs(x) >= 1e-8:
-                row[j] = math.copysign(cap * (one_minus_q / (1.0 + q)), x)
-            if want_slope:
-                slope_row[j] = 4.0 * q / (1.0 + q) ** 2
+        _cap_row(row, slope_row, cap, want_slope)
 
 
-# "reassoc" lets LLVM vectorise the float64 sums (a sum in another order: a few ulps of a
-# sum of non-negative terms); "contract" allows fused multiply-adds. No flag assumes away NaN or inf.
-_FAST = {"reassoc", "contract"}
 
-
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, fastmath=_FAST, error_model=_IEEE)
 def _max_and_target(row, yi, ignore_index):
     """Pass 1: the maximum m and its first index; whether the target is kept, and its logit (m if not)."""
     m = _row_max(row)
@@ -131,7 +176,7 @@ def _max_and_target(row, yi, ignore_index):
     return m, top, kept, row[yi] if kept else m
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+@numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
 def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale, gradients, loss_out, lse_out):
     n, n_classes = L.shape
     smooth = eps / n_classes
@@ -208,7 +253,7 @@ def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
           loss_out, lse_out)
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+@numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
 def _online_rows(L, first, bias, cap, y, w, ignore_index, smoothing, m_run, top_run, s_run, z_y_run, spread_run,
                  w_seen_run):
     """The forward pass over one block of classes (columns ``first ..`` of the logits) of each row, merged into
@@ -260,7 +305,7 @@ def online_rows(L, first, bias, cap, y, w, ignore_index, smoothing, state):
     _online_rows(L, first, bias_block, float(cap), y, w, int(ignore_index), bool(smoothing), *state)
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FAST)
+@numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
 def _stats_rows(L, bias, slope, cap, y, ignore_index, lse_out, logprob_out, entropy_out, rank_out, argmax_out):
     n, n_classes = L.shape
     for i in range(n):

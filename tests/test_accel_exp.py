@@ -1,9 +1,11 @@
-"""The Numba kernels' float32 exponential (``accel._numba_kernels._exp_nonpositive``) against e^x in float64.
+"""The Numba kernels' float32 exponential (``accel._numba_kernels._exp_nonpositive``) and soft cap
+(``_cap_row``: tanh and its slope) against float64.
 
-Every one of the 1.12e9 float32 numbers in [-104.5, 0] (about 11 s on two cores; the worst error, 0.588 ulp,
-is at x = -79.364937), and the points where the algorithm changes regime: the ends of the reduction
-interval, the subnormal results, the last x that rounds to a positive number, -inf and NaN. The error is in
-ulps of the correctly rounded float32 result (subnormal spacing included).
+The exponential on every one of the 1.12e9 float32 numbers in [-104.5, 0] (about 11 s on two cores; the worst
+error, 0.583 ulp, is at x = -1.0397207), and the points where the algorithm changes regime: the ends of the
+reduction interval, the subnormal results, the last x that rounds to a positive number, -inf and NaN. The soft
+cap on every float32 in [2^-26, 60]. Errors are in ulps of the correctly rounded float32 result (subnormal
+spacing included).
 """
 
 import math
@@ -13,7 +15,7 @@ import pytest
 
 numba = pytest.importorskip("numba")
 
-from accel._numba_kernels import _exp_nonpositive  # noqa: E402
+from accel._numba_kernels import _cap_row, _exp_nonpositive  # noqa: E402
 
 BOUND_ULPS = 0.59
 
@@ -67,3 +69,43 @@ def test_float64_is_the_c_library_exp():
     got = np.empty_like(x)
     _apply(x, got)
     np.testing.assert_array_equal(got, np.exp(x))
+
+
+# -- the soft cap's tanh and slope, float32 --------------------------------------------------------------------
+
+
+@numba.njit
+def _capped(row, slope):
+    _cap_row(row, slope, 1.0, True)  # cap 1: z = tanh(u), slope = 1 - tanh^2(u)
+
+
+def test_every_float32_soft_cap_is_within_its_bound():
+    """z = tanh(x) and 1 - tanh^2(x) for every float32 x in [2^-26, 60] (267 million numbers; below 2^-26 z is x
+    itself, above 60 z rounds to 1 and the slope to 0): within 0.6 ulp of float32 (measured: 0.5905 at
+    x = 0.519845 and 0.5831 at x = 22.007406)."""
+    low, high = int(np.float32(2.0**-26).view(np.uint32)), int(np.float32(60.0).view(np.uint32))
+    worst_z = worst_slope = 0.0
+    for start in range(low, high + 1, 1 << 24):
+        x = np.arange(start, min(start + (1 << 24), high + 1), dtype=np.uint32).view(np.float32)
+        z, slope = x.copy(), np.empty_like(x)
+        _capped(z, slope)
+        exact = np.tanh(x.astype(np.float64))
+        exact_slope = 1.0 / np.cosh(x.astype(np.float64)) ** 2
+        worst_z = max(worst_z, float((np.abs(z - exact) / np.spacing(exact.astype(np.float32))).max()))
+        worst_slope = max(worst_slope, float((np.abs(slope - exact_slope) /
+                                             np.spacing(exact_slope.astype(np.float32))).max()))
+    assert worst_z <= 0.6 and worst_slope <= 0.6
+
+
+def test_soft_cap_is_odd_exact_near_zero_and_saturates():
+    x = np.array([0.0, 1e-30, 2.0**-27, 0.3, 0.5, 3.0, 100.0, 1e30, np.inf], dtype=np.float32)
+    z, slope = x.copy(), np.empty_like(x)
+    _capped(z, slope)
+    z_neg, slope_neg = -x, np.empty_like(x)
+    _capped(z_neg, slope_neg)
+    np.testing.assert_array_equal(z_neg, -z)
+    np.testing.assert_array_equal(slope_neg, slope)
+    np.testing.assert_array_equal(z[:3], x[:3])  # tanh x = x to float32's precision below 2^-26
+    np.testing.assert_array_equal(z[6:], 1.0)
+    np.testing.assert_array_equal(slope[:3], 1.0)
+    np.testing.assert_array_equal(slope[6:], 0.0)
