@@ -75,15 +75,25 @@ def _rows(t_logits, s_logits, temp: float, scale: float, gradients: bool):
 
 
 def _grad_e_rows(out, gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms):
-    """grad_e of a chunk: each element from the form with the smaller bound on its terms (module docstring)."""
+    """grad_e of a chunk: each element from the form with the smaller bound on its terms (module docstring);
+    two GEMMs where one form wins the whole chunk (distinct heads: the direct one; near-copies: the split one)."""
+    direct_bound = norms["s"] * col_max["s"] + norms["t"] * col_max["t"]
+    split_bound = norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"]
+    split_wins = split_bound < direct_bound
+    if not split_wins.any():
+        gemm.times(out, g_s, c_s)
+        gemm.times(out, g_t, c_t, 1.0)
+        return
+    if split_wins.all():
+        gemm.times(out, g_sum, c_s)
+        gemm.times(out, g_t, delta, 1.0)
+        return
     direct, split = np.empty_like(out), np.empty_like(out)
     gemm.times(direct, g_s, c_s)
     gemm.times(direct, g_t, c_t, 1.0)
     gemm.times(split, g_sum, c_s)
     gemm.times(split, g_t, delta, 1.0)
-    direct_bound = norms["s"] * col_max["s"] + norms["t"] * col_max["t"]
-    split_bound = norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"]
-    out[...] = np.where(split_bound < direct_bound, split, direct)
+    out[...] = np.where(split_wins, split, direct)
 
 
 def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: str = "mean",

@@ -18,7 +18,9 @@ shows how many cores a row kept busy, and so whether another process was competi
 Reference rows. ``floor`` is the three GEMMs any forward+backward has to do (logits ``e @ c.T``; then, with
 the logits standing in for the gradient of the logits, ``G @ c`` and ``G.T @ e``), into preallocated
 buffers; ``floor-forward`` is the forward GEMM alone. Forward+backward rows are compared with ``floor``,
-forward-only rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``. ``baseline``
+forward-only rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``, and the
+distillation pass ``accel-linear-kl`` (``accel.linear_kl`` of ``c`` against a teacher head drawn the same
+way) with ``floor-kl``, the floor's three GEMMs for each head. ``baseline``
 imports NumPy and Numba and allocates and touches the inputs and the two gradients: the least RSS any
 variant can have. ``baseline-torch`` does the same after importing torch: the least for the torch rows.
 ``baseline-accel`` does it with accel loaded and its Numba kernels run once on a tiny head (Numba's LLVM,
@@ -172,6 +174,32 @@ def build_token_stats(e, c, t):
     return lambda: fn(e, c, t, k=5, backend="numba")
 
 
+def _teacher(c):
+    """A second head for the distillation rows, drawn as ``c`` is (its own seed)."""
+    import numpy as np
+
+    teacher = np.random.default_rng(1).standard_normal(c.shape, dtype=c.dtype)
+    teacher *= c.dtype.type(1.0 / np.sqrt(c.shape[1]))
+    return teacher
+
+
+def build_floor_kl(e, c, t):
+    """The six GEMMs of a distillation pass: both heads' logits, and each head's G @ c and G.T @ e."""
+    one_head = build_floor(e, c, t)
+    other_head = build_floor(e, _teacher(c), t)
+
+    def run():
+        one_head()
+        other_head()
+
+    return run
+
+
+def build_linear_kl(e, c, t):
+    fn, teacher = _accel("linear_kl"), _teacher(c)
+    return lambda: fn(e, c, teacher)
+
+
 def build_baseline(with_torch: bool):
     def build(e, c, t):
         import numba  # noqa: F401 - its import is part of the baseline
@@ -203,7 +231,7 @@ def build_baseline_accel(e, c, t):
 
 @dataclass(frozen=True)
 class Variant:
-    kind: str  # "fwd+bwd", "fwd" or "memory"
+    kind: str  # "fwd+bwd", "fwd", "kl fwd+bwd" (a distillation pass: two heads) or "memory"
     build: Callable
 
 
@@ -217,11 +245,13 @@ VARIANTS = {
     "floor-forward": Variant("fwd", build_floor_forward),
     "accel-numba-forward": Variant("fwd", build_accel("numba", gradients=False)),
     "accel-token-stats": Variant("fwd", build_token_stats),
+    "floor-kl": Variant("kl fwd+bwd", build_floor_kl),
+    "accel-linear-kl": Variant("kl fwd+bwd", build_linear_kl),
     "baseline": Variant("memory", build_baseline(with_torch=False)),
     "baseline-torch": Variant("memory", build_baseline(with_torch=True)),
     "baseline-accel": Variant("memory", build_baseline_accel),
 }
-FLOOR_OF = {"fwd+bwd": "floor", "fwd": "floor-forward"}
+FLOOR_OF = {"fwd+bwd": "floor", "fwd": "floor-forward", "kl fwd+bwd": "floor-kl"}
 
 
 def thread_counts() -> dict:

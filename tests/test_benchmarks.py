@@ -1,0 +1,28 @@
+"""The CPU benchmark script runs: its ``--quick`` preset, each accel row and its floor, each in its own process.
+
+Timings are not judged here (they are measured by the script itself, side by side, never by a test); what is
+checked is that every row ran and that accel's rows report the loss of the naive NumPy computation.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "linear_ce.py"
+ROWS = ["floor", "numpy-naive", "accel-numpy", "accel-numba", "floor-forward", "accel-numba-forward",
+        "accel-token-stats", "floor-kl", "accel-linear-kl", "baseline-accel"]
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks/ folder is not part of an installed package")
+def test_quick_preset_runs_every_accel_row(tmp_path):
+    out = tmp_path / "quick.json"
+    subprocess.run([sys.executable, str(SCRIPT), "--quick", "--variants", ",".join(ROWS), "--json", str(out)],
+                   check=True, capture_output=True, timeout=600)
+    results = json.loads(out.read_text())["results"]
+    assert {name: results[name]["status"] for name in ROWS} == dict.fromkeys(ROWS, "ok")
+    naive = results["numpy-naive"]["loss"]
+    for name in ("accel-numpy", "accel-numba", "accel-numba-forward"):
+        assert results[name]["loss"] == pytest.approx(naive, rel=1e-5), name  # float32 inputs
