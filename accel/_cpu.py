@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -98,7 +99,8 @@ def worker_count() -> int:
 
 
 @functools.cache
-def _pool(extra_threads: int) -> ThreadPoolExecutor:
+def _pool(extra_threads: int, process: int) -> ThreadPoolExecutor:
+    """One pool per process: a child forked after the parent used its pool inherits it without its threads."""
     return ThreadPoolExecutor(extra_threads, thread_name_prefix="accel")
 
 
@@ -108,7 +110,7 @@ def each(task, workers: int) -> None:
     if workers == 1:
         task(0)
         return
-    futures = [_pool(workers - 1).submit(task, k) for k in range(1, workers)]
+    futures = [_pool(workers - 1, os.getpid()).submit(task, k) for k in range(1, workers)]
     try:
         task(0)
     finally:

@@ -344,3 +344,31 @@ def test_token_stats_entropy_keeps_its_digits_on_a_peaked_row():
 def test_token_stats_bad_k():
     with pytest.raises(RefLossError, match="k must be"):
         accel.token_stats(np.ones((1, 2)), np.ones((3, 2)), [0], k=0)
+
+
+def _forked_loss(queue):
+    e, c = np.ones((8, 4), dtype=np.float32), np.ones((50, 4), dtype=np.float32)
+    queue.put(accel.linear_cross_entropy(e, c, np.zeros(8, dtype=int), backend="numba").loss)
+
+
+@pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
+def test_numba_workers_run_in_a_process_forked_after_the_parent_used_them():
+    """A forked child inherits the parent's thread pool without its threads: it must start its own."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    with mock.patch.object(accel._cpu, "worker_count", lambda: 2):
+        parent = accel.linear_cross_entropy(np.ones((8, 4), dtype=np.float32), np.ones((50, 4), dtype=np.float32),
+                                            np.zeros(8, dtype=int), backend="numba").loss
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_forked_loss, args=(queue,))
+        with warnings.catch_warnings():  # Python >= 3.12 warns of fork() in a process with threads: the point here
+            warnings.filterwarnings("ignore", ".*multi-threaded.*fork", DeprecationWarning)
+            child.start()
+        child.join(timeout=120)
+        if child.is_alive():
+            child.kill()
+            pytest.fail("the forked child hung on the parent's thread pool")
+    assert child.exitcode == 0 and queue.get(timeout=10) == parent
