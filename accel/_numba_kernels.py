@@ -24,6 +24,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
+from refloss import numerics as _numerics
+
 # "reassoc" lets LLVM vectorise the float64 sums (a sum in another order: a few ulps of a
 # sum of non-negative terms); "contract" allows fused multiply-adds. No flag assumes away NaN or inf.
 _FAST = {"reassoc", "contract"}
@@ -344,3 +346,105 @@ def stats_rows(xp, L, bias, cap, y, ignore_index):
     _stats_rows(L, np.empty(0, dtype=L.dtype) if bias is None else bias, no_slope, float(cap), y, int(ignore_index),
                 *out)
     return out
+
+
+# -- the row step of accel.linear_kl ------------------------------------------------------------------------
+
+# (k - 1)/k! for k = 20..2, highest first: refloss.numerics' series of phi(u) = 1 + (u - 1) e^u for |u| < 1.
+_PHI_SERIES = tuple(float(x) for x in _numerics._PHI_SERIES)
+
+
+@numba.njit(cache=True)
+def _phi(u):
+    """phi(u) = 1 + (u - 1) e^u as refloss.numerics.one_plus_xm1_expx: Horner on its series where |u| < 1."""
+    if abs(u) < 1.0:
+        acc = 0.0
+        for coefficient in _PHI_SERIES:
+            acc = acc * u + coefficient
+        return acc * u * u
+    return 1.0 + (u - 1.0) * math.exp(u)
+
+
+@numba.njit(nogil=True, cache=True, error_model=_IEEE)
+def _kl_rows(t_logits, s_logits, temp, scale, gradients, loss_out, g_t, g_s, g_sum, norms):
+    """T^2 KL(softmax(t/T) || softmax(s/T)) of each row and, overwriting ``g_t``, ``g_s``, ``g_sum`` (the logit
+    buffers may be passed), G^t = T p (u - KL), G^s = T (q - p) and G^s + G^t = T (q phi(u) - p KL), times
+    ``scale``; ``norms[i]`` gets their float64 row sums of |.|. Form for form the float64 evaluation of
+    refloss.info.discrete._kl_terms and _kl_gradients on the finite logits of a linear head (no masked class);
+    a row with a logit that is not finite (or not once divided by T) gets a NaN loss, for the driver to refuse."""
+    n, width = t_logits.shape
+    a, b = np.empty(width), np.empty(width)
+    p, q, e, u, terms = np.empty(width), np.empty(width), np.empty(width), np.empty(width), np.empty(width)
+    p_e = np.empty(width)
+    g = temp * scale
+    for i in range(n):
+        k, kb = 0, 0
+        finite = True
+        for j in range(width):
+            a[j] = t_logits[i, j] / temp
+            b[j] = s_logits[i, j] / temp
+            finite = finite and math.isfinite(a[j]) and math.isfinite(b[j])
+            if a[j] > a[k]:
+                k = j
+            if b[j] > b[kb]:
+                kb = j
+        if not finite:  # a logit beyond its dtype's range, or beyond float64's once divided by T: refused
+            loss_out[i] = np.nan
+            continue
+        # log-softmax: (z - m) - log1p(sum over all but one maximal entry)
+        rest_a, rest_b = 0.0, 0.0
+        for j in range(width):
+            if j != k:
+                rest_a += math.exp(a[j] - a[k])
+            if j != kb:
+                rest_b += math.exp(b[j] - b[kb])
+        log_rest_a, log_rest_b = math.log1p(rest_a), math.log1p(rest_b)
+        close = True
+        for j in range(width):
+            logp = (a[j] - a[k]) - log_rest_a
+            logq = (b[j] - b[kb]) - log_rest_b
+            p[j], q[j] = math.exp(logp), math.exp(logq)
+            e[j] = (a[j] - a[k]) - (b[j] - b[k])
+            close = close and abs(e[j]) < 1.0
+        logp_k = (a[k] - a[k]) - log_rest_a
+        logq_k = (b[k] - b[kb]) - log_rest_b
+        if close:  # L = log1p(sum_c q_c expm1(e_c)): log q_k - log p_k would cancel
+            acc = 0.0
+            for j in range(width):
+                acc += q[j] * math.expm1(e[j])
+            big_l = math.log1p(acc)
+        else:
+            big_l = logq_k - logp_k
+        kl, sum_p_e = 0.0, 0.0
+        for j in range(width):
+            logp = (a[j] - a[k]) - log_rest_a
+            logq = (b[j] - b[kb]) - log_rest_b
+            gap_terms = abs(a[j] - a[k]) + abs(b[j] - b[k]) + abs(big_l)
+            u[j] = logp - logq if (not close and abs(logp) + abs(logq) < gap_terms) else e[j] - big_l
+            if p[j] > 0.0:
+                if math.isinf(e[j]):  # e beyond the float64 range while p e is not
+                    p_e[j] = p[j] * (a[j] - a[k]) - p[j] * b[j] + p[j] * b[k]
+                else:
+                    p_e[j] = p[j] * e[j]
+                if abs(u[j]) < 1.0:
+                    terms[j] = q[j] * _phi(u[j])
+                else:
+                    terms[j] = q[j] + p_e[j] - (big_l + 1.0) * p[j]
+            else:
+                p_e[j] = 0.0
+                terms[j] = q[j]
+            kl += terms[j]
+            sum_p_e += p_e[j]
+        loss_out[i] = temp * temp * kl
+        if not gradients:
+            continue
+        norm_t, norm_s, norm_sum = 0.0, 0.0, 0.0
+        for j in range(width):
+            grad_p = p_e[j] - p[j] * sum_p_e
+            grad_q = -q[j] * math.expm1(u[j]) if abs(u[j]) < 1.0 else q[j] - p[j]
+            both = terms[j] - p[j] * kl
+            g_t[i, j], g_s[i, j], g_sum[i, j] = g * grad_p, g * grad_q, g * both
+            norm_t += abs(g * grad_p)
+            norm_s += abs(g * grad_q)
+            norm_sum += abs(g * both)
+        norms[i, 0], norms[i, 1], norms[i, 2] = norm_t, norm_s, norm_sum

@@ -9,11 +9,13 @@ and the logit gradients :math:`G^s = T(q - p)`, :math:`G^t = T p (u - \mathrm{KL
 :math:`G^s c_s + G^t c_t` and :math:`(G^s + G^t) c_s + G^t (c_t - c_s)` whose terms are smaller, element by
 element, as in the reference (here judged by the bounds :math:`\|G_n\|_1 \max_v |c_{v,d}|` of each product).
 
-**Precision.** float32 and float64 inputs; GEMMs in the input dtype, the row step in float64 on a float64 copy of
-the chunk (chunks are sized so that those copies stay small). **Memory** beyond inputs and gradients: three chunk
-buffers and one ``(V, D)`` array, :math:`c_t - c_s`. **Backends.** ``"numpy"`` only for now: the row
-step is refloss's NumPy code, so this kernel is exact where the reference is and runs at BLAS speed for the
-products, but has no Numba or CUDA row step yet (``backend="numba"``/``"cupy"`` raise).
+**Precision.** float32 and float64 inputs; GEMMs in the input dtype, the row step in float64. **Memory** beyond
+inputs and gradients: three chunk buffers and one ``(V, D)`` array, :math:`c_t - c_s`. **Backends.**
+``"numpy"`` runs refloss's NumPy code on a float64 copy of each chunk (chunks of about 2^20 logits, so that its
+temporaries stay small); ``"numba"`` runs the same evaluation forms as one fused kernel per row
+(:func:`accel._numba_kernels._kl_rows`, with the C library's exp, expm1 and log1p) on :mod:`accel._cpu`'s
+workers, with chunks of ``CHUNK_BYTES["numba"]`` over its three buffers. No CUDA row step yet
+(``backend="cupy"`` raises).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from refloss._reduce import reduce, reduce_scale
 from refloss.info.discrete import _kl_gradients, _kl_terms
 from refloss.losses.linear import TEMPERATURE
 
-from .linear_ce import _chunk_rows, _float_matrix, _namespace, products
+from . import _cpu
+from ._cpu import each, share, single_threaded_blas
+from .linear_ce import CHUNK_BYTES, _backend_for, _blocks, _chunk_rows, _float_matrix, _namespace, products
 
 #: float64 elements of one chunk's logits: the row step holds about ten arrays of this size.
 CHUNK_ELEMENTS = 2**20
@@ -108,8 +112,9 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
         temperature: :math:`0 < T \le 10^4`.
         reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
         gradients: ``False`` for the loss only.
-        backend: ``"auto"`` or ``"numpy"`` (the only backend of this kernel so far).
-        chunk_size: rows per chunk (default: about 2^20 logits per chunk).
+        backend: ``"auto"`` (``"numba"`` if installed, else ``"numpy"``), ``"numpy"`` or ``"numba"``.
+        chunk_size: rows per chunk (default: about 2^20 logits per chunk for ``"numpy"``; for ``"numba"``, as many as
+            keep its three chunk buffers under ``CHUNK_BYTES["numba"]``).
 
     Returns:
         :class:`LinearKLResult` ``(loss, grad_e, grad_c_student, grad_c_teacher, backend)``.
@@ -122,14 +127,17 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     """
     if _namespace(e) is not np:
         raise RefLossError("accel.linear_kl runs on NumPy arrays only (no CuPy row step yet)")
-    if backend not in ("auto", "numpy"):
-        raise RefLossError(f"accel.linear_kl has only the 'numpy' backend so far, got backend={backend!r}")
+    name = _backend_for(np, backend)
     e, c_s, c_t = _heads(e, c_student, c_teacher)
     temp = v.scalar(temperature, TEMPERATURE, "temperature")
     reduction = v.choice(reduction, v.REDUCTIONS, "reduction")
     n_rows, n_classes = e.shape[0], c_s.shape[0]
-    chunk = int(min(n_rows, max(1, CHUNK_ELEMENTS // n_classes))) if chunk_size is None else \
-        _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize, "numpy")
+    if chunk_size is not None:
+        chunk = _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize, name)
+    elif name == "numba":  # three buffers of the input dtype, nothing else of the chunk's size
+        chunk = int(min(n_rows, max(1, CHUNK_BYTES["numba"] // (3 * n_classes * e.dtype.itemsize))))
+    else:
+        chunk = int(min(n_rows, max(1, CHUNK_ELEMENTS // n_classes)))
     scale = reduce_scale((n_rows,), reduction)
     gemm = products(np, e.dtype)
     loss = np.empty(n_rows)
@@ -137,17 +145,22 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     grad_c_s = np.zeros_like(c_s) if gradients else None
     grad_c_t = np.zeros_like(c_t) if gradients else None
     buffers = np.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
+    delta, col_max = None, None
     if gradients:
         delta = c_t - c_s
         col_max = {"s": np.abs(c_s).max(axis=0), "t": np.abs(c_t).max(axis=0), "delta": np.abs(delta).max(axis=0)}
-    for start in range(0, n_rows, chunk):
+    if name == "numba":
+        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n_rows, chunk):
+                _numba_chunk(gemm, buffers, e, c_s, c_t, slice(start, min(n_rows, start + chunk)), temp, scale,
+                             gradients, loss, grad_e, grad_c_s, grad_c_t, delta, col_max, _cpu.worker_count())
+    for start in range(0, n_rows, chunk) if name == "numpy" else ():
         stop = min(n_rows, start + chunk)
         t_logits, s_logits = buffers[0, : stop - start], buffers[1, : stop - start]
         with np.errstate(over="ignore", invalid="ignore"):
             gemm.logits(t_logits, e[start:stop], c_t)
             gemm.logits(s_logits, e[start:stop], c_s)
-        if not (np.isfinite(t_logits).all() and np.isfinite(s_logits).all()):
-            raise RefLossError("the logits e @ c.T overflow the input dtype; scale the inputs or use float64")
+        _refuse_overflow(t_logits, s_logits)
         loss[start:stop], grads = _rows(t_logits, s_logits, temp, scale, gradients)
         if grads is None:
             continue
@@ -157,4 +170,52 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
         _grad_e_rows(grad_e[start:stop], gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms)
         gemm.tn_add(grad_c_t, g_t, e[start:stop])
         gemm.tn_add(grad_c_s, g_s, e[start:stop])
-    return LinearKLResult(reduce(loss, reduction), grad_e, grad_c_s, grad_c_t, "numpy")
+    return LinearKLResult(reduce(loss, reduction), grad_e, grad_c_s, grad_c_t, name)
+
+
+def _refuse_overflow(t_logits, s_logits):
+    if not (np.isfinite(t_logits).all() and np.isfinite(s_logits).all()):
+        raise RefLossError("the logits e @ c.T overflow the input dtype; scale the inputs or use float64")
+
+
+def _numba_chunk(gemm, buffers, e, c_s, c_t, rows: slice, temp, scale, gradients, loss, grad_e, grad_c_s, grad_c_t,
+                 delta, col_max, workers: int):
+    """One chunk on accel._cpu's workers (as accel.linear_ce's Numba chunks): both heads' logits by blocks of
+    classes; the fused row step by rows (its gradients overwrite the logits); ``grad_e`` by blocks of features;
+    ``G^T e`` by blocks of classes."""
+    from ._numba_kernels import _kl_rows
+
+    n_classes, n_features = c_s.shape
+    count = rows.stop - rows.start
+    e_rows = e[rows]
+    t_logits, s_logits, g_sum = buffers[0, :count], buffers[1, :count], buffers[-1, :count]
+    norms = np.empty((count, 3))
+
+    def forward(k):
+        classes = share(n_classes, k, workers)
+        gemm.logits(t_logits[:, classes], e_rows, c_t[classes])
+        gemm.logits(s_logits[:, classes], e_rows, c_s[classes])
+
+    def step(k):
+        mine = share(count, k, workers)
+        _kl_rows(t_logits[mine], s_logits[mine], temp, scale, gradients, loss[rows][mine], t_logits[mine],
+                 s_logits[mine], g_sum[mine], norms[mine])
+
+    each(forward, workers)
+    each(step, workers)
+    if np.isnan(loss[rows]).any():  # the kernel's mark of a logit that is not finite
+        raise RefLossError("the logits e @ c.T overflow the input dtype, or float64 once divided by the "
+                           "temperature; scale the inputs, use float64 or raise the temperature")
+    if not gradients:
+        return
+    norm = {"t": norms[:, 0:1], "s": norms[:, 1:2], "sum": norms[:, 2:3]}
+
+    def backward(k):
+        features = share(n_features, k, workers)
+        _grad_e_rows(grad_e[rows, features], gemm, t_logits, s_logits, g_sum, c_s[:, features], c_t[:, features],
+                     delta[:, features], {name: m[features] for name, m in col_max.items()}, norm)
+        for classes in list(_blocks(n_classes))[k::workers]:
+            gemm.tn_add(grad_c_t[classes], t_logits[:, classes], e_rows)
+            gemm.tn_add(grad_c_s[classes], s_logits[:, classes], e_rows)
+
+    each(backward, workers)

@@ -16,15 +16,15 @@ leaves out one-off costs such as compiling. ``CPU/wall`` (process CPU time over 
 shows how many cores a row kept busy, and so whether another process was competing for them.
 
 Reference rows. ``floor`` is the three GEMMs any forward+backward has to do (logits ``e @ c.T``; then, with
-the logits standing in for the gradient of the logits, ``G @ c`` and ``G.T @ e``), into preallocated
-buffers; ``floor-forward`` is the forward GEMM alone. Forward+backward rows are compared with ``floor``,
-forward-only rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``, and the
-distillation pass ``accel-linear-kl`` (``accel.linear_kl`` of ``c`` against a teacher head drawn the same
-way) with ``floor-kl``, the floor's three GEMMs for each head. ``baseline``
-imports NumPy and Numba and allocates and touches the inputs and the two gradients: the least RSS any
-variant can have. ``baseline-torch`` does the same after importing torch: the least for the torch rows.
-``baseline-accel`` does it with accel loaded and its Numba kernels run once on a tiny head (Numba's LLVM,
-SciPy's BLAS): ``accel-numba`` minus it is the working set of the call.
+the logits standing in for the gradient of the logits, ``G @ c`` and ``G.T @ e``), into preallocated buffers;
+``floor-forward`` is the forward GEMM alone. Forward+backward rows are compared with ``floor``, forward-only
+rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``, and the distillation passes
+``accel-linear-kl`` and ``accel-linear-kl-numpy`` (``accel.linear_kl`` of ``c`` against a teacher head drawn
+the same way, Numba and NumPy backends) with ``floor-kl``, the floor's three GEMMs for each head. ``baseline``
+imports NumPy and Numba and allocates and touches the inputs and the two gradients: the least RSS any variant
+can have. ``baseline-torch`` does the same after importing torch: the least for the torch rows.
+``baseline-accel`` does it with accel loaded and its Numba kernels run once on a tiny head (Numba's LLVM, SciPy's BLAS):
+``accel-numba`` minus it is the working set of the call.
 
 A variant whose dependency is missing (torch, torch's ``linear_cross_entropy``, an ``accel`` function)
 is a row that says ``unavailable: <why>``; none is skipped silently.
@@ -195,9 +195,12 @@ def build_floor_kl(e, c, t):
     return run
 
 
-def build_linear_kl(e, c, t):
-    fn, teacher = _accel("linear_kl"), _teacher(c)
-    return lambda: fn(e, c, teacher)
+def build_linear_kl(backend: str):
+    def build(e, c, t):
+        fn, teacher = _accel("linear_kl"), _teacher(c)
+        return lambda: fn(e, c, teacher, backend=backend)
+
+    return build
 
 
 def build_baseline(with_torch: bool):
@@ -246,7 +249,8 @@ VARIANTS = {
     "accel-numba-forward": Variant("fwd", build_accel("numba", gradients=False)),
     "accel-token-stats": Variant("fwd", build_token_stats),
     "floor-kl": Variant("kl fwd+bwd", build_floor_kl),
-    "accel-linear-kl": Variant("kl fwd+bwd", build_linear_kl),
+    "accel-linear-kl": Variant("kl fwd+bwd", build_linear_kl("numba")),
+    "accel-linear-kl-numpy": Variant("kl fwd+bwd", build_linear_kl("numpy")),
     "baseline": Variant("memory", build_baseline(with_torch=False)),
     "baseline-torch": Variant("memory", build_baseline(with_torch=True)),
     "baseline-accel": Variant("memory", build_baseline_accel),

@@ -13,6 +13,7 @@ from refloss.tolerance import ULPS, error_ulps
 
 ENTRY = refloss.get("linear_kl")
 DTYPES = (np.float64, np.float32)
+CPU = [b for b in ("numpy", "numba") if b in accel.available_backends()]
 ARRAYS = ("e", "c_student", "c_teacher")
 
 
@@ -27,52 +28,56 @@ def _assert_within(what, got, ref, scale, dtype):
     assert worst <= ULPS, f"{what}: {worst:.3g} ulps of {np.dtype(dtype)} > {ULPS}"
 
 
-def _check_against_oracle(case: dict, dtype, chunk_size=None):
+def _check_against_oracle(case: dict, dtype, chunk_size=None, backend="numpy"):
     from refloss.proofs._support import float64
 
     exact_case = {k: (np.asarray(x, dtype=dtype).astype(np.float64) if k in ARRAYS else x) for k, x in case.items()}
     ref = testing.reference(ENTRY, exact_case)
-    out = _run(exact_case, dtype, chunk_size=chunk_size)
-    label = np.dtype(dtype).name
+    out = _run(exact_case, dtype, chunk_size=chunk_size, backend=backend)
+    label = f"{backend}/{np.dtype(dtype).name}"
     _assert_within(f"{label} loss", out.loss, float64(ref.value), float64(ref.value_scale), dtype)
     for name, got in (("e", out.grad_e), ("c_student", out.grad_c_student), ("c_teacher", out.grad_c_teacher)):
         _assert_within(f"{label} grad_{name}", got, float64(ref.grads[name]), float64(ref.grad_scales[name]), dtype)
-    assert out.backend == "numpy"
+    assert out.backend == backend
 
 
+@pytest.mark.parametrize("backend", CPU)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
-def test_stress_points_match_the_oracle(case_id, dtype):
-    _check_against_oracle(ENTRY.stress_cases()[case_id], dtype, chunk_size=1)
+def test_stress_points_match_the_oracle(case_id, dtype, backend):
+    _check_against_oracle(ENTRY.stress_cases()[case_id], dtype, chunk_size=1, backend=backend)
 
 
+@pytest.mark.parametrize("backend", CPU)
 @settings(max_examples=10)  # each example evaluates the oracle twice; the registry's own tests draw more heads
 @given(data=st.data())
-def test_drawn_heads_match_the_oracle_in_both_dtypes(data):
+def test_drawn_heads_match_the_oracle_in_both_dtypes(backend, data):
     with _cases.small_shapes(max_side=3, max_classes=4):
         case = data.draw(_cases.strategy(ENTRY, False), label="case")
     chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
     for dtype in DTYPES:
-        _check_against_oracle(case, dtype, chunk)
+        _check_against_oracle(case, dtype, chunk, backend)
 
 
-def test_a_larger_head_matches_the_float64_reference_in_many_chunks():
+@pytest.mark.parametrize("backend", CPU)
+def test_a_larger_head_matches_the_float64_reference_in_many_chunks(backend):
     rng = np.random.default_rng(7)
     e, c_t = rng.standard_normal((61, 13)), rng.standard_normal((301, 13))
     c_s = c_t + 0.01 * rng.standard_normal(c_t.shape)  # a student close to its teacher
     want_loss = refloss.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum")
     want = refloss.linear_kl_grad(e, c_s, c_t, temperature=2.0, reduction="sum")
     for chunk in (1, 7, None):
-        out = accel.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum", chunk_size=chunk)
+        out = accel.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum", chunk_size=chunk, backend=backend)
         np.testing.assert_allclose(out.loss, want_loss, rtol=1e-12)
         for got, ref in ((out.grad_e, want.e), (out.grad_c_student, want.c_student), (out.grad_c_teacher,
                                                                                        want.c_teacher)):
             np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
 
 
-def test_forward_only_gives_the_same_loss_and_no_gradients():
+@pytest.mark.parametrize("backend", CPU)
+def test_forward_only_gives_the_same_loss_and_no_gradients(backend):
     case = ENTRY.stress_cases()["gaps__temperature_2"]
-    full, forward = _run(case, np.float64), _run(case, np.float64, gradients=False)
+    full, forward = _run(case, np.float64, backend=backend), _run(case, np.float64, gradients=False, backend=backend)
     np.testing.assert_array_equal(full.loss, forward.loss)
     assert forward.grad_e is None and forward.grad_c_student is None and forward.grad_c_teacher is None
 
@@ -94,7 +99,7 @@ def test_inputs_are_not_modified():
     ({"temperature": 0.0}, "temperature"),
     ({"temperature": 1e5}, "temperature"),
     ({"reduction": "batchmean"}, "reduction"),
-    ({"backend": "numba"}, "backend"),
+    ({"backend": "cupy"}, "backend"),
 ])
 def test_bad_input_raises_naming_the_argument(kwargs, name):
     args = {"e": np.ones((2, 2)), "c_student": np.zeros((3, 2)), "c_teacher": np.zeros((3, 2)), **kwargs}
@@ -102,7 +107,21 @@ def test_bad_input_raises_naming_the_argument(kwargs, name):
         accel.linear_kl(args.pop("e"), args.pop("c_student"), args.pop("c_teacher"), **args)
 
 
-def test_float32_logits_beyond_range_are_refused():
+@pytest.mark.parametrize("backend", CPU)
+def test_float32_logits_beyond_range_are_refused(backend):
     e = np.full((1, 2), 1e20, dtype=np.float32)
     with pytest.raises(RefLossError, match="overflow"):
-        accel.linear_kl(e, np.full((2, 2), 1e20, dtype=np.float32), np.zeros((2, 2), dtype=np.float32))
+        accel.linear_kl(e, np.full((2, 2), 1e20, dtype=np.float32), np.zeros((2, 2), dtype=np.float32),
+                        backend=backend)
+    with pytest.raises(RefLossError, match="overflow"):  # finite logits, beyond float64 once divided by T
+        accel.linear_kl(np.full((1, 2), 1e154), np.full((2, 2), 1e154), np.zeros((2, 2)), temperature=1e-3,
+                        backend=backend)
+
+
+@pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
+@pytest.mark.parametrize("workers", [1, 3])
+def test_numba_workers_share_every_chunk_at_any_count(workers, monkeypatch):
+    monkeypatch.setattr(accel._cpu, "worker_count", lambda: workers)
+    test_a_larger_head_matches_the_float64_reference_in_many_chunks("numba")
+    for case_id in ("gaps__temperature_2",):
+        _check_against_oracle(ENTRY.stress_cases()[case_id], np.float32, chunk_size=2, backend="numba")
