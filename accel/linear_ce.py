@@ -45,7 +45,7 @@ from ._dispatch import available_backends, resolve_backend
 #: Default size of the logits buffer, per backend: chunk rows are chosen so that chunk x V stays below it.
 #: Each chunk's products read the whole classifier again (BLAS packs it) and add into all of grad_c, so
 #: taller chunks cost less time and more memory: at N = 2048, D = 1024, V = 32768 on two cores the Numba
-#: backend took 1.08-1.12x the floor with 256-row chunks (32 MiB) and 1.05-1.08x with 512 (64 MiB). The
+#: backend took 1.08-1.12x the floor with 256-row chunks (32 MiB) and 1.02-1.08x with 512 (64 MiB). The
 #: NumPy row step holds several temporaries of the chunk's size (896 MiB in all at 64 MiB, 629 at 32), and
 #: a GPU needs taller chunks to keep cuBLAS busy.
 CHUNK_BYTES = {"numpy": 32 * 2**20, "numba": 64 * 2**20, "cupy": 512 * 2**20}
