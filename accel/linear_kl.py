@@ -154,22 +154,23 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
             for start in range(0, n_rows, chunk):
                 _numba_chunk(gemm, buffers, e, c_s, c_t, slice(start, min(n_rows, start + chunk)), temp, scale,
                              gradients, loss, grad_e, grad_c_s, grad_c_t, delta, col_max, _cpu.worker_count())
-    for start in range(0, n_rows, chunk) if name == "numpy" else ():
-        stop = min(n_rows, start + chunk)
-        t_logits, s_logits = buffers[0, : stop - start], buffers[1, : stop - start]
-        with np.errstate(over="ignore", invalid="ignore"):
-            gemm.logits(t_logits, e[start:stop], c_t)
-            gemm.logits(s_logits, e[start:stop], c_s)
-        _refuse_overflow(t_logits, s_logits)
-        loss[start:stop], grads = _rows(t_logits, s_logits, temp, scale, gradients)
-        if grads is None:
-            continue
-        g_t, g_s, g_sum = buffers[0, : stop - start], buffers[1, : stop - start], buffers[2, : stop - start]
-        norms = {k: np.abs(g).sum(axis=1, keepdims=True) for k, g in zip(("t", "s", "sum"), grads)}
-        g_t[...], g_s[...], g_sum[...] = grads
-        _grad_e_rows(grad_e[start:stop], gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms)
-        gemm.tn_add(grad_c_t, g_t, e[start:stop])
-        gemm.tn_add(grad_c_s, g_s, e[start:stop])
+    else:
+        for start in range(0, n_rows, chunk):
+            stop = min(n_rows, start + chunk)
+            t_logits, s_logits = buffers[0, : stop - start], buffers[1, : stop - start]
+            with np.errstate(over="ignore", invalid="ignore"):
+                gemm.logits(t_logits, e[start:stop], c_t)
+                gemm.logits(s_logits, e[start:stop], c_s)
+            _refuse_overflow(t_logits, s_logits)
+            loss[start:stop], grads = _rows(t_logits, s_logits, temp, scale, gradients)
+            if grads is None:
+                continue
+            g_t, g_s, g_sum = buffers[0, : stop - start], buffers[1, : stop - start], buffers[2, : stop - start]
+            norms = {k: np.abs(g).sum(axis=1, keepdims=True) for k, g in zip(("t", "s", "sum"), grads)}
+            g_t[...], g_s[...], g_sum[...] = grads
+            _grad_e_rows(grad_e[start:stop], gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms)
+            gemm.tn_add(grad_c_t, g_t, e[start:stop])
+            gemm.tn_add(grad_c_s, g_s, e[start:stop])
     return LinearKLResult(reduce(loss, reduction), grad_e, grad_c_s, grad_c_t, name)
 
 
