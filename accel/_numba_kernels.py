@@ -348,6 +348,119 @@ def stats_rows(xp, L, bias, cap, y, ignore_index):
     return out
 
 
+@numba.njit(nogil=True, cache=True, error_model=_IEEE)
+def _target_windows(e, c, y, bias, cap, ignore_index, unit, lo_out, hi_out):
+    """For each kept row, an interval [lo, hi] meant to hold its target's logit as the block products will
+    compute it: the float64 product (bias added, capped) +- about ten standard deviations of the rounding of a
+    sum of products with these partial sums (``unit``: the dtype's unit roundoff). :func:`accel.token_stats`
+    checks afterwards that the target's logit fell inside; a row where it did not (or where lo, hi are not
+    finite) is recomputed whole, so the width only decides how often that happens."""
+    n, d = e.shape
+    for i in range(n):
+        yi = y[i]
+        if yi == ignore_index:
+            lo_out[i], hi_out[i] = np.inf, -np.inf
+            continue
+        partial = 0.0
+        squares = 0.0
+        for k in range(d):
+            term = np.float64(e[i, k]) * np.float64(c[yi, k])
+            partial += term
+            squares += partial * partial + term * term
+        u = partial + (np.float64(bias[yi]) if bias.shape[0] else 0.0)
+        half = 6.0 * unit * math.sqrt(squares) + 2.0 * unit * abs(u)
+        lo, hi = u - half, u + half
+        if cap > 0.0:
+            lo, hi = cap * math.tanh(lo / cap), cap * math.tanh(hi / cap)
+            lo, hi = lo - 4.0 * unit * abs(lo), hi + 4.0 * unit * abs(hi)
+        lo_out[i], hi_out[i] = lo, hi
+
+
+def target_windows(e, c, y, bias, cap, ignore_index):
+    """:func:`_target_windows` in ``e``'s dtype, rounded outwards (lo down, hi up)."""
+    n = e.shape[0]
+    lo, hi = np.empty(n), np.empty(n)
+    unit = float(np.finfo(e.dtype).eps) / 2.0
+    _target_windows(e, c, y, np.empty(0, dtype=e.dtype) if bias is None else bias, float(cap), int(ignore_index),
+                    unit, lo, hi)
+    lo_d, hi_d = lo.astype(e.dtype), hi.astype(e.dtype)
+    lo_d = np.where(lo_d > lo, np.nextafter(lo_d, e.dtype.type(-np.inf)), lo_d)
+    hi_d = np.where(hi_d < hi, np.nextafter(hi_d, e.dtype.type(np.inf)), hi_d)
+    return lo_d, hi_d
+
+
+@numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
+def _online_stats_rows(L, first, bias, cap, y, ignore_index, lo, hi, m_run, top_run, s_run, h_run, z_y_run,
+                       above_run, pending, n_pending):
+    """The row step of :func:`accel.token_stats` over one block of classes (columns ``first ..``), merged into
+    each row's running state: the maximum m and its first index, s = sum of e^{z - m} over the classes seen
+    but that index, h = sum of e^{z - m} (m - z) (every update adds non-negative terms), the target's logit
+    once its block is seen, the count of logits above ``hi`` and, up to ``pending.shape[1]`` of them, the
+    logits within [lo, hi] (``n_pending`` counts them all)."""
+    n, width = L.shape
+    no_slope = np.empty(0, dtype=L.dtype)
+    room = pending.shape[1]
+    for i in range(n):
+        row = L[i]
+        _prepare_row(row, bias, no_slope, cap, False)
+        m_b = _row_max(row)
+        top_b = 0
+        while top_b < width - 1 and row[top_b] != m_b:
+            top_b += 1
+        total = 0.0
+        h_b = 0.0
+        for j in range(width):
+            t = _exp_nonpositive(row[j] - m_b)
+            total += t
+            h_b += t * (m_b - row[j])
+        s_b = total - 1.0
+        if s_b < 0.5:  # total - 1 cancels when the other terms are tiny: sum them apart from the top term
+            s_b = 0.0
+            for j in range(width):
+                if j != top_b:
+                    s_b += _exp_nonpositive(row[j] - m_b)
+        if first == 0:
+            above_run[i], n_pending[i] = 0, 0
+        if y[i] != ignore_index:
+            low, high = lo[i], hi[i]
+            above = 0
+            near = 0
+            for j in range(width):
+                above += row[j] > high
+                near += (row[j] >= low) & (row[j] <= high)
+            above_run[i] += above
+            k = n_pending[i]
+            for j in range(width):
+                if near == 0:
+                    break
+                if row[j] >= low and row[j] <= high:
+                    if k < room:
+                        pending[i, k] = row[j]
+                    k += 1
+                    near -= 1
+            n_pending[i] = k
+            local = y[i] - first
+            if 0 <= local < width:
+                z_y_run[i] = row[local]
+        if first == 0:
+            m_run[i], top_run[i], s_run[i], h_run[i] = m_b, top_b, s_b, h_b
+        elif m_b > m_run[i]:  # the new maximum: the old sums (with their top term, 1) scaled down to it
+            r = math.exp(m_run[i] - m_b)
+            h_run[i] = (h_run[i] + (m_b - m_run[i]) * (s_run[i] + 1.0)) * r + h_b
+            s_run[i] = (s_run[i] + 1.0) * r + s_b
+            m_run[i], top_run[i] = m_b, first + top_b
+        else:
+            r = math.exp(m_b - m_run[i])
+            h_run[i] += (h_b + (m_run[i] - m_b) * (s_b + 1.0)) * r
+            s_run[i] += (s_b + 1.0) * r
+
+
+def online_stats_rows(L, first, bias, cap, y, ignore_index, state):
+    """The driver's interface to :func:`_online_stats_rows` (``state``: the running arrays of these rows)."""
+    bias_block = np.empty(0, dtype=L.dtype) if bias is None else bias[first:first + L.shape[1]]
+    _online_stats_rows(L, first, bias_block, float(cap), y, int(ignore_index), *state)
+
+
 # -- the row step of accel.linear_kl ------------------------------------------------------------------------
 
 # (k - 1)/k! for k = 20..2, highest first: refloss.numerics' series of phi(u) = 1 + (u - 1) e^u for |u| < 1.

@@ -345,34 +345,22 @@ def _worker_chunk(gemm: Products, row_step, buffer, e, c, rows: slice, grad_e, g
 
 
 def _blocked_forward(e, c, y, bias, w, w_sum: float, opts: _Options, loss, lse, block_rows: int, workers: int):
-    """The forward pass of the ``"numba"`` backend by blocks of rows *and* classes (online log-sum-exp).
-
-    Without gradients nothing needs a whole row of logits at once, so each block of ``block_rows`` rows runs
-    through the classes in blocks that keep block_rows x width under ``CHUNK_BYTES``: the classifier is read
-    once per block of rows, not once per chunk of a few rows, and the state of a row
-    (:func:`accel._numba_kernels.online_rows`) is merged block after block. Then, per row, the loss of
-    :func:`rows_xp` from that state.
-    """
+    """The forward pass of the ``"numba"`` backend by blocks of rows *and* classes (:func:`by_blocks`): the
+    state of each row (:func:`accel._numba_kernels.online_rows`) is merged block after block; then, per row,
+    the loss of :func:`rows_xp` from that state."""
     from . import _numba_kernels
 
-    n_rows, n_classes = e.shape[0], c.shape[0]
-    width = int(min(n_classes, max(1, CHUNK_BYTES["numba"] // (block_rows * e.dtype.itemsize))))
-    buffer = np.empty((min(block_rows, n_rows), width), dtype=e.dtype)
-    gemm = products(np, e.dtype)
+    n_rows = e.shape[0]
     state = (np.empty(n_rows), np.empty(n_rows, dtype=np.int64), np.empty(n_rows), np.zeros(n_rows), np.empty(n_rows),
              np.empty(n_rows))
     eps = opts.label_smoothing
-    for start in range(0, n_rows, block_rows):
-        rows = slice(start, min(n_rows, start + block_rows))
-        for first in range(0, n_classes, width):
-            classes = slice(first, min(n_classes, first + width))
-            logits = buffer[: rows.stop - start, : classes.stop - first]
 
-            def step(block, part: slice, first=first):
-                _numba_kernels.online_rows(block, first, bias, opts.softcap, y[part], w, opts.ignore_index, eps,
-                                           [array[part] for array in state])
+    def step(block, rows: slice, first: int):
+        _numba_kernels.online_rows(block, first, bias, opts.softcap, y[rows], w, opts.ignore_index, eps,
+                                   [array[rows] for array in state])
 
-            forward_on_workers(gemm, step, logits, e[rows], c[classes], rows, workers)
+    by_blocks(e, c, block_rows, workers, step)
+    n_classes = c.shape[0]
     m, _, s, z_y, spread, _ = state
     log1p_s = np.log1p(s)
     lse[...] = m + log1p_s
@@ -383,6 +371,27 @@ def _blocked_forward(e, c, y, bias, w, w_sum: float, opts: _Options, loss, lse, 
         loss += (eps / n_classes) * kept * (spread + log1p_s * w_sum)
     if opts.z_loss:
         loss += opts.z_loss * kept * lse**2
+
+
+def by_blocks(e, c, block_rows: int, workers: int, step) -> None:
+    """``step(logits, rows, first)`` over the logits ``e @ c.T`` by blocks of ``block_rows`` rows and of as
+    many classes as keep a block under ``CHUNK_BYTES["numba"]`` (the logits of ``rows``, classes ``first ..``),
+    the blocks of classes in order, on ``workers`` threads (:func:`forward_on_workers`).
+
+    A pass that needs no whole row at once (the forward pass alone, with an online log-sum-exp) runs this way:
+    the classifier is read once per block of rows, not once per chunk of a few rows.
+    """
+    n_rows, n_classes = e.shape[0], c.shape[0]
+    width = int(min(n_classes, max(1, CHUNK_BYTES["numba"] // (block_rows * e.dtype.itemsize))))
+    buffer = np.empty((min(block_rows, n_rows), width), dtype=e.dtype)
+    gemm = products(np, e.dtype)
+    for start in range(0, n_rows, block_rows):
+        rows = slice(start, min(n_rows, start + block_rows))
+        for first in range(0, n_classes, width):
+            classes = slice(first, min(n_classes, first + width))
+            logits = buffer[: rows.stop - start, : classes.stop - first]
+            forward_on_workers(gemm, lambda block, part, first=first: step(block, part, first), logits, e[rows],
+                               c[classes], rows, workers)
 
 
 def _blocks(n_classes: int):

@@ -2,8 +2,12 @@ r"""Per-token statistics of a linear head in one streaming pass, without the N x
 
 For each row of ``z = cap(e @ c.T + bias)`` (the logits of :func:`accel.linear_cross_entropy`): the
 log-sum-exp, the target's log-probability, the entropy of the softmax, the target's rank, whether the target
-is in the top k, and the argmax. Chunked as :mod:`accel.linear_ce` (one GEMM per chunk into a buffer
-allocated once), then one row step: the maximum, then one exponential per entry with float64 sums.
+is in the top k, and the argmax. The ``"numpy"`` and ``"cupy"`` backends work by chunks of whole rows as
+:mod:`accel.linear_ce` (one GEMM per chunk into a buffer allocated once, then one row step: the maximum, then
+one exponential per entry with float64 sums). The ``"numba"`` backend needs no whole row: it runs by blocks of
+rows and of classes, as the forward pass of :func:`accel.linear_cross_entropy`, with each row's sums merged
+block after block and its rank counted against a window around an estimate of the target's logit (see
+:func:`_blocked`), so that the classifier is read once per block of rows.
 
 Their references are refloss's own functions on the materialised logits: :func:`refloss.logsumexp`,
 :func:`refloss.log_softmax` at the target, :func:`refloss.softmax_entropy` (``reduction="none"``), and
@@ -26,14 +30,21 @@ from refloss.losses.linear import POSITIVE
 
 from . import _cpu, linear_ce
 from ._cpu import single_threaded_blas
-from .linear_ce import _capped, _chunk_rows, _head, _namespace, _targets, forward_on_workers, products
+from .linear_ce import _capped, _chunk_rows, _head, _namespace, _targets, by_blocks, forward_on_workers, products
+
+#: Logits within the window around a row's target logit that the ``"numba"`` backend keeps for its rank
+#: (:func:`_blocked`); a row with more is recomputed whole.
+PENDING = 16
 
 
 class TokenStats(NamedTuple):
     """Per-row outputs of :func:`token_stats` (arrays of shape ``(N,)``; float64, int64 and bool).
 
     ``rank`` counts the classes whose logit is strictly above the target's (0: the target is a top logit;
-    tied classes share a rank); ``top_k`` is ``rank < k``; ``argmax`` is the first index of the maximum.
+    tied classes share a rank), comparing the logits as the products computed them: a class within the
+    products' rounding of the target (about eps sum_d |e_d c_d|) may rank on either side of it on another
+    backend or at another blocking, whose BLAS calls may round it differently. ``top_k`` is ``rank < k``;
+    ``argmax`` is the first index of the maximum.
     Rows whose target is ``ignore_index`` have ``target_logprob = 0``, ``rank = -1`` and ``top_k = False``
     (``kept`` says which rows those are); their ``lse``, ``entropy`` and ``argmax`` are computed as usual.
     """
@@ -104,6 +115,21 @@ def token_stats(e, c, target, *, bias=None, softcap: float | None = None, k: int
     ignore_index = v.integer(ignore_index, "ignore_index")
     y = _targets(xp, target, e.shape[0], c.shape[0], ignore_index)
     chunk = _chunk_rows(chunk_size, e.shape[0], c.shape[0], e.dtype.itemsize, name)
+    if name == "numba":
+        block_rows = chunk if chunk_size is not None else min(e.shape[0], linear_ce.FORWARD_BLOCK_ROWS)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"), single_threaded_blas():
+            lse, logprob, entropy, rank, argmax = _blocked(e, c, y, bias, cap, ignore_index, block_rows,
+                                                           _cpu.worker_count())
+    else:
+        lse, logprob, entropy, rank, argmax = _whole_rows(xp, name, e, c, y, bias, cap, ignore_index, chunk)
+    if not bool(xp.isfinite(lse).all()):
+        raise RefLossError("the logits e @ c.T + bias overflow the input dtype; scale the inputs or use float64")
+    return TokenStats(lse, logprob, entropy, rank, (rank >= 0) & (rank < k), argmax, y != ignore_index, name)
+
+
+def _whole_rows(xp, name: str, e, c, y, bias, cap: float, ignore_index: int, chunk: int):
+    """(lse, logprob, entropy, rank, argmax) by chunks of whole rows: one product per chunk into a buffer
+    allocated once, then the row step (:func:`stats_rows_xp`, or its Numba kernel on the workers)."""
     rows_step = _STEPS[name]()
     n_rows = e.shape[0]
     lse, logprob, entropy = (xp.empty(n_rows, dtype=xp.float64) for _ in range(3))
@@ -126,9 +152,46 @@ def token_stats(e, c, target, *, bias=None, softcap: float | None = None, k: int
             else:
                 gemm.logits(logits, e[rows], c)
                 step(logits, rows)
-    if not bool(xp.isfinite(lse).all()):
-        raise RefLossError("the logits e @ c.T + bias overflow the input dtype; scale the inputs or use float64")
-    return TokenStats(lse, logprob, entropy, rank, (rank >= 0) & (rank < k), argmax, y != ignore_index, name)
+    return outputs
+
+
+def _blocked(e, c, y, bias, cap: float, ignore_index: int, block_rows: int, workers: int):
+    """(lse, logprob, entropy, rank, argmax) by blocks of rows and classes (:func:`accel.linear_ce.by_blocks`,
+    the ``"numba"`` backend), each row's state merged block after block
+    (:func:`accel._numba_kernels.online_stats_rows`).
+
+    The rank needs the target's logit before its block is seen: each row gets a window [lo, hi] around a
+    float64 estimate of it (:func:`accel._numba_kernels.target_windows`), counts the logits above ``hi`` and
+    keeps those within (up to ``PENDING``). Once the target's own logit is known, and if it lies in the window,
+    rank = (count above) + (kept logits above it), exactly what the whole row gives; any other row (more than
+    ``PENDING`` logits within, or an estimate that missed) is recomputed whole (:func:`_whole_rows`).
+    """
+    from . import _numba_kernels
+
+    n_rows = e.shape[0]
+    lo, hi = _numba_kernels.target_windows(e, c, y, bias, cap, ignore_index)
+    m, s, h = np.empty(n_rows), np.empty(n_rows), np.empty(n_rows)
+    top, above, n_pending = (np.empty(n_rows, dtype=np.int64) for _ in range(3))
+    z_y = np.zeros(n_rows)
+    pending = np.empty((n_rows, PENDING), dtype=e.dtype)
+    state = (lo, hi, m, top, s, h, z_y, above, pending, n_pending)
+
+    def step(block, rows: slice, first: int):
+        _numba_kernels.online_stats_rows(block, first, bias, cap, y[rows], ignore_index,
+                                         [array[rows] for array in state])
+
+    by_blocks(e, c, block_rows, workers, step)
+    log1p_s = np.log1p(s)
+    kept = y != ignore_index
+    logprob = np.where(kept, (z_y - m) - log1p_s, 0.0)
+    near_above = (pending > z_y[:, None]) & (np.arange(PENDING) < n_pending[:, None])
+    rank = np.where(kept, above + near_above.sum(axis=1), -1)
+    missed = kept & ~((n_pending <= PENDING) & (lo <= z_y) & (z_y <= hi))
+    if missed.any():
+        again = np.flatnonzero(missed)
+        chunk = _chunk_rows(None, len(again), c.shape[0], e.dtype.itemsize, "numba")
+        rank[again] = _whole_rows(np, "numba", e[again], c, y[again], bias, cap, ignore_index, chunk)[3]
+    return m + log1p_s, logprob, log1p_s + h / (1.0 + s), rank, top
 
 
 def _numba_step():

@@ -12,6 +12,7 @@ The CuPy backend runs the same algorithm (``rows_xp`` with CuPy as ``xp``) and i
 ``tests/test_accel_gpu.py``; here its algorithm is the ``numpy`` backend's.
 """
 
+import importlib
 import warnings
 from unittest import mock
 
@@ -312,8 +313,16 @@ def test_token_stats_match_refloss_on_the_materialised_logits(softcap, dtype, ba
     c[y[2::4]] = 6.0 * e[2::4]  # peaked rows: the target far ahead (rank 0, entropy near 0)
     c[7], c[8] = c[9], c[9]  # tied classes
     bias[7:10] = bias[9]
-    out = accel.token_stats(e, c, y, bias=bias, softcap=softcap, k=3, backend=backend, chunk_size=4)
     u = e.astype(np.float64) @ c.astype(np.float64).T + bias
+    # Numba's pass by blocks of classes: one block, ragged blocks of 37 classes, blocks of one class
+    for budget in (2**30, 37 * 4 * np.dtype(dtype).itemsize, 1):
+        with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": budget}):
+            out = accel.token_stats(e, c, y, bias=bias, softcap=softcap, k=3, backend=backend, chunk_size=4)
+        _check_token_stats(out, u, y, softcap, dtype)
+
+
+def _check_token_stats(out, u, y, softcap, dtype):
+    n = len(y)
     z = u if softcap is None else softcap * np.tanh(u / softcap)
     lse = refloss.logsumexp(z)
     logp = refloss.log_softmax(z)
@@ -331,6 +340,81 @@ def test_token_stats_match_refloss_on_the_materialised_logits(softcap, dtype, ba
     np.testing.assert_array_equal(out.top_k, (out.rank >= 0) & (out.rank < 3))
     np.testing.assert_array_equal(out.kept, kept)
     assert out.rank[5] == -1 and out.target_logprob[5] == 0.0
+
+
+def _exact_head(rng, n, d, n_classes, distinct=None):
+    """A head whose products and sums are exact in float32 (integers in [-8, 8] times multiples of 1/1024 up
+    to 1, D <= 16, a bias on the same grid), so that every block of every product gives the same logits and
+    ranks and argmaxes are exact; with ``distinct`` classes only (each repeated), ties fill every row."""
+    e = rng.integers(-8, 9, (n, d)).astype(np.float32)
+    c = (rng.integers(-1024, 1025, (n_classes, d)) / 1024).astype(np.float32)
+    bias = (rng.integers(-1024, 1025, n_classes) / 1024).astype(np.float32)
+    if distinct:
+        copies = rng.integers(0, distinct, n_classes)
+        c, bias = c[copies], bias[copies]
+    return e, c, bias
+
+
+@pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
+@pytest.mark.parametrize("distinct", [None, 8])
+def test_token_stats_ranks_by_blocks_are_exact(distinct, monkeypatch):
+    """The Numba pass counts a rank from blocks of classes seen before the target's own (a window around an
+    estimate of its logit, checked afterwards): with exact logits it must give the exact rank and argmax, with
+    few ties (the window path) or ties everywhere (8 distinct classes: rows recomputed whole)."""
+    token_stats_module = importlib.import_module("accel.token_stats")
+    recomputed = []
+    whole_rows = token_stats_module._whole_rows
+    monkeypatch.setattr(token_stats_module, "_whole_rows", lambda *a: recomputed.append(len(a[2])) or whole_rows(*a))
+    rng = np.random.default_rng(11)
+    n, d, n_classes = 41, 16, 301
+    e, c, bias = _exact_head(rng, n, d, n_classes, distinct)
+    y = rng.integers(0, n_classes, n)
+    y[3] = -100
+    z = e.astype(np.float64) @ c.astype(np.float64).T + bias
+    z_y = z[np.arange(n), np.where(y >= 0, y, 0)]
+    rank = np.where(y >= 0, (z > z_y[:, None]).sum(axis=1), -1)
+    for budget in (2**30, 37 * 8 * 4, 4 * 4):  # one block of classes, 37 classes, 4 classes (8-row blocks)
+        for workers in (1, 3):
+            monkeypatch.setattr(accel._cpu, "worker_count", lambda: workers)
+            with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": budget}):
+                out = accel.token_stats(e, c, y, bias=bias, backend="numba", chunk_size=8)
+            np.testing.assert_array_equal(out.rank, rank)
+            np.testing.assert_array_equal(out.argmax, np.argmax(z, axis=1))
+            np.testing.assert_allclose(out.target_logprob, np.where(y >= 0, refloss.log_softmax(z)[
+                np.arange(n), np.where(y >= 0, y, 0)], 0.0), rtol=0, atol=1e-6)
+    if distinct:
+        assert recomputed, "ties everywhere: rows must have been recomputed whole"
+    else:
+        assert not recomputed, "few ties: the windows should have resolved every rank"
+
+
+@pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
+@pytest.mark.parametrize("window", ["exact", "missed", "everything", "one_pending"])
+def test_token_stats_rows_whose_window_fails_are_recomputed(window, monkeypatch):
+    """A window of the target's logit alone (its ties on both edges: kept, not counted above), one that misses
+    it, one that holds every logit, room for one logit within: the rank is still exact (the check after the
+    pass sends the row to be recomputed whole)."""
+    token_stats_module = importlib.import_module("accel.token_stats")
+    kernels = importlib.import_module("accel._numba_kernels")
+    rng = np.random.default_rng(7)
+    n, d, n_classes = 29, 16, 211
+    e, c, bias = _exact_head(rng, n, d, n_classes, 40)
+    e[0] = 0.0  # every logit of row 0 is its bias
+    y = rng.integers(0, n_classes, n)
+    z = e.astype(np.float64) @ c.astype(np.float64).T + bias
+    z_y = z[np.arange(n), y].astype(np.float32)
+    if window == "exact":
+        monkeypatch.setattr(kernels, "target_windows", lambda *a: (z_y, z_y))
+    elif window == "missed":  # a window far above every logit: nothing counted above, nothing kept
+        monkeypatch.setattr(kernels, "target_windows", lambda *a: (z_y + 1e30, z_y + 1e30))
+    elif window == "everything":
+        monkeypatch.setattr(kernels, "target_windows", lambda *a: (z_y - np.inf, z_y + np.inf))
+    else:
+        monkeypatch.setattr(token_stats_module, "PENDING", 1)
+    with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": 23 * 8 * 4}):
+        out = accel.token_stats(e, c, y, bias=bias, backend="numba", chunk_size=8)
+    np.testing.assert_array_equal(out.rank, (z > z[np.arange(n), y][:, None]).sum(axis=1))
+    assert (out.rank > 0).any()
 
 
 def test_token_stats_entropy_keeps_its_digits_on_a_peaked_row():
