@@ -1,6 +1,8 @@
 """accel.linear_kl against the 50-digit oracle of refloss.linear_kl (float64 and float32, under the tolerance
 policy in each dtype's units) and against the float64 reference on larger heads; its behaviour and errors."""
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -57,6 +59,41 @@ def test_drawn_heads_match_the_oracle_in_both_dtypes(backend, data):
     chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
     for dtype in DTYPES:
         _check_against_oracle(case, dtype, chunk, backend)
+
+
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_a_chunk_whose_elements_prefer_different_forms_of_grad_e(dtype, backend, monkeypatch):
+    """The heads differ in feature 0 only: row 0 (e_0 = 1e-3) sees nearly equal logits, where the split form's
+    bound is far below the direct one's in feature 1 and above it in feature 0; row 1 sees distant logits.
+    Neither form serves the whole chunk, so each element takes its own (four GEMMs), against the oracle."""
+    linear_kl_module = importlib.import_module("accel.linear_kl")
+    calls = []
+    chosen = linear_kl_module._grad_e_rows
+
+    def counted(out, gemm, *args):
+        products = []
+        chosen(out, _Counted(gemm, products), *args)
+        calls.append(len(products))
+
+    monkeypatch.setattr(linear_kl_module, "_grad_e_rows", counted)
+    monkeypatch.setattr(accel._cpu, "worker_count", lambda: 1)  # every feature in one share
+    c_t = np.array([[1.0, 0.5], [-0.5, 1.0], [0.25, -1.0]])
+    case = {"e": np.array([[1e-3, 1.0], [2.0, 1.0]]), "c_student": c_t + [[3.0, 0.0], [-2.0, 0.0], [1.0, 0.0]],
+            "c_teacher": c_t, "temperature": 1.0, "reduction": "sum"}
+    _check_against_oracle(case, dtype, backend=backend)
+    assert calls and all(n == 4 for n in calls), f"both forms should have been computed: {calls} products"
+
+
+class _Counted:
+    """A Products whose ``times`` calls are counted in ``log``."""
+
+    def __init__(self, gemm, log):
+        self.gemm, self.log = gemm, log
+
+    def times(self, *args, **kwargs):
+        self.log.append(args[0].shape)
+        return self.gemm.times(*args, **kwargs)
 
 
 @pytest.mark.parametrize("backend", CPU)
