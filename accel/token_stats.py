@@ -42,7 +42,7 @@ class TokenStats(NamedTuple):
 
     ``rank`` counts the classes whose logit is strictly above the target's (0: the target is a top logit;
     tied classes share a rank), comparing the logits as the products computed them: a class within the
-    products' rounding of the target (about eps sum_d |e_d c_d|) may rank on either side of it on another
+    products' rounding of the target (about ``eps * sum_d |e_d c_d|``) may rank on either side of it on another
     backend or at another blocking, whose BLAS calls may round it differently. ``top_k`` is ``rank < k``;
     ``argmax`` is the first index of the maximum.
     Rows whose target is ``ignore_index`` have ``target_logprob = 0``, ``rank = -1`` and ``top_k = False``
