@@ -180,6 +180,29 @@ def _max_and_target(row, yi, ignore_index):
     return m, top, kept, row[yi] if kept else m
 
 
+@numba.njit(cache=True, fastmath=_FAST, error_model=_IEEE)
+def _softmax_sums(row):
+    """The maximum m of a row and its first index, s = sum of e^{z - m} over the other entries and
+    h = sum of e^{z - m} (m - z) (the entropy's spread): (m, top, s, h)."""
+    m = _row_max(row)
+    top = 0
+    while top < row.shape[0] - 1 and row[top] != m:  # bounded: a row of NaN has no maximum (LSE is NaN)
+        top += 1
+    total = 0.0
+    h = 0.0
+    for j in range(row.shape[0]):
+        t = _exp_nonpositive(row[j] - m)
+        total += t
+        h += t * (m - row[j])
+    s = total - 1.0
+    if s < 0.5:  # total - 1 cancels when the other terms are tiny: sum them apart from the top term
+        s = 0.0
+        for j in range(row.shape[0]):
+            if j != top:
+                s += _exp_nonpositive(row[j] - m)
+    return m, top, s, h
+
+
 @numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
 def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale, gradients, loss_out, lse_out):
     n, n_classes = L.shape
@@ -315,23 +338,12 @@ def _stats_rows(L, bias, slope, cap, y, ignore_index, lse_out, logprob_out, entr
     for i in range(n):
         row = L[i]
         _prepare_row(row, bias, slope[0], cap, False)
-        m, top, kept, z_y = _max_and_target(row, y[i], ignore_index)
+        m, top, s, spread = _softmax_sums(row)
+        kept = y[i] != ignore_index
+        z_y = row[y[i]] if kept else m
         above = 0
         for j in range(n_classes):
             above += row[j] > z_y
-        total = 0.0
-        spread = 0.0
-        for j in range(n_classes):
-            t = _exp_nonpositive(row[j] - m)
-            total += t
-            spread += t * (m - row[j])
-        s = total - 1.0
-        if s < 0.5:  # total - 1 cancels when the other terms are tiny: sum them apart from the top term
-            s = 0.0
-            for j in range(top):
-                s += _exp_nonpositive(row[j] - m)
-            for j in range(top + 1, n_classes):
-                s += _exp_nonpositive(row[j] - m)
         log1p_s = math.log1p(s)
         lse_out[i] = m + log1p_s
         entropy_out[i] = log1p_s + spread / (1.0 + s)
@@ -405,22 +417,7 @@ def _online_stats_rows(L, first, bias, cap, y, ignore_index, lo, hi, m_run, top_
     for i in range(n):
         row = L[i]
         _prepare_row(row, bias, no_slope, cap, False)
-        m_b = _row_max(row)
-        top_b = 0
-        while top_b < width - 1 and row[top_b] != m_b:
-            top_b += 1
-        total = 0.0
-        h_b = 0.0
-        for j in range(width):
-            t = _exp_nonpositive(row[j] - m_b)
-            total += t
-            h_b += t * (m_b - row[j])
-        s_b = total - 1.0
-        if s_b < 0.5:  # total - 1 cancels when the other terms are tiny: sum them apart from the top term
-            s_b = 0.0
-            for j in range(width):
-                if j != top_b:
-                    s_b += _exp_nonpositive(row[j] - m_b)
+        m_b, top_b, s_b, h_b = _softmax_sums(row)
         if first == 0:
             above_run[i], n_pending[i] = 0, 0
         if y[i] != ignore_index:
