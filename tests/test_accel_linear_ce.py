@@ -318,10 +318,11 @@ def test_token_stats_match_refloss_on_the_materialised_logits(softcap, dtype, ba
     for budget in (2**30, 37 * 4 * np.dtype(dtype).itemsize, 1):
         with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": budget}):
             out = accel.token_stats(e, c, y, bias=bias, softcap=softcap, k=3, backend=backend, chunk_size=4)
-        _check_token_stats(out, u, y, softcap, dtype)
+        _check_token_stats(out, u, y, softcap, dtype, k=3)
 
 
-def _check_token_stats(out, u, y, softcap, dtype):
+def _check_token_stats(out, u, y, softcap, dtype, k, exact=False):
+    """``exact``: the logits ``u`` are exact in ``dtype`` too, so ranks and argmaxes must be."""
     n = len(y)
     z = u if softcap is None else softcap * np.tanh(u / softcap)
     lse = refloss.logsumexp(z)
@@ -334,12 +335,12 @@ def _check_token_stats(out, u, y, softcap, dtype):
     assert (np.abs(out.lse - lse) <= tol).all()
     assert (np.abs(out.entropy - entropy) <= tol * (1 + entropy)).all()
     assert (np.abs(out.target_logprob - np.where(kept, logp[np.arange(n), np.where(kept, y, 0)], 0.0)) <= tol).all()
-    if dtype == np.float64:  # ranks compare logits: exact in the dtype the kernel computes them in
+    if dtype == np.float64 or exact:  # ranks compare logits: exact in the dtype the kernel computes them in
         np.testing.assert_array_equal(out.rank, rank)
         np.testing.assert_array_equal(out.argmax, np.argmax(z, axis=1))
-    np.testing.assert_array_equal(out.top_k, (out.rank >= 0) & (out.rank < 3))
+    np.testing.assert_array_equal(out.top_k, (out.rank >= 0) & (out.rank < k))
     np.testing.assert_array_equal(out.kept, kept)
-    assert out.rank[5] == -1 and out.target_logprob[5] == 0.0
+    assert (out.rank[~kept] == -1).all() and (out.target_logprob[~kept] == 0.0).all()
 
 
 def _exact_head(rng, n, d, n_classes, distinct=None):
@@ -386,6 +387,30 @@ def test_token_stats_ranks_by_blocks_are_exact(distinct, monkeypatch):
         assert recomputed, "ties everywhere: rows must have been recomputed whole"
     else:
         assert not recomputed, "few ties: the windows should have resolved every rank"
+
+
+@pytest.mark.parametrize("backend", CPU)
+@given(data=st.data())
+def test_drawn_exact_heads_give_exact_token_stats(backend, data):
+    """Drawn exact heads (every product and sum exact in float32; ties from repeated classes; a bias or not;
+    ignored targets; one class; one row) in drawn row chunks and blocks of classes: exact ranks and argmaxes,
+    and LSE, log-probability and entropy within the float32 bound of the whole-row test above."""
+    n = data.draw(st.integers(1, 12), label="n")
+    d = data.draw(st.integers(1, 16), label="d")
+    n_classes = data.draw(st.integers(1, 40), label="V")
+    distinct = data.draw(st.none() | st.integers(1, 6), label="distinct classes")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    e, c, bias = _exact_head(rng, n, d, n_classes, distinct)
+    if not data.draw(st.booleans(), label="bias"):
+        bias = None
+    y = rng.integers(0, n_classes, n)
+    y[rng.random(n) < 0.2] = -100
+    chunk = data.draw(st.integers(1, 5), label="chunk_size")
+    width = data.draw(st.integers(1, 41), label="classes per block")
+    with mock.patch.dict(accel.linear_ce.CHUNK_BYTES, {"numba": width * chunk * 4}):
+        out = accel.token_stats(e, c, y, bias=bias, k=2, backend=backend, chunk_size=chunk)
+    u = e.astype(np.float64) @ c.astype(np.float64).T + (0.0 if bias is None else bias)
+    _check_token_stats(out, u, y, None, np.float32, k=2, exact=True)
 
 
 @pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
