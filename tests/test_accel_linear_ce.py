@@ -351,7 +351,7 @@ def _exact_head(rng, n, d, n_classes, distinct=None):
     c = (rng.integers(-1024, 1025, (n_classes, d)) / 1024).astype(np.float32)
     bias = (rng.integers(-1024, 1025, n_classes) / 1024).astype(np.float32)
     if distinct:
-        copies = rng.integers(0, distinct, n_classes)
+        copies = rng.integers(0, min(distinct, n_classes), n_classes)
         c, bias = c[copies], bias[copies]
     return e, c, bias
 
