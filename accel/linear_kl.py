@@ -82,8 +82,7 @@ def _rows(t_logits, s_logits, temp: float, scale: float, gradients: bool):
     return loss, (g * grad_p, g * grad_q, g * (terms.terms - terms.p * terms.kl[:, None]))
 
 
-#: A form of ``grad_e`` serves a whole chunk (two GEMMs) where its bound is within this factor of the other's on
-#: every element of the chunk; otherwise each element takes the form with the smaller bound (four GEMMs).
+#: The factor within which one form of ``grad_e`` serves a whole chunk (module docstring).
 FORM_SLACK = 2.0
 
 
