@@ -14,7 +14,8 @@ Within a factor 2 the choice costs at most one bit of a bound that real errors s
 tests still pass with a slack of 16); on the benchmark's two unrelated heads the bounds differ by 6% at most.
 
 **Precision.** float32 and float64 inputs; GEMMs in the input dtype, the row step in float64. **Memory** beyond
-inputs and gradients: three chunk buffers and one ``(V, D)`` array, :math:`c_t - c_s`. **Backends.**
+inputs and gradients: three chunk buffers, and one ``(V, D)`` array, :math:`c_t - c_s`, made only when a chunk
+takes the split form. **Backends.**
 ``"numpy"`` runs refloss's NumPy code on a float64 copy of each chunk (chunks of about 2^20 logits, so that its
 temporaries stay small); ``"numba"`` runs the same evaluation forms as one fused kernel per row
 (:func:`accel._numba_kernels._kl_rows`: branch-free passes with arithmetic float64 exp and expm1 that
@@ -86,26 +87,52 @@ def _rows(t_logits, s_logits, temp: float, scale: float, gradients: bool):
 FORM_SLACK = 2.0
 
 
-def _grad_e_rows(out, gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms):
-    """grad_e of a chunk from the form with the smaller bound on its terms (module docstring): one form for the
-    whole chunk where its bound is within ``FORM_SLACK`` of the other's everywhere (two heads far apart: the
-    direct one; near-copies: the split one), else each element from its own smaller form."""
+class _Heads:
+    """The column maxima of |c_s|, |c_t| and |c_t - c_s| (from max and min, by blocks of classes: no (V, D)
+    temporary), and c_t - c_s itself, made on first use: a pass whose chunks all take the direct form of
+    ``grad_e`` never holds it."""
+
+    def __init__(self, c_s, c_t):
+        self.c_s, self.c_t, self._delta = c_s, c_t, None
+        self.col_max = {"s": _column_max_abs(c_s), "t": _column_max_abs(c_t), "delta": np.zeros(c_s.shape[1],
+                                                                                                c_s.dtype)}
+        for classes in _blocks(c_s.shape[0]):
+            np.maximum(self.col_max["delta"], _column_max_abs(c_t[classes] - c_s[classes]), out=self.col_max["delta"])
+
+    def delta(self):
+        if self._delta is None:
+            self._delta = self.c_t - self.c_s
+        return self._delta
+
+
+def _column_max_abs(x):
+    return np.maximum(x.max(axis=0), -x.min(axis=0))
+
+
+def _grad_e_form(norms, col_max):
+    """How a chunk computes grad_e (module docstring): ``("direct", None)`` or ``("split", None)`` where that
+    form's bound is within ``FORM_SLACK`` of the other's on every element, else ``("both", split_wins)``."""
     direct_bound = norms["s"] * col_max["s"] + norms["t"] * col_max["t"]
     split_bound = norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"]
     if (direct_bound <= FORM_SLACK * split_bound).all():
-        gemm.times(out, g_s, c_s)
-        gemm.times(out, g_t, c_t, 1.0)
-        return
+        return "direct", None
     if (split_bound <= FORM_SLACK * direct_bound).all():
-        gemm.times(out, g_sum, c_s)
-        gemm.times(out, g_t, delta, 1.0)
-        return
-    direct, split = np.empty_like(out), np.empty_like(out)
-    gemm.times(direct, g_s, c_s)
-    gemm.times(direct, g_t, c_t, 1.0)
-    gemm.times(split, g_sum, c_s)
-    gemm.times(split, g_t, delta, 1.0)
-    out[...] = np.where(split_bound < direct_bound, split, direct)
+        return "split", None
+    return "both", split_bound < direct_bound
+
+
+def _grad_e_rows(out, gemm, form, split_wins, g_t, g_s, g_sum, c_s, c_t, delta):
+    """grad_e of a chunk in the form :func:`_grad_e_form` chose: two GEMMs, or four and a choice per element."""
+    if form != "split":
+        direct = out if form == "direct" else np.empty_like(out)
+        gemm.times(direct, g_s, c_s)
+        gemm.times(direct, g_t, c_t, 1.0)
+    if form != "direct":
+        split = out if form == "split" else np.empty_like(out)
+        gemm.times(split, g_sum, c_s)
+        gemm.times(split, g_t, delta, 1.0)
+    if form == "both":
+        out[...] = np.where(split_wins, split, direct)
 
 
 def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: str = "mean",
@@ -153,15 +180,12 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     grad_c_s = np.zeros_like(c_s) if gradients else None
     grad_c_t = np.zeros_like(c_t) if gradients else None
     buffers = np.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
-    delta, col_max = None, None
-    if gradients:
-        delta = c_t - c_s
-        col_max = {"s": np.abs(c_s).max(axis=0), "t": np.abs(c_t).max(axis=0), "delta": np.abs(delta).max(axis=0)}
+    heads = _Heads(c_s, c_t) if gradients else None
     if name == "numba":
         with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, n_rows, chunk):
-                _numba_chunk(gemm, buffers, e, c_s, c_t, slice(start, min(n_rows, start + chunk)), temp, scale,
-                             gradients, loss, grad_e, grad_c_s, grad_c_t, delta, col_max, _cpu.worker_count())
+                _numba_chunk(gemm, buffers, e, c_s, c_t, heads, slice(start, min(n_rows, start + chunk)), temp,
+                             scale, loss, grad_e, grad_c_s, grad_c_t, _cpu.worker_count())
     else:
         for start in range(0, n_rows, chunk):
             stop = min(n_rows, start + chunk)
@@ -176,7 +200,9 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
             g_t, g_s, g_sum = buffers[0, : stop - start], buffers[1, : stop - start], buffers[2, : stop - start]
             norms = {k: np.abs(g).sum(axis=1, keepdims=True) for k, g in zip(("t", "s", "sum"), grads)}
             g_t[...], g_s[...], g_sum[...] = grads
-            _grad_e_rows(grad_e[start:stop], gemm, g_t, g_s, g_sum, c_s, c_t, delta, col_max, norms)
+            form, split_wins = _grad_e_form(norms, heads.col_max)
+            _grad_e_rows(grad_e[start:stop], gemm, form, split_wins, g_t, g_s, g_sum, c_s, c_t,
+                         None if form == "direct" else heads.delta())
             gemm.tn_add(grad_c_t, g_t, e[start:stop])
             gemm.tn_add(grad_c_s, g_s, e[start:stop])
     return LinearKLResult(reduce(loss, reduction), grad_e, grad_c_s, grad_c_t, name)
@@ -187,13 +213,14 @@ def _refuse_overflow(t_logits, s_logits):
         raise RefLossError("the logits e @ c.T overflow the input dtype; scale the inputs or use float64")
 
 
-def _numba_chunk(gemm, buffers, e, c_s, c_t, rows: slice, temp, scale, gradients, loss, grad_e, grad_c_s, grad_c_t,
-                 delta, col_max, workers: int):
+def _numba_chunk(gemm, buffers, e, c_s, c_t, heads, rows: slice, temp, scale, loss, grad_e, grad_c_s, grad_c_t,
+                 workers: int):
     """One chunk on accel._cpu's workers (as accel.linear_ce's Numba chunks): both heads' logits by blocks of
     classes; the fused row step by rows (its gradients overwrite the logits); ``grad_e`` by blocks of features;
-    ``G^T e`` by blocks of classes."""
+    ``G^T e`` by blocks of classes. ``heads``: a :class:`_Heads`, or None for the loss alone."""
     from ._numba_kernels import _kl_rows
 
+    gradients = heads is not None
     n_classes, n_features = c_s.shape
     count = rows.stop - rows.start
     e_rows = e[rows]
@@ -217,12 +244,14 @@ def _numba_chunk(gemm, buffers, e, c_s, c_t, rows: slice, temp, scale, gradients
                            "temperature; scale the inputs, use float64 or raise the temperature")
     if not gradients:
         return
-    norm = {"t": norms[:, 0:1], "s": norms[:, 1:2], "sum": norms[:, 2:3]}
+    form, split_wins = _grad_e_form({"t": norms[:, 0:1], "s": norms[:, 1:2], "sum": norms[:, 2:3]}, heads.col_max)
+    delta = None if form == "direct" else heads.delta()
 
     def backward(k):
         features = share(n_features, k, workers)
-        _grad_e_rows(grad_e[rows, features], gemm, t_logits, s_logits, g_sum, c_s[:, features], c_t[:, features],
-                     delta[:, features], {name: m[features] for name, m in col_max.items()}, norm)
+        _grad_e_rows(grad_e[rows, features], gemm, form, None if split_wins is None else split_wins[:, features],
+                     t_logits, s_logits, g_sum, c_s[:, features], c_t[:, features],
+                     None if delta is None else delta[:, features])
         for classes in list(_blocks(n_classes))[k::workers]:
             gemm.tn_add(grad_c_t[classes], t_logits[:, classes], e_rows)
             gemm.tn_add(grad_c_s[classes], s_logits[:, classes], e_rows)
