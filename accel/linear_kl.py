@@ -90,18 +90,22 @@ FORM_SLACK = 2.0
 class _Heads:
     """The column maxima of |c_s|, |c_t| and |c_t - c_s| (from max and min, by blocks of classes: no (V, D)
     temporary), and c_t - c_s itself, made on first use: a pass whose chunks all take the direct form of
-    ``grad_e`` never holds it."""
+    ``grad_e`` never holds it. A difference beyond the dtype's range is inf, and its bound then picks the
+    direct form."""
 
     def __init__(self, c_s, c_t):
         self.c_s, self.c_t, self._delta = c_s, c_t, None
         self.col_max = {"s": _column_max_abs(c_s), "t": _column_max_abs(c_t), "delta": np.zeros(c_s.shape[1],
                                                                                                 c_s.dtype)}
         for classes in _blocks(c_s.shape[0]):
-            np.maximum(self.col_max["delta"], _column_max_abs(c_t[classes] - c_s[classes]), out=self.col_max["delta"])
+            with np.errstate(over="ignore"):
+                difference = c_t[classes] - c_s[classes]
+            np.maximum(self.col_max["delta"], _column_max_abs(difference), out=self.col_max["delta"])
 
     def delta(self):
         if self._delta is None:
-            self._delta = self.c_t - self.c_s
+            with np.errstate(over="ignore"):
+                self._delta = self.c_t - self.c_s
         return self._delta
 
 
@@ -113,7 +117,8 @@ def _grad_e_form(norms, col_max):
     """How a chunk computes grad_e (module docstring): ``("direct", None)`` or ``("split", None)`` where that
     form's bound is within ``FORM_SLACK`` of the other's on every element, else ``("both", split_wins)``."""
     direct_bound = norms["s"] * col_max["s"] + norms["t"] * col_max["t"]
-    split_bound = norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"]
+    with np.errstate(invalid="ignore"):  # 0 x inf: c_t - c_s overflowed, and the split form cannot serve there
+        split_bound = np.nan_to_num(norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"], nan=np.inf)
     if (direct_bound <= FORM_SLACK * split_bound).all():
         return "direct", None
     if (split_bound <= FORM_SLACK * direct_bound).all():
