@@ -547,10 +547,11 @@ def _first_argmax(x):
 
 
 @numba.njit(nogil=True, cache=True, error_model=_IEEE)
-def _kl_rows(t_logits, s_logits, temp, scale, gradients, loss_out, g_t, g_s, g_sum, norms):
-    """T^2 KL(softmax(t/T) || softmax(s/T)) of each row and, overwriting ``g_t``, ``g_s``, ``g_sum`` (the logit
-    buffers may be passed), G^t = T p (u - KL), G^s = T (q - p) and G^s + G^t = T (q phi(u) - p KL), times
-    ``scale``; ``norms[i]`` gets their float64 row sums of |.|. Form for form the float64 evaluation of
+def _kl_rows(t_logits, s_logits, temp, scale, gradients, with_sum, loss_out, g_t, g_s, g_sum, norms):
+    """T^2 KL(softmax(t/T) || softmax(s/T)) of each row and, overwriting ``g_t``, ``g_s`` and, if ``with_sum``,
+    ``g_sum`` (the logit buffers may be passed), G^t = T p (u - KL), G^s = T (q - p) and G^s + G^t =
+    T (q phi(u) - p KL), times ``scale``; ``norms[i]`` gets the float64 row sums of |.| of all three (of
+    G^s + G^t also without ``with_sum``: they choose whether it is needed). Form for form the float64 evaluation of
     refloss.info.discrete._kl_terms and _kl_gradients on the finite logits of a linear head (no masked class);
     a row with a logit that is not finite (or not once divided by T) gets a NaN loss, for the driver to refuse.
 
@@ -619,6 +620,8 @@ def _kl_rows(t_logits, s_logits, temp, scale, gradients, loss_out, g_t, g_s, g_s
             grad_p = g * (p_e[j] - p[j] * sum_p_e)
             grad_q = g * (-q[j] * _expm1_below_one(u[j] if small else 0.0) if small else q[j] - p[j])
             both = g * (terms[j] - p[j] * kl)
-            g_t[i, j], g_s[i, j], g_sum[i, j] = grad_p, grad_q, both
+            g_t[i, j], g_s[i, j] = grad_p, grad_q
+            if with_sum:
+                g_sum[i, j] = both
             x[j], a[j], b[j] = abs(grad_p), abs(grad_q), abs(both)
         norms[i, 0], norms[i, 1], norms[i, 2] = _sum(x), _sum(a), _sum(b)

@@ -14,13 +14,14 @@ Within a factor 2 the choice costs at most one bit of a bound that real errors s
 tests still pass with a slack of 16); on the benchmark's two unrelated heads the bounds differ by 6% at most.
 
 **Precision.** float32 and float64 inputs; GEMMs in the input dtype, the row step in float64. **Memory** beyond
-inputs and gradients: three chunk buffers, and one ``(V, D)`` array, :math:`c_t - c_s`, made only when a chunk
+inputs and gradients: the chunk buffers, and one ``(V, D)`` array, :math:`c_t - c_s`, made only when a chunk
 takes the split form. **Backends.**
-``"numpy"`` runs refloss's NumPy code on a float64 copy of each chunk (chunks of about 2^20 logits, so that its
-temporaries stay small); ``"numba"`` runs the same evaluation forms as one fused kernel per row
+``"numpy"`` runs refloss's NumPy code on a float64 copy of each chunk (three buffers of about 2^20 logits, so
+that its temporaries stay small); ``"numba"`` runs the same evaluation forms as one fused kernel per row
 (:func:`accel._numba_kernels._kl_rows`: branch-free passes with arithmetic float64 exp and expm1 that
-vectorise, within 1 and 1.5 ulp) on :mod:`accel._cpu`'s workers, with chunks of ``CHUNK_BYTES["numba"]`` over
-its three buffers. No CUDA row step yet (``backend="cupy"`` raises).
+vectorise, within 1 and 1.5 ulp) on :mod:`accel._cpu`'s workers, in ``CHUNK_BYTES["numba"]``: two buffers
+(G^t and G^s, all the direct form needs) until a chunk needs :math:`G^s + G^t`, then three, with two thirds
+as many rows (:func:`_numba_pass`). No CUDA row step yet (``backend="cupy"`` raises).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
         gradients: ``False`` for the loss only.
         backend: ``"auto"`` (``"numba"`` if installed, else ``"numpy"``), ``"numpy"`` or ``"numba"``.
         chunk_size: rows per chunk (default: about 2^20 logits per chunk for ``"numpy"``; for ``"numba"``, as many as
-            keep its three chunk buffers under ``CHUNK_BYTES["numba"]``).
+            keep its two or three chunk buffers under ``CHUNK_BYTES["numba"]``).
 
     Returns:
         :class:`LinearKLResult` ``(loss, grad_e, grad_c_student, grad_c_teacher, backend)``.
@@ -174,8 +175,8 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     n_rows, n_classes = e.shape[0], c_s.shape[0]
     if chunk_size is not None:
         chunk = _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize, name)
-    elif name == "numba":  # three buffers of the input dtype, nothing else of the chunk's size
-        chunk = int(min(n_rows, max(1, CHUNK_BYTES["numba"] // (3 * n_classes * e.dtype.itemsize))))
+    elif name == "numba":  # rows of two buffers (of three once G^s + G^t is kept), nothing else of this size
+        chunk = int(min(n_rows, max(1, CHUNK_BYTES["numba"] // (2 * n_classes * e.dtype.itemsize))))
     else:
         chunk = int(min(n_rows, max(1, CHUNK_ELEMENTS // n_classes)))
     scale = reduce_scale((n_rows,), reduction)
@@ -184,14 +185,12 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     grad_e = np.empty_like(e) if gradients else None
     grad_c_s = np.zeros_like(c_s) if gradients else None
     grad_c_t = np.zeros_like(c_t) if gradients else None
-    buffers = np.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
     heads = _Heads(c_s, c_t) if gradients else None
     if name == "numba":
-        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n_rows, chunk):
-                _numba_chunk(gemm, buffers, e, c_s, c_t, heads, slice(start, min(n_rows, start + chunk)), temp,
-                             scale, loss, grad_e, grad_c_s, grad_c_t, _cpu.worker_count())
+        _numba_pass(gemm, e, c_s, c_t, heads, chunk, chunk_size is None, temp, scale, loss, grad_e, grad_c_s,
+                    grad_c_t)
     else:
+        buffers = np.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
         for start in range(0, n_rows, chunk):
             stop = min(n_rows, start + chunk)
             t_logits, s_logits = buffers[0, : stop - start], buffers[1, : stop - start]
@@ -218,18 +217,43 @@ def _refuse_overflow(t_logits, s_logits):
         raise RefLossError("the logits e @ c.T overflow the input dtype; scale the inputs or use float64")
 
 
+def _numba_pass(gemm, e, c_s, c_t, heads, chunk: int, default_chunk: bool, temp, scale, loss, grad_e, grad_c_s,
+                grad_c_t):
+    """The Numba backend's chunks. Most chunks take the direct form of ``grad_e`` (:func:`_grad_e_form`), which
+    needs only G^t and G^s: chunks of ``chunk`` rows hold those two. The first chunk that needs G^s + G^t as
+    well is computed again, and from then on every chunk keeps it in a third buffer: by default in the same
+    memory (two thirds as many rows); a ``chunk_size`` given keeps its rows, and three buffers of them."""
+    n_rows, n_classes = loss.shape[0], c_s.shape[0]
+    rows_with_sum = max(1, 2 * chunk // 3) if default_chunk else chunk
+    memory = np.empty(max(2 * chunk, 3 * rows_with_sum if heads is not None else 0) * n_classes, dtype=e.dtype)
+    with_sum, start = False, 0
+    with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
+        while start < n_rows:
+            count = min(n_rows - start, rows_with_sum if with_sum else chunk)
+            buffers = memory[: (3 if with_sum else 2) * count * n_classes].reshape(-1, count, n_classes)
+            if _numba_chunk(gemm, buffers, e, c_s, c_t, heads, slice(start, start + count), temp, scale, loss,
+                            grad_e, grad_c_s, grad_c_t, _cpu.worker_count()):
+                start += count
+            else:
+                with_sum = True
+
+
 def _numba_chunk(gemm, buffers, e, c_s, c_t, heads, rows: slice, temp, scale, loss, grad_e, grad_c_s, grad_c_t,
-                 workers: int):
+                 workers: int) -> bool:
     """One chunk on accel._cpu's workers (as accel.linear_ce's Numba chunks): both heads' logits by blocks of
-    classes; the fused row step by rows (its gradients overwrite the logits); ``grad_e`` by blocks of features;
-    ``G^T e`` by blocks of classes. ``heads``: a :class:`_Heads`, or None for the loss alone."""
+    classes; the fused row step by rows (its gradients overwrite the logits, and G^s + G^t goes into a third
+    buffer if there is one); ``grad_e`` by blocks of features; ``G^T e`` by blocks of classes. ``heads``: a
+    :class:`_Heads`, or None for the loss alone. Returns False, having changed nothing but the rows' losses,
+    where the chunk needs G^s + G^t and has no buffer for it."""
     from ._numba_kernels import _kl_rows
 
     gradients = heads is not None
     n_classes, n_features = c_s.shape
     count = rows.stop - rows.start
     e_rows = e[rows]
-    t_logits, s_logits, g_sum = buffers[0, :count], buffers[1, :count], buffers[-1, :count]
+    with_sum = len(buffers) == 3
+    t_logits, s_logits = buffers[0, :count], buffers[1, :count]
+    g_sum = buffers[2, :count] if with_sum else np.empty((0, 0), dtype=e.dtype)
     norms = np.empty((count, 3))
 
     def forward(k):
@@ -239,8 +263,8 @@ def _numba_chunk(gemm, buffers, e, c_s, c_t, heads, rows: slice, temp, scale, lo
 
     def step(k):
         mine = share(count, k, workers)
-        _kl_rows(t_logits[mine], s_logits[mine], temp, scale, gradients, loss[rows][mine], t_logits[mine],
-                 s_logits[mine], g_sum[mine], norms[mine])
+        _kl_rows(t_logits[mine], s_logits[mine], temp, scale, gradients, with_sum, loss[rows][mine],
+                 t_logits[mine], s_logits[mine], g_sum[mine], norms[mine])
 
     each(forward, workers)
     each(step, workers)
@@ -248,8 +272,10 @@ def _numba_chunk(gemm, buffers, e, c_s, c_t, heads, rows: slice, temp, scale, lo
         raise RefLossError("the logits e @ c.T overflow the input dtype, or float64 once divided by the "
                            "temperature; scale the inputs, use float64 or raise the temperature")
     if not gradients:
-        return
+        return True
     form, split_wins = _grad_e_form({"t": norms[:, 0:1], "s": norms[:, 1:2], "sum": norms[:, 2:3]}, heads.col_max)
+    if form != "direct" and not with_sum:
+        return False
     delta = None if form == "direct" else heads.delta()
 
     def backward(k):
@@ -262,3 +288,4 @@ def _numba_chunk(gemm, buffers, e, c_s, c_t, heads, rows: slice, temp, scale, lo
             gemm.tn_add(grad_c_s[classes], s_logits[:, classes], e_rows)
 
     each(backward, workers)
+    return True

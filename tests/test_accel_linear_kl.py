@@ -66,7 +66,8 @@ def test_drawn_heads_match_the_oracle_in_both_dtypes(backend, data):
 def test_a_chunk_whose_elements_prefer_different_forms_of_grad_e(dtype, backend, monkeypatch):
     """The heads differ in feature 0 only: row 0 (e_0 = 1e-3) sees nearly equal logits, where the split form's
     bound is far below the direct one's in feature 1 and above it in feature 0; row 1 sees distant logits.
-    Neither form serves the whole chunk, so each element takes its own (four GEMMs), against the oracle."""
+    Neither form serves the whole chunk, so each element takes its own (four GEMMs), against the oracle. (The
+    chunk size is given: by default the Numba backend would compute the chunk again in rows of its own.)"""
     linear_kl_module = importlib.import_module("accel.linear_kl")
     calls = []
     chosen = linear_kl_module._grad_e_rows
@@ -81,8 +82,35 @@ def test_a_chunk_whose_elements_prefer_different_forms_of_grad_e(dtype, backend,
     c_t = np.array([[1.0, 0.5], [-0.5, 1.0], [0.25, -1.0]])
     case = {"e": np.array([[1e-3, 1.0], [2.0, 1.0]]), "c_student": c_t + [[3.0, 0.0], [-2.0, 0.0], [1.0, 0.0]],
             "c_teacher": c_t, "temperature": 1.0, "reduction": "sum"}
-    _check_against_oracle(case, dtype, backend=backend)
+    _check_against_oracle(case, dtype, chunk_size=2, backend=backend)
     assert calls and all(n == 4 for n in calls), f"both forms should have been computed: {calls} products"
+
+
+@pytest.mark.skipif("numba" not in CPU, reason="needs the accel extra (numba)")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("chunk_size", [1, None])
+def test_numba_keeps_g_sum_from_the_first_chunk_that_needs_it(chunk_size, dtype, monkeypatch):
+    """Rows: a distant-logits row that takes the direct form of grad_e, the mixed row of the test above, the
+    first row again. The chunks start on two buffers (G^t, G^s); the first that needs G^s + G^t is refused
+    there and computed again on three, as every chunk after it, in the same memory (two thirds of the rows)
+    unless ``chunk_size`` was given; against the oracle."""
+    module = importlib.import_module("accel.linear_kl")
+    chunk, seen = module._numba_chunk, []
+
+    def recorded(gemm, buffers, *args):
+        done = chunk(gemm, buffers, *args)
+        seen.append((buffers.shape[:2], done))
+        return done
+
+    monkeypatch.setattr(module, "_numba_chunk", recorded)
+    c_t = np.array([[1.0, 0.5], [-0.5, 1.0], [0.25, -1.0]])
+    case = {"e": np.array([[2.0, 1.0], [1e-3, 1.0], [2.0, 1.0]]),
+            "c_student": c_t + [[3.0, 0.0], [-2.0, 0.0], [1.0, 0.0]], "c_teacher": c_t, "temperature": 1.0,
+            "reduction": "sum"}
+    _check_against_oracle(case, dtype, chunk_size=chunk_size, backend="numba")
+    want = {1: [((2, 1), True), ((2, 1), False), ((3, 1), True), ((3, 1), True)],
+            None: [((2, 3), False), ((3, 2), True), ((3, 1), True)]}[chunk_size]
+    assert seen == want
 
 
 class _Counted:
