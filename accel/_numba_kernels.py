@@ -583,19 +583,27 @@ def _kl_rows(t_logits, s_logits, temp, scale, gradients, with_sum, loss_out, g_t
             x[j] = _exp_nonpositive_64(b[j] - b_kb)
         x[kb] = 0.0
         log_rest_b = math.log1p(_sum(x))
-        far = 0
         for j in range(width):
             p[j] = _exp_nonpositive_64((a[j] - a_k) - log_rest_a)
             q[j] = _exp_nonpositive_64((b[j] - b_kb) - log_rest_b)
             e[j] = (a[j] - a_k) - (b[j] - b_k)
-            far += not abs(e[j]) < 1.0
-        close = far == 0
-        if close:  # L = log1p(sum_c q_c expm1(e_c)): log q_k - log p_k would cancel
-            for j in range(width):
-                x[j] = q[j] * _expm1_below_one(e[j])
-            big_l = math.log1p(_sum(x))
-        else:
-            big_l = ((b_k - b_kb) - log_rest_b) - (-log_rest_a)
+        # L = log q_k - log p_k, or log1p(S) where that rounds less (refloss.info.discrete._close_log_ratio);
+        # u holds each term's rounding until the log-ratios overwrite it
+        log_q_k = (b_k - b_kb) - log_rest_b
+        from_ends = log_q_k + log_rest_a
+        rho = math.exp(from_ends)
+        ends = abs(log_q_k) + abs(log_rest_a)
+        for j in range(width):
+            near = abs(e[j]) < 1.0
+            scaled = p[j] * rho
+            log_q = (b[j] - b_kb) - log_rest_b
+            series = q[j] * _expm1_below_one(e[j] if near else 0.0)
+            x[j] = series if near else scaled - q[j]
+            u[j] = (abs(series) * (2.0 + abs(log_q)) + scaled * (abs(a[j] - a_k) + abs(b[j] - b_k)) if near else
+                    scaled * (abs((a[j] - a_k) - log_rest_a) + ends) + q[j] * (1.0 + abs(log_q)))
+        total = _sum(x)
+        close = _sum(u) < ends * (1.0 + total)
+        big_l = math.log1p(total) if close else from_ends
         for j in range(width):
             logp = (a[j] - a_k) - log_rest_a
             logq = (b[j] - b_kb) - log_rest_b

@@ -121,6 +121,31 @@ class KLDivergenceGrad(NamedTuple):
     q_logits: np.ndarray
 
 
+def _close_log_ratio(a, b, k, p, q, logp, logq, e_both, both, in_q, from_ends):
+    """Where L = log(q_k / p_k) is better taken as log1p(S), S = sum_c q_c (e^{e_c} - 1) = q_k / p_k - 1, than
+    as log q_k - log p_k (``from_ends``, rounded to about eps (|log q_k| + |log p_k|), all of it where p is close
+    to q and L small): ``(close, log1p(S))``. The terms of S are differences of logits: q_c expm1(e_c) where
+    |e_c| < 1 and p_c rho - q_c elsewhere (q_c e^{e_c} = p_c q_k / p_k, with rho = e^from_ends), so a class that
+    carries little mass under both costs S little however far its logits are; log1p(S) is taken where its
+    rounding, about eps sum_c err_c / (1 + S), is the smaller, with err_c = |term_c| (2 + |log q_c|) +
+    p_c rho (|a_c - a_k| + |b_c - b_k|) for the first form and p_c rho (|log p_c| + the ends' rounding) +
+    q_c (1 + |log q_c|) for the second; never where q has a class that p lacks."""
+    rho = np.exp(from_ends)
+    a_k, b_k = np.take_along_axis(a, k, -1), np.take_along_axis(b, k, -1)
+    near = np.abs(e_both) < 1.0
+    scaled = p * rho  # q_c e^{e_c}
+    term = np.where(both, np.where(near, q * np.expm1(np.where(near, e_both, 0.0)), scaled - q), 0.0)
+    total = term.sum(axis=-1, keepdims=True)
+    ends = np.abs(np.take_along_axis(logq, k, -1)) + np.abs(np.take_along_axis(logp, k, -1))
+    log_p, log_q = np.where(both, logp, 0.0), np.where(both, logq, 0.0)
+    gaps = np.where(both, np.abs(a - a_k) + np.abs(b - b_k), 0.0)
+    err = np.where(near, np.abs(term) * (2.0 + np.abs(log_q)) + scaled * gaps,
+                   scaled * (np.abs(log_p) + ends) + q * (1.0 + np.abs(log_q)))
+    err = np.where(both, err, 0.0).sum(axis=-1, keepdims=True)
+    close = (both == in_q).all(axis=-1, keepdims=True) & (err < ends * (1.0 + total))
+    return close, np.log1p(np.where(close, total, 0.0))
+
+
 class _KLTerms(NamedTuple):
     p: np.ndarray
     q: np.ndarray
@@ -141,16 +166,13 @@ def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
     with np.errstate(over="ignore", invalid="ignore"):  # masked classes (-inf - -inf), rows past float64: below
         e = (a - np.take_along_axis(a, k, -1)) - (b - np.take_along_axis(b, k, -1))
     # log p_c - log q_c = e_c - L, with L = log sum_c q_c e^{e_c} = log q_k - log p_k (the sum is q_k / p_k).
-    # Where p is close to q (every |e_c| < 1) L is small and log q_k - log p_k cancels, so L is taken as
-    # log1p(sum_c q_c expm1(e_c)) there: differences of logits, so that u = log(p/q) keeps relative accuracy.
     in_q = ~np.isneginf(b)
     both = in_q & ~np.isneginf(a)
     e_both = np.where(both, e, 0.0)
-    close = (np.abs(e_both) < 1.0).all(axis=-1, keepdims=True) & (both == in_q).all(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        near_zero = np.log1p(np.where(close, q * np.expm1(np.where(close, e_both, 0.0)), 0.0).sum(axis=-1,
-                                                                                               keepdims=True))
-    big_l = np.where(close, near_zero, np.take_along_axis(logq, k, -1) - np.take_along_axis(logp, k, -1))
+    with np.errstate(invalid="ignore", over="ignore"):
+        from_ends = np.take_along_axis(logq, k, -1) - np.take_along_axis(logp, k, -1)
+        close, near_zero = _close_log_ratio(a, b, k, p, q, logp, logq, e_both, both, in_q, from_ends)
+    big_l = np.where(close, near_zero, from_ends)
     in_p = ~np.isneginf(a)
     # e_c - L subtracts terms as large as the logit gaps of both rows; log p_c - log q_c subtracts terms as
     # large as the log-probabilities. Each u_c is taken from the form whose terms are smaller: q peaked
@@ -306,4 +328,8 @@ def _kl_stress():
         "uniform_p__q_peaked_by_thousands": {"p_logits": np.array([[-0.99999, -0.99999], [0.0, 0.0]]),
                                              "q_logits": np.array([[2684.6121123613884, 8002.959790530334],
                                                                    [-3000.7, 0.2]]), "reduction": "none"},
+        # p and q agree on the classes that carry their mass and differ on a tail class 5 logits apart:
+        # L = log(q_k / p_k) = 5e-4 from a sum over the classes, not from two logs of about -0.69
+        "close_but_a_far_tail": {"p_logits": np.array([[0.0, 0.0, -15.0]]),
+                                 "q_logits": np.array([[0.0, 0.001, -20.0]]), "reduction": "sum"},
     }
