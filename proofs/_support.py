@@ -152,16 +152,24 @@ class Definition:
     formula: Callable[[], sp.Expr]
     gradient_formula: Callable[[], sp.Expr | None]
     prove: Callable[[], None]
+    #: For an object computed through an intermediate array that every implementation rounds (a linear
+    #: head's logits): ``case -> {name: exact values}``, whose tiniest entry sets the oracle's starting
+    #: precision as an input's would, and ``(case, dps) -> (value scale, {input: gradient scale})``, added
+    #: to its condition scales (see :func:`intermediate_scales` and ``refloss.tolerance``).
+    intermediate_values: Callable[[dict], dict] | None = None
+    intermediate_scales: Callable[[dict, int], tuple] | None = None
 
 
 DEFINITIONS: dict[str, Definition] = {}
 
 
-def define(name: str, *, build, formula, gradient_formula, prove) -> Definition:
+def define(name: str, *, build, formula, gradient_formula, prove, intermediate_values=None,
+           intermediate_scales=None) -> Definition:
     """Register the definition of the object ``name`` (called once, in its family's proof module)."""
     if name in DEFINITIONS:
         raise ValueError(f"{name} is defined twice")
-    DEFINITIONS[name] = Definition(name, build, formula, gradient_formula, prove)
+    DEFINITIONS[name] = Definition(name, build, formula, gradient_formula, prove, intermediate_values,
+                                   intermediate_scales)
     return DEFINITIONS[name]
 
 
@@ -362,6 +370,43 @@ def _scales(f, args: list, dps: int, centre: list, varied: list[bool]) -> list:
 UNRESOLVED = mpmath.mpf("1e-330")
 
 
+def intermediate_scales(outputs_of, values: dict, dps: int, blocks=None):
+    r"""The condition of an object through intermediate arrays that every implementation rounds.
+
+    ``values`` maps names to object arrays of the intermediates' exact values (mpmath numbers);
+    ``outputs_of(arrays)`` builds the object's outputs from object arrays of the same shapes. Returns
+    ``(output_scale, grad_scales)``: the outputs' scale under relative perturbations of every intermediate
+    entry, :math:`\sum_i |x_i|\,|\partial\,\mathrm{out}/\partial x_i|`, and for each name the same scale of
+    every entry of the gradient of the outputs' sum w.r.t. that intermediate (as :func:`_scales`, at ``dps``
+    digits). ``blocks`` (default: one of every entry), a list of ``{name: boolean mask}``, varies the entries
+    of one block at a time with the others fixed at their values; the gradient w.r.t. an entry must not
+    depend on the entries of other blocks (the rows of a head's logits), and then the result is the same."""
+    blocks = [{name: np.ones(v.shape, dtype=bool) for name, v in values.items()}] if blocks is None else blocks
+    output_scale, grad_scales = None, {name: np.zeros(v.shape, dtype=object) for name, v in values.items()}
+    for block in blocks:
+        arrays, varied = {}, []
+        for name, v in values.items():
+            arrays[name] = np.empty(v.shape, dtype=object)
+            for index in np.ndindex(*v.shape):
+                if block[name][index]:
+                    arrays[name][index] = sp.Symbol(f"x{name}_{'_'.join(map(str, index))}")
+                    varied.append((name, index))
+                else:
+                    arrays[name][index] = sp.Float(v[index], dps)
+        outputs = np.asarray(outputs_of(arrays), dtype=object)
+        total = sp.Add(*outputs.flat)
+        symbols = [arrays[name][index] for name, index in varied]
+        f = sp.lambdify(symbols, list(outputs.flat) + [sp.diff(total, x) for x in symbols], modules="mpmath",
+                        cse=True)
+        args = [values[name][index] for name, index in varied]
+        scale = _scales(f, args, dps, _evaluate(f, args, dps), [True] * len(args))
+        part = np.array(scale[:outputs.size], dtype=object).reshape(outputs.shape)
+        output_scale = part if output_scale is None else output_scale + part
+        for k, (name, index) in enumerate(varied):
+            grad_scales[name][index] = scale[outputs.size + k]
+    return output_scale, grad_scales
+
+
 def _agree(a, b, scale, resolution) -> bool:
     """Two evaluations agree to 40 digits of |b| + scale, or both are below what the working precision
     (``resolution``) or float64 (:data:`UNRESOLVED`) can tell from 0."""
@@ -371,18 +416,21 @@ def _agree(a, b, scale, resolution) -> bool:
             or max(abs(a), abs(b)) < UNRESOLVED)
 
 
-def _starting_dps(point: dict) -> int:
+def _starting_dps(point: dict, tiny=()) -> int:
     """Digits to start from: exp/log definitions lose about 2|x| / ln 10 digits to a large input (log(e^g /
     (e^g + 1)) at a logit gap g) and log10(1/|x|) to a tiny one ((1 - p^q)/q at q = 1e-300); an evaluation
-    that stays in float-like precision would return 0 for both, and agree with itself."""
+    that stays in float-like precision would return 0 for both, and agree with itself. ``tiny``: further
+    magnitudes (mpmath numbers) that count as inputs on the small side: the intermediates of
+    :attr:`Definition.intermediate_values`, such as a logit 1e-250 from inputs of 1e-125."""
     magnitudes = [abs(v) for v in point.values() if v != 0]
     biggest = max(magnitudes, default=0.0)
-    smallest = min(magnitudes, default=1.0)
+    smallest = min([mpmath.mpf(x) for x in magnitudes] + [abs(x) for x in tiny if x != 0], default=mpmath.mpf(1))
     # Past ~340 digits below the terms' magnitude nothing is visible in float64 (5e-324 is its smallest
     # number): a loss of more digits than that only decides values that round to 0 or to their neighbour,
     # which the capped precision still gets right. The cap keeps logits of 1e4 or 1.7e308 affordable.
     cap = DPS + 20 + 340 + math.ceil(math.log10(max(biggest, 1.0)))
-    return min(DPS + 20 + int(min(2 * biggest / math.log(10), 1e9)) + max(0, int(-math.log10(smallest))), cap)
+    lost_to_tiny = max(0, int(-mpmath.log10(smallest)))
+    return min(DPS + 20 + int(min(2 * biggest / math.log(10), 1e9)) + lost_to_tiny, cap)
 
 
 def reference(entry, case: dict) -> Reference:
@@ -399,6 +447,9 @@ def reference(entry, case: dict) -> Reference:
     bound = inspect.signature(entry.fn).bind(**case)
     bound.apply_defaults()
     sym, point = symbolize(dict(bound.arguments), entry.wrt)
+    intermediates = {} if definition.intermediate_values is None else \
+        definition.intermediate_values(dict(bound.arguments))
+    tiny = [x for v in intermediates.values() for x in v.flat]
     values = np.asarray(definition.build(sym), dtype=object)
     if any(e is sp.nan for e in values.flat):
         raise AssertionError(f"{entry.name}: the definition is NaN at this input (a 0 * oo it should resolve)")
@@ -409,7 +460,7 @@ def reference(entry, case: dict) -> Reference:
     # the inputs; an output that is the constant -oo is a masked one (log p of a masked class), whose
     # derivative is 0.
     finite = all(mpmath.isfinite(v) or e == -sp.oo
-                 for v, e in zip(_evaluate(probe, args, _starting_dps(point)), values.flat))
+                 for v, e in zip(_evaluate(probe, args, _starting_dps(point, tiny)), values.flat))
     cache: dict = {}
     grads = {}
     if finite and entry.grad is not None:
@@ -425,7 +476,7 @@ def reference(entry, case: dict) -> Reference:
     # The condition scale varies the array inputs (logits, labels, weights), not the scalar parameters: a
     # user sets epsilon = -1 or gamma = 2 exactly and is owed the answer for that value (see refloss.tolerance).
     varied = ["[" in str(s) for s in symbols]  # symbolize names array entries arg[i,j], scalars arg
-    dps = _starting_dps(point)
+    dps = _starting_dps(point, tiny)
     magnitude = max([1.0] + [abs(v) for v in point.values()])
     for _ in range(5):
         low = _evaluate(f, args, dps)
@@ -463,6 +514,10 @@ def reference(entry, case: dict) -> Reference:
     for name, expr in grads.items():
         g[name], gs[name] = take(start, expr.shape)
         start += expr.size
+    if definition.intermediate_scales is not None and finite:
+        extra_value, extra = definition.intermediate_scales(dict(bound.arguments), dps + 10)
+        value_scale = value_scale + extra_value
+        gs = {name: s + extra[name] for name, s in gs.items()}
     return Reference(value, value_scale, g, gs, dps + 10)
 
 

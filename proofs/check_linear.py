@@ -107,6 +107,7 @@ from ._support import (
     assert_identity,
     define,
     ell,
+    intermediate_scales,
     partial,
     reduce,
     symbol_array,
@@ -171,9 +172,48 @@ def head_logits(e, c, bias):
     return u
 
 
-def _build(case):
-    """The reduced loss of a case: rows of the capped head logits, PyTorch's weights, smoothing and mean."""
-    u = head_logits(case["e"], case["c"], case.get("bias"))
+def exact_logits(e, c, bias=None) -> np.ndarray:
+    """u = e c^T + b of float inputs, exactly, as mpmath numbers (object array (N, V))."""
+    e, c = np.asarray(e, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    with mpmath.workprec(4400):  # products of float64s lie within 2^-2148 .. 2^2048: their sums are exact
+        u = np.empty((e.shape[0], c.shape[0]), dtype=object)
+        for n, v in np.ndindex(*u.shape):
+            terms = [mpmath.mpf(float(x)) * mpmath.mpf(float(y)) for x, y in zip(e[n], c[v])]
+            u[n, v] = mpmath.fsum(terms + ([] if bias is None else [mpmath.mpf(float(bias[v]))]))
+    return u
+
+
+def head_scales(scales, heads) -> dict:
+    """The scale each head input gets from the logits' rounding: with S the scale of the logits' gradient G
+    under relative perturbations of the logits (``scales``, by logit name), S |c| for e's gradient G c,
+    S^T |e| for c's G^T e and the sums of S over rows for b's. ``heads``: logit name -> (name of its
+    classifier, classifier, hidden states, name of its bias or None)."""
+    extra = {}
+    for logits, (c_name, c, e, b_name) in heads.items():
+        absolute = {k: np.vectorize(mpmath.mpf, otypes=[object])(np.abs(np.asarray(a, dtype=np.float64)))
+                    for k, a in (("c", c), ("e", e))}
+        extra["e"] = extra.get("e", 0) + scales[logits].dot(absolute["c"])
+        extra[c_name] = scales[logits].T.dot(absolute["e"])
+        if b_name is not None:
+            extra[b_name] = scales[logits].sum(axis=0)
+    return extra
+
+
+def _row_blocks(logits: dict) -> list:
+    """One block per row of the logits (every head's): a row's loss and gradient involve that row alone."""
+    rows = next(iter(logits.values())).shape[0]
+    blocks = []
+    for n in range(rows):
+        block = {name: np.zeros(u.shape, dtype=bool) for name, u in logits.items()}
+        for mask in block.values():
+            mask[n] = True
+        blocks.append(block)
+    return blocks
+
+
+def _build_on_logits(case, u):
+    """The reduced loss from the head logits ``u`` (N, V): rows of the capped logits, PyTorch's weights,
+    smoothing and mean."""
     cap, eps, lam = case["softcap"], case["label_smoothing"], case["z_loss"]
     weight = case.get("weight")
     per_class = {} if weight is None else {"w": list(weight)}
@@ -188,6 +228,24 @@ def _build(case):
         losses[n] = linear_row(row, eps, lam)
         total_weight += 1 if weight is None else weight[y]
     return reduce(losses, case["reduction"], total_weight)
+
+
+def _build(case):
+    """The reduced loss of a case (:func:`_build_on_logits` of its head logits)."""
+    return _build_on_logits(case, head_logits(case["e"], case["c"], case.get("bias")))
+
+
+def _logits(case) -> dict:
+    return {"u": exact_logits(case["e"], case["c"], case.get("bias"))}
+
+
+def _intermediate_scales(case, dps: int):
+    """The head logits are rounded by every implementation (refloss.tolerance): the scales they add."""
+    u = _logits(case)["u"]
+    value_scale, scales = intermediate_scales(lambda x: _build_on_logits(case, x["u"]), {"u": u}, dps,
+                                              _row_blocks({"u": u}))
+    heads = {"u": ("c", case["c"], case["e"], None if case.get("bias") is None else "bias")}
+    return value_scale, head_scales(scales, heads)
 
 
 def _generic_gradient():
@@ -242,6 +300,8 @@ define(
     formula=lambda: ell(linear_row(GenericRow("w"), EPS, LAM)),
     gradient_formula=lambda: partial(_generic_gradient(), wrt="u_{j}"),
     prove=_prove_linear_cross_entropy,
+    intermediate_values=_logits,
+    intermediate_scales=_intermediate_scales,
 )
 
 
@@ -255,9 +315,27 @@ def distillation_row(teacher, student, temp):
 
 def _kl_build(case):
     """The reduced loss: per row, T^2 KL of the teacher head's softened distribution to the student's."""
+    return _kl_on_logits(case, head_logits(case["e"], case["c_teacher"], None),
+                         head_logits(case["e"], case["c_student"], None))
+
+
+def _kl_logits(case) -> dict:
+    return {"t": exact_logits(case["e"], case["c_teacher"]), "s": exact_logits(case["e"], case["c_student"])}
+
+
+def _kl_intermediate_scales(case, dps: int):
+    """Both heads' logits are rounded by every implementation (refloss.tolerance): the scales they add."""
+    logits = _kl_logits(case)
+    value_scale, scales = intermediate_scales(lambda x: _kl_on_logits(case, x["t"], x["s"]), logits, dps,
+                                              _row_blocks(logits))
+    heads = {"t": ("c_teacher", case["c_teacher"], case["e"], None),
+             "s": ("c_student", case["c_student"], case["e"], None)}
+    return value_scale, head_scales(scales, heads)
+
+
+def _kl_on_logits(case, t, s):
+    """:func:`_kl_build` from the teacher's and the student's head logits (N, V)."""
     temp = case["temperature"]
-    t = head_logits(case["e"], case["c_teacher"], None)
-    s = head_logits(case["e"], case["c_student"], None)
     losses = np.empty(t.shape[:1], dtype=object)
     for n in range(t.shape[0]):
         losses[n] = distillation_row(Row([x / temp for x in t[n]]), Row([x / temp for x in s[n]]), temp)
@@ -321,4 +399,6 @@ define(
     gradient_formula=lambda: sp.Tuple(*(partial(g, wrt=w) for g, w in zip(
         _kl_gradients(*_generic_pair(), sp.Symbol("j"), TEMP), ("t_{j}", "s_{j}")))),
     prove=_prove_linear_kl,
+    intermediate_values=_kl_logits,
+    intermediate_scales=_kl_intermediate_scales,
 )

@@ -24,12 +24,31 @@ perturbed inputs); a result that loses more, e.g. :math:`p_y - 1` computed by su
 :math:`4.25\cdot10^{-18}` and so is :math:`s/40`. The scale does not depend on how the float64 code is
 written, so it cannot excuse a cancellation, and it needs no per-object hand-written bound.
 
-**Known limit.** Where every array input is exactly 0 and the exact result is 0 only because terms set by
-the scalar parameters cancel, the scale is 0 and the policy demands an exact 0. Cross-entropy's gradient at
-:math:`z = 0` with full smoothing (:math:`\varepsilon = 1`, no weights) is :math:`p_j - 1/C = 0`; float64
-returns :math:`\pm 2.8\cdot10^{-17}`, an error of one rounding of terms of size :math:`1/C` that the
-scale cannot see. The drawn inputs avoid that one configuration and say so; a scale that also measured
-the terms a parameter contributes, without excusing Poly-1's cancellation above, is open work.
+**Through a rounded intermediate.** An object computed from an intermediate array that every implementation
+rounds before going on, a linear head's logits :math:`u = e c^\top + b`, owes no more than that rounding
+allows: its definition adds :math:`\sum_i |u_i|\,|\partial\,\mathrm{ref}/\partial u_i|` to the scale of its
+value, and to the head's gradients :math:`Gc`, :math:`G^\top e`, :math:`\sum_n G_n` the terms
+:math:`S_G\,|c|`, :math:`S_G^\top |e|`, :math:`\sum_n S_{G_n}`, where :math:`S_G` is the same scale of the
+gradient :math:`G` w.r.t. the logits (``proofs._support.intermediate_scales``). The products' own rounding
+is not added; still, the allowance can exceed a cancellation in them, such as the nearly equal terms of two
+heads in ``linear_kl``'s :math:`G^s c_s + G^t c_t`, so ``tests/test_gradient_components.py`` checks the
+form that avoids it where the logits are exact, without the allowance.
+Without these terms the scale of :math:`Gc` vanishes where its terms cancel by structure, whatever the
+logits: a column of :math:`c` equal across classes (:math:`\sum_c G_c = 0`), tied logits under full
+smoothing (:math:`G = 0` for every hidden state); and a float64 :math:`G`, one rounding of the logits away,
+failed there (a distillation head with such a column: 17 ulps; tied logits: a scale of :math:`10^{-53}`
+against an error of :math:`10^{-16}`).
+
+**Known limit.** Where every array input is exactly 0, or a head's logits are (a zero hidden state
+without bias, a zero classifier), and the exact result is 0 or small only because terms set by the scalar
+parameters cancel, the scale is 0 or below that cancellation and the policy demands more than float64 has.
+Cross-entropy's gradient at :math:`z = 0` with full smoothing (:math:`\varepsilon = 1`, no weights) is
+:math:`p_j - 1/C = 0`; float64 returns :math:`\pm 2.8\cdot10^{-17}`, an error of one rounding of terms of
+size :math:`1/C` that the scale cannot see. Through a zero classifier, :math:`\varepsilon = 0.453` and a
+z-loss of 0.5 give a gradient component 0.0016 from terms 0.333, -0.698 and 0.366 (refloss: 61 ulps). The
+drawn inputs avoid these configurations and say so (a linear head's draw caps :math:`\varepsilon` at 1/2 and
+drops the z-loss where a row's logits all lie within 1 of 0); a scale that also measured the terms a
+parameter contributes, without excusing Poly-1's cancellation above, is open work.
 
 Below the normal range the bound is :math:`k` subnormal spacings (``tiny`` is the smallest normal float64):
 a subnormal result cannot carry 53 bits. Infinities must match exactly; NaN matches nothing (refloss never

@@ -412,6 +412,8 @@ def _linear_stress() -> dict[str, dict]:
         "every_target_ignored_sum": _case([[1.0, 2.0], [3.0, 4.0]], _GAP_C, [-100, -100], reduction="sum"),
         "huge_softcap_tiny_logits": _case([[1e-5, 2e-5]], _GAP_C, [0], softcap=1e300),
         "tiny_softcap": _case([[1.0, -2.0], [0.5, 0.5]], _GAP_C, [0, 2], softcap=1e-3, reduction="mean"),
+        # equal rows of c tie every row's logits at 3; full smoothing then makes G = 0 for any e
+        "tied_rows_full_smoothing": _case([[1.0, 2.0], [2.0, 0.5]], [[1.0, 1.0]] * 3, [0, 2], label_smoothing=1.0),
     })
     return out
 
@@ -441,17 +443,22 @@ def _linear_cases(extreme: bool):
             target = np.where(drop, ignore_index, target)
         elif (target == ignore_index).all():
             ignore_index = -100
+        bias = drawn(st.none() | hnp.arrays(np.float64, (n_classes,), elements=cases.floats(bound)))
         eps = cases.draw_scalar(drawn, v.UNIT_INTERVAL)
-        if not (arrays["e"] @ arrays["c"].T).any():
-            eps = min(eps, 0.5)  # z = 0 with eps = 1: an exact 0 of cancelling terms (refloss.tolerance, Known limit)
+        z_loss = drawn(st.sampled_from([0.0, 1e-4, 0.5]))
+        u = arrays["e"] @ arrays["c"].T + (0.0 if bias is None else bias)
+        if n_classes > 1 and (np.abs(u).max(axis=1) < 1.0).any():
+            # a row's gradient there can be a cancellation of terms set by eps and the z-loss, which the
+            # condition scale does not see (refloss.tolerance, Known limit)
+            eps, z_loss = min(eps, 0.5), 0.0
         return {
             **arrays,
             "target": target,
-            "bias": drawn(st.none() | hnp.arrays(np.float64, (n_classes,), elements=cases.floats(bound))),
+            "bias": bias,
             "weight": drawn(st.none() | hnp.arrays(np.float64, (n_classes,), elements=st.floats(0.1, 3.0))),
             "ignore_index": ignore_index,
             "label_smoothing": eps,
-            "z_loss": drawn(st.sampled_from([0.0, 1e-4, 0.5])),
+            "z_loss": z_loss,
             "softcap": drawn(st.none() | st.sampled_from(caps) | st.floats(min(caps), 50.0)),
             "reduction": drawn(st.sampled_from(("mean", "sum", "none"))),
         }
@@ -478,6 +485,11 @@ def _linear_kl_stress() -> dict[str, dict]:
         "one_row__temperature_4": case([[0.25, -4.0]], flipped, _GAP_C, 4.0, "mean"),
         "one_class": case([[3.0, 1.0], [-700.0, 2.0]], [[1.0, -0.5]], [[0.5, 2.0]], 2.0),
         "small_temperature": case([[1.0, -2.0], [0.5, 0.5]], flipped, _GAP_C, 1e-2, "sum"),
+        # heads that agree but on a tail class, and a feature equal across classes: grad_e of that feature
+        # is sum_c G^s_c (-2) = 0 exactly, whatever the logits
+        "close_heads_far_tail__a_constant_feature": case([[1.0, 0.0], [-1.9, 0.0]],
+                                                         [[0.0, -2.0], [0.001, -2.0], [-20.0, -2.0]],
+                                                         [[0.0, 0.0], [0.0, 0.0], [-15.0, 0.0]]),
     })
     return out
 
