@@ -617,6 +617,8 @@ def _cross_entropy_cases(extreme):
         weight = draw(st.none() | hnp.arrays(np.float64, (n_classes,), elements=st.floats(0.1, 3.0)))
         # Smoothing puts mass on every class, so it is drawn only without masks (else the loss is +inf).
         eps = 0.0 if mask.any() else draw(st.sampled_from([0.0, 0.1, 1.0]) | st.floats(0.0, 1.0))
+        if n_classes > 1 and (np.abs(z).max(axis=-1) < 1.0).any():
+            eps = min(eps, 0.5)  # p - 1/C with logits near 0 and eps near 1 (refloss.tolerance, Known limit)
         case = {"logits": z, "weight": weight, "label_smoothing": eps,
                 "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
         if draw(st.booleans()):
