@@ -252,6 +252,11 @@ def _prove_kl():
                         f"log p_{j} - log q_{j} - KL = e_{j} - sum_c p_c e_c", logits=a + b)
         assert_identity(-q_row.p(j) * (sp.exp(u[j]) - 1), kl_gradient_q(p_row, q_row, j),
                         f"q_{j} - p_{j} = -q_{j} expm1(u_{j})", logits=a + b)
+        # the terms of L = log1p(S) (refloss.info.discrete._close_log_ratio)
+        assert_identity(q_row.p(j) * sp.exp(e[j]), p_row.p(j) * q_row.p(0) / p_row.p(0),
+                        f"q_{j} e^(e_{j}) = p_{j} q_k / p_k", logits=a + b)
+    assert_identity(sp.log(1 + sum(q_row.p(j) * (sp.exp(e[j]) - 1) for j in range(C))),
+                    q_row.log_p(0) - p_row.log_p(0), "log1p(sum_c q_c expm1(e_c)) = log q_k - log p_k", logits=a + b)
     t = sp.Symbol("u", real=True)
     series = sum((k - 1) * t**k / sp.factorial(k) for k in range(2, 21))
     assert_identity(sp.series(1 + (t - 1) * sp.exp(t), t, 0, 21).removeO(), series, "phi's Taylor series to u^20")
