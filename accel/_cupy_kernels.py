@@ -39,8 +39,8 @@ __device__ void reduce_sum(double* value) {
 template <typename T>
 __global__ void ce_rows(T* L, const T* bias, int has_bias, T* slope, const long long* y, const double* w,
                         const double* w_loo, double w_sum, long long ignore_index, double eps, double lam,
-                        double cap, double scale, int gradients, long long n, long long V, double* loss_out,
-                        double* lse_out) {
+                        double cap, double scale, int gradients, int unweighted, long long n, long long V,
+                        double* loss_out, double* lse_out) {
     __shared__ T best[256];
     __shared__ int best_at[256];
     __shared__ double acc[256];
@@ -75,14 +75,16 @@ __global__ void ce_rows(T* L, const T* bias, int has_bias, T* slope, const long 
     const bool kept = yi != ignore_index;
     const T z_y = kept ? row[yi] : m;
     __syncthreads();
-    // pass 2: s = sum_{j != top} e^{z_j - m}, the smoothing sum, row <- e^{z - m}
+    // pass 2: s = sum_{j != top} e^{z_j - m}, the smoothing sum, row <- e^{z - m} (kept as z when smoothing
+    // without class weights: its share is computed from differences of logits in pass 3)
+    const bool uniform = gradients && eps > 0.0 && unweighted;
     double s = 0.0, spread = 0.0;
     for (long long j = threadIdx.x; j < V; j += blockDim.x) {
         T zj = row[j];
         if (eps > 0.0) spread += w[j] * (double)(m - zj);
         T t = exp(zj - m);
         if (j != top) s += (double)t;
-        if (gradients) row[j] = t;
+        if (gradients && !uniform) row[j] = t;
     }
     acc[threadIdx.x] = s;
     acc2[threadIdx.x] = spread;
@@ -102,10 +104,37 @@ __global__ void ce_rows(T* L, const T* bias, int has_bias, T* slope, const long 
                            : 0.0;
     }
     if (!gradients) return;
-    // pass 3: G = (p S + a (p - 1) + 2 lam LSE p) * slope * scale, with 1 - p_top = s / (1 + s) exactly
     const double inv = 1.0 / (1.0 + s);
     const double a_y = (1.0 - eps) * w_y;
     const double z_coef = 2.0 * lam * lse;
+    if (uniform) {
+        // V p_j - 1 = expm1(z_j - A), A = log mean e^z = r + log1p(mean expm1(z_k - r)), r = LSE - log V as
+        // m + log1p((s + 1 - V) / V), m itself at tied logits (refloss.numerics.softmax_over_uniform_minus_1);
+        // expm1 of every z_k - r, where rows_xp takes e^{z_k - m} e^{m - r} - 1 for |z_k - r| >= 1: the same
+        // value up to a rounding
+        const double r = (double)m + log1p((s - (double)(V - 1)) / (double)V);
+        double x = 0.0;
+        for (long long j = threadIdx.x; j < V; j += blockDim.x) x += expm1((double)row[j] - r);
+        __syncthreads();  // every thread has read s from acc[0]
+        acc[threadIdx.x] = x;
+        __syncthreads();
+        reduce_sum(acc);
+        const double correction = log1p(acc[0] / (double)V);
+        for (long long j = threadIdx.x; j < V; j += blockDim.x) {
+            if (!kept) { row[j] = (T)0; continue; }
+            const double zj = (double)row[j];
+            const T t = exp(row[j] - m);
+            const double p = (double)t * inv;
+            const double p_minus_1 = (j == top) ? -s * inv : p - 1.0;
+            const double targeted = (j == yi) ? a_y * p_minus_1 : a_y * p;
+            const double log_ratio = (zj - r) - correction;
+            const double share = fabs(log_ratio) < 1.0 ? expm1(log_ratio) : (double)V * p - 1.0;
+            const double g = (targeted + z_coef * p + smooth * share) * scale;
+            row[j] = (T)(cap > 0.0 ? g * (double)row_slope[j] : g);
+        }
+        return;
+    }
+    // pass 3: G = (p S + a (p - 1) + 2 lam LSE p) * slope * scale, with 1 - p_top = s / (1 + s) exactly
     for (long long j = threadIdx.x; j < V; j += blockDim.x) {
         if (!kept) { row[j] = (T)0; continue; }
         double p = (double)row[j] * inv;
@@ -139,6 +168,6 @@ def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
         (n,), (_THREADS,),
         (L, dummy if bias is None else bias, np.int32(bias is not None), slope, y, w, w_loo, np.float64(w_sum),
          np.int64(opts.ignore_index), np.float64(opts.label_smoothing), np.float64(opts.z_loss),
-         np.float64(opts.softcap), np.float64(scale), np.int32(opts.gradients), np.int64(n), np.int64(n_classes),
-         loss_out, lse_out))
+         np.float64(opts.softcap), np.float64(scale), np.int32(opts.gradients), np.int32(opts.unweighted), np.int64(n),
+         np.int64(n_classes), loss_out, lse_out))
 

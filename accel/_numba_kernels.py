@@ -4,8 +4,9 @@ The kernels run on a block of rows without the GIL; :mod:`accel._cpu`'s workers 
 a chunk at the same time. The cross-entropy kernel computes exactly what :func:`accel.linear_ce.rows_xp`
 computes (that function is the specification), in three passes over each row while it sits in cache:
 (1) bias, soft cap and the maximum; (2) one exponential per entry, kept in the buffer, with float64 sums;
-(3) the gradient entries, overwriting the buffer. Exponentials run in the input dtype; sums, LSE, loss and
-the gradient's coefficients in float64.
+(3) the gradient entries, overwriting the buffer (label smoothing without class weights keeps a float64 copy
+of the row's logits and adds a pass: its share is computed from differences of logits). Exponentials run in
+the input dtype; sums, LSE, loss and the gradient's coefficients in float64.
 
 The hot loops are written so that LLVM vectorises them: the maximum keeps 16 running maxima; the float32
 exponential (:func:`_exp_nonpositive`) and soft cap (:func:`_cap_row`) are float64 arithmetic rounded once to
@@ -203,14 +204,43 @@ def _softmax_sums(row):
     return m, top, s, h
 
 
+@numba.njit(cache=True, fastmath=_FAST, error_model=_IEEE)
+def _uniform_correction(z, t, m, r):
+    """log1p(mean_k expm1(z_k - r)) = log mean_k e^{z_k} - r, with t_k = e^{z_k - m}: expm1(z_k - r) is
+    t_k e^{m - r} - 1 where |z_k - r| >= 1 (no cancellation there), so that the loop vectorises."""
+    up = math.exp(m - r)
+    x = 0.0
+    for k in range(z.shape[0]):
+        d = z[k] - r
+        near = abs(d) < 1.0
+        em = _expm1_below_one(d if near else 0.0)
+        far = t[k] * up - 1.0
+        x += em if near else far
+    return math.log1p(x / z.shape[0])
+
+
+@numba.njit(cache=True, error_model=_IEEE)
+def _uniform_share(z_j, r, correction, p, n_classes):
+    """V p_j - 1 as refloss.numerics.softmax_over_uniform_minus_1: expm1(D_j) where |D_j| < 1."""
+    log_ratio = (z_j - r) - correction
+    near = abs(log_ratio) < 1.0
+    em = _expm1_below_one(log_ratio if near else 0.0)
+    return em if near else n_classes * p - 1.0
+
+
 @numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
-def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale, gradients, loss_out, lse_out):
+def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale, gradients, unweighted,
+          loss_out, lse_out):
     n, n_classes = L.shape
     smooth = eps / n_classes
+    # smoothing without class weights needs the logits after pass 2 (see pass 3)
+    z = np.empty(n_classes if gradients and eps > 0.0 and unweighted else 0)
     for i in range(n):
         row = L[i]
         _prepare_row(row, bias, slope[i] if cap > 0.0 else slope[0], cap, True)
         m, top, kept, z_y = _max_and_target(row, y[i], ignore_index)
+        for j in range(z.shape[0]):
+            z[j] = row[j]
         yi = y[i]
         # pass 2: row <- e^{z - m}; s = sum_{j != top} (the top term, 1, added back below); smoothing sum
         total = 0.0
@@ -250,7 +280,14 @@ def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale
         z_coef = 2.0 * lam * lse
         p_top = row[top] * inv
         p_y = row[yi] * inv
-        if eps > 0.0:
+        if z.shape[0]:
+            # smoothing's share (eps / V)(V p_j - 1) from differences of logits, as rows_xp
+            r = m + math.log1p((s - (n_classes - 1)) / n_classes)  # LSE - log V; m itself at tied logits
+            correction = _uniform_correction(z, row, m, r)
+            for j in range(n_classes):
+                p = row[j] * inv
+                row[j] = (p * (a_y + z_coef) + smooth * _uniform_share(z[j], r, correction, p, n_classes)) * scale
+        elif eps > 0.0:
             for j in range(n_classes):
                 p = row[j] * inv
                 row[j] = (p * (a_y + smooth * w_loo[j] + z_coef) + smooth * w[j] * (p - 1.0)) * scale
@@ -261,6 +298,10 @@ def _rows(L, bias, slope, y, w, w_loo, w_sum, ignore_index, eps, lam, cap, scale
         for j in (top, yi):  # p - 1 = -s / (1 + s) at the top; the target's own coefficients
             p = p_top if j == top else p_y
             p_minus_1 = -s * inv if j == top else p - 1.0
+            if z.shape[0]:
+                targeted = a_y * p_minus_1 if j == yi else a_y * p
+                row[j] = (targeted + z_coef * p + smooth * _uniform_share(z[j], r, correction, p, n_classes)) * scale
+                continue
             if j == yi:
                 a, rest = a_y + smooth * w[j], smooth * w_loo[j]
             else:
@@ -277,7 +318,7 @@ def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
     slope = np.empty(L.shape, dtype=L.dtype) if opts.softcap else np.empty((1, 0), dtype=L.dtype)
     _rows(L, empty if bias is None else bias, slope, y, w, w_loo, float(w_sum), int(opts.ignore_index),
           float(opts.label_smoothing), float(opts.z_loss), float(opts.softcap), float(scale), bool(opts.gradients),
-          loss_out, lse_out)
+          bool(opts.unweighted), loss_out, lse_out)
 
 
 @numba.njit(nogil=True, cache=True, fastmath=_FAST, error_model=_IEEE)
@@ -475,9 +516,13 @@ _EXP_SERIES = tuple(1.0 / math.factorial(k) for k in range(13, 1, -1))
 # fdlibm's split of ln 2: LN2_HI has 32 significant bits, so n LN2_HI is exact for |n| < 2^21.
 _LN2_HI_64 = 6.93147180369123816490e-01
 _LN2_LO_64 = 1.90821492927058770002e-10
+# Numba compiles a function that does not set fastmath with the flags of the caller that compiles it first,
+# and caches that one: these float64 helpers say fastmath=False, so that the cross-entropy kernel (fast-math
+# "contract") cannot fuse their steps into FMAs for the distillation kernel, which keeps refloss's roundings.
+_EXACT = False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_EXACT)
 def _horner12(x, c):
     """c[0] x^11 + c[1] x^10 + ... + c[11] by Horner's rule, written out."""
     c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 = c
@@ -486,7 +531,7 @@ def _horner12(x, c):
     return ((acc * x + c9) * x + c10) * x + c11
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_EXACT)
 def _horner20(x, c):
     """c[0] x^19 + c[1] x^18 + ... + c[19] by Horner's rule, written out."""
     c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19 = c
@@ -497,7 +542,7 @@ def _horner20(x, c):
     return ((acc * x + c17) * x + c18) * x + c19
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_EXACT)
 def _exp_nonpositive_64(t):
     """e^t in float64 for t <= 0 (or -inf), within 1 ulp (0.92 at worst over 220,000 drawn points;
     tests/test_accel_exp.py checks 20,000 and the regime boundaries), arithmetic only so that a loop calling it
@@ -513,14 +558,14 @@ def _exp_nonpositive_64(t):
     return y * _float64_from_bits((first + 1023) << 52) * (2.0**-54 if deep else 1.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_EXACT)
 def _expm1_below_one(x):
     """e^x - 1 in float64 for |x| < 1 by Horner on its Taylor series, arithmetic only (within 1.5 ulp: 1.34 at
     worst, near x = -1, over 120,000 drawn points)."""
     return x + x * x * _horner20(x, _EXPM1_SERIES)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=_EXACT)
 def _phi_below_one(u):
     """phi(u) = 1 + (u - 1) e^u for |u| < 1 as refloss.numerics.one_plus_xm1_expx: Horner on its series (the
     leading 0 adds nothing: 0 u + c = c exactly)."""

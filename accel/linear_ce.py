@@ -10,7 +10,8 @@ for each chunk of rows,
    gap), the loss and LSE of each row, and, overwriting ``L``, the gradient w.r.t. the head logits
    :math:`G = (p \odot S + a \odot (p - 1) + 2\lambda\,\mathrm{LSE}\,p)\,(1 - \tanh^2(u/s))/W` of
    ``refloss.linear_cross_entropy_grad`` (:math:`S_v = \sum_{c \ne v} a_c`, and :math:`p - 1 = -s/(1+s)` at the
-   argmax, exactly);
+   argmax, exactly; label smoothing without class weights contributes :math:`(\varepsilon/V)(V p - 1)`, computed
+   from differences of logits as :func:`refloss.numerics.softmax_over_uniform_minus_1`);
 3. ``grad_e[rows] = G @ c`` and ``grad_c += G.T @ e[rows]`` (one GEMM with beta = 1 into the output, never a
    V x D temporary), ``grad_bias += G.sum(0)``.
 
@@ -77,6 +78,7 @@ class _Options(NamedTuple):
     reduction: str
     gradients: bool
     filter_eps: float  # 0.0: no filter
+    unweighted: bool = True  # no class weights: smoothing's share eps / V of every class is one number
 
 
 # -- arguments ------------------------------------------------------------------------------------------
@@ -165,6 +167,24 @@ def _capped(xp, u, cap: float):
     return z.astype(u.dtype, copy=False), (4.0 * q / (1.0 + q) ** 2).astype(u.dtype, copy=False)
 
 
+def _softmax_over_uniform_minus_1(xp, z, ex, m, s, p):
+    """V p_j - 1 (float64) of a chunk's logits ``z``, given ex = e^{z - m}, s = sum_{j != top} ex_j and p.
+
+    As :func:`refloss.numerics.softmax_over_uniform_minus_1`: expm1(z_j - A) where z_j - A = D_j is below 1 in
+    magnitude, A = log mean_k e^{z_k} = r + log1p(mean_k expm1(z_k - r)) from r = m + log1p((s + 1 - V) / V)
+    (m when the logits tie); each expm1(z_k - r) with |z_k - r| >= 1 is taken as e^{z_k - m} e^{m - r} - 1
+    (no cancellation there)."""
+    n_classes = z.shape[1]
+    m = m.astype(xp.float64)[:, None]
+    r = m + xp.log1p((s - (n_classes - 1)) / n_classes)[:, None]
+    d = z.astype(xp.float64) - r
+    near = xp.abs(d) < 1.0
+    far = ex.astype(xp.float64) * xp.exp(m - r) - 1.0
+    log_ratio = d - xp.log1p(xp.mean(xp.where(near, xp.expm1(xp.where(near, d, 0.0)), far), axis=1))[:, None]
+    near = xp.abs(log_ratio) < 1.0
+    return xp.where(near, xp.expm1(xp.where(near, log_ratio, 0.0)), n_classes * p.astype(xp.float64) - 1.0)
+
+
 def rows_xp(xp, L, bias, y, w, w_loo, w_sum: float, opts: _Options, scale: float):
     """The row step on a chunk of logits ``L`` (overwritten by G when ``opts.gradients``); returns (loss, lse).
 
@@ -207,9 +227,15 @@ def rows_xp(xp, L, bias, y, w, w_loo, w_sum: float, opts: _Options, scale: float
         on_target = xp.zeros(L.shape, dtype=bool)
         on_target[rows, y_safe] = True
         a_y = ((1.0 - eps) * w_y).astype(dtype)[:, None]
-        a = xp.where(on_target, a_y, 0.0) + (eps / n_classes) * w.astype(dtype)
-        rest = xp.where(on_target, 0.0, a_y) + (eps / n_classes) * w_loo.astype(dtype)
-        g = p * rest + a * p_minus_1
+        if eps and opts.unweighted:
+            # the share of the uniform distribution, (eps / V)(V p_j - 1), from differences of logits
+            # (refloss.numerics.softmax_over_uniform_minus_1)
+            g = p * xp.where(on_target, 0.0, a_y) + xp.where(on_target, a_y, 0.0) * p_minus_1
+            g = g + (eps / n_classes) * _softmax_over_uniform_minus_1(xp, z, ex, m, s, p).astype(dtype)
+        else:
+            a = xp.where(on_target, a_y, 0.0) + (eps / n_classes) * w.astype(dtype)
+            rest = xp.where(on_target, 0.0, a_y) + (eps / n_classes) * w_loo.astype(dtype)
+            g = p * rest + a * p_minus_1
         if lam:
             g = g + (2.0 * lam * lse).astype(dtype)[:, None] * p
         g = g * (scale * kept).astype(dtype)[:, None]
@@ -480,6 +506,7 @@ def linear_cross_entropy(e, c, target, *, bias=None, weight=None, ignore_index: 
         gradients=bool(gradients),
         filter_eps=0.0 if filter_eps is None else v.scalar(filter_eps, v.Interval(0.0, 1.0, lo_open=True),
                                                             "filter_eps"),
+        unweighted=weight is None,
     )
     y = _targets(xp, target, e.shape[0], c.shape[0], ignore_index)
     if weight is not None:

@@ -85,6 +85,13 @@ non-negative terms come from prefix plus suffix sums (never a total minus one te
 of the two terms is 0, so the target component :math:`w_y(p_y - 1)` keeps all its digits at any logit gap,
 where :math:`p_y \sum_c a_c - a_y` returns 0 at a gap of 40.
 
+Without class weights, smoothing adds the same :math:`\varepsilon/C` to every :math:`a_c`; that share of the
+gradient, :math:`\frac{\varepsilon}{C}(C p_j - 1)`, is evaluated apart, as
+:math:`\mathrm{expm1}(z_j - A)` with :math:`A = \log\frac1C\sum_k e^{z_k}
+= r + \log\big(1 + \frac1C\sum_k (e^{z_k - r} - 1)\big)` for any :math:`r`
+(:func:`refloss.numerics.softmax_over_uniform_minus_1`): its terms cancel near :math:`p_j = 1/C`, and where the
+logits are near 0 their rounding is all of the result (full smoothing at logits 0.0078 and 0: 60 ulps).
+
 **Stability of the value.** :math:`\log p` comes from the log1p-based log-softmax, and :math:`\ell` is a sum
 of non-negative terms :math:`-a_c \log p_c`, so it never cancels. Masked classes follow
 :math:`0 \log 0 = 0` where :math:`a_c = 0`; a masked class with :math:`a_c > 0` (the target itself, or any
@@ -95,11 +102,13 @@ return.
 :math:`\varepsilon`: PyTorch's form equals :math:`-\sum_c a_c \log p_c`, :math:`\varepsilon = 0` gives
 :math:`w_y(\mathrm{LSE} - z_y)`, and :math:`\partial\ell/\partial z_j = p_j\sum_c a_c - a_j`; the same
 gradient for probability targets with symbolic :math:`t` (no :math:`\sum_c t_c = 1` assumed), and its
-leave-one-out form :math:`p_j \sum_{c \ne j} a_c + a_j (p_j - 1)`. Stress
+leave-one-out form :math:`p_j \sum_{c \ne j} a_c + a_j (p_j - 1)`; without weights, for each :math:`y` and
+symbolic :math:`r`, the form with smoothing's share apart. Stress
 points beyond ``softmax_stress``: weights with ``ignore_index=-100`` and :math:`\varepsilon = 0.1` under
 ``"mean"`` (denominator :math:`W`), :math:`\varepsilon = 10^{-10}`, ``ignore_index`` equal to a valid class,
-and probability targets (near one-hot, with a zero entry, with weights and :math:`\varepsilon = 0.2` under
-``"mean"``).
+probability targets (near one-hot, with a zero entry, with weights and :math:`\varepsilon = 0.2` under
+``"mean"``), and logits near 0 under full smoothing and under :math:`\varepsilon = 0.999` with probability
+targets.
 
 .. rubric:: binary_cross_entropy_with_logits
 
@@ -346,6 +355,17 @@ def _prove_cross_entropy():
         assert_identity(row.p(j) * sum(a(c) for c in range(C) if c != j) + a(j) * (row.p(j) - 1),
                         ce_gradient(row, j, EPS), f"leave-one-out form of d ell / d z_{j}", logits=z,
                         domains={EPS: UNIT})
+    # without class weights, smoothing's share (eps / C)(C p_j - 1) apart, as expm1(z_j - A) with
+    # A = r + log1p(mean_k expm1(z_k - r)) = log mean_k e^{z_k} for any r (numerics.softmax_over_uniform_minus_1)
+    r = sp.Symbol("r", real=True)
+    log_mean_exp = r + sp.log(1 + sum(sp.exp(z[k] - r) - 1 for k in range(C)) / C)
+    for y in range(C):
+        row = Row(z, y)
+        for j in range(C):
+            targeted = (1 - EPS) * (row.p(j) - 1 if j == y else row.p(j))
+            assert_identity(targeted + EPS / C * (sp.exp(z[j] - log_mean_exp) - 1), ce_gradient(row, j, EPS),
+                            f"target {y}, no class weights: d ell / d z_{j} with smoothing's share apart", logits=z,
+                            domains={EPS: UNIT})
     # probability targets: the closed form holds without sum(t) = 1
     prove_row_gradient(ce_prob_target, ce_gradient, "cross_entropy, probability targets", targets=False,
                        per_class=("w", "t"), params={"eps": EPS}, domains={EPS: UNIT})

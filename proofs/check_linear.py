@@ -240,10 +240,22 @@ def _logits(case) -> dict:
 
 
 def _intermediate_scales(case, dps: int):
-    """The head logits are rounded by every implementation (refloss.tolerance): the scales they add."""
+    """The head logits, and with a soft cap the capped logits, are rounded by every implementation
+    (refloss.tolerance): the scales they add. The capped logits' scale of the gradient w.r.t. them reaches G
+    through the cap's slope."""
     u = _logits(case)["u"]
     value_scale, scales = intermediate_scales(lambda x: _build_on_logits(case, x["u"]), {"u": u}, dps,
                                               _row_blocks({"u": u}))
+    cap = case.get("softcap")
+    if cap is not None:
+        with mpmath.workdps(dps):
+            z = np.vectorize(lambda x: cap * mpmath.tanh(x / cap), otypes=[object])(u)
+            slope = np.vectorize(lambda x: mpmath.sech(x / cap) ** 2, otypes=[object])(u)
+        uncapped = {**case, "softcap": None}
+        capped_scale, capped_scales = intermediate_scales(lambda x: _build_on_logits(uncapped, x["z"]), {"z": z},
+                                                          dps, _row_blocks({"z": z}))
+        value_scale = value_scale + capped_scale
+        scales = {"u": scales["u"] + capped_scales["z"] * slope}
     heads = {"u": ("c", case["c"], case["e"], None if case.get("bias") is None else "bias")}
     return value_scale, head_scales(scales, heads)
 

@@ -52,6 +52,40 @@ def _logsumexp(z: np.ndarray) -> np.ndarray:
     return (np.max(z, axis=-1, keepdims=True) + _log_sum_exp_from_max(logits_from_max(z), z))[..., 0][()]
 
 
+def softmax_over_uniform_minus_1(z: np.ndarray) -> np.ndarray:
+    r""":math:`C p_j - 1` of validated logits (class axis last, ``C`` classes), where :math:`p = \mathrm{softmax}(z)`.
+
+    It is the uniform distribution's share of a cross-entropy gradient (full label smoothing: :math:`p_j - 1/C`
+    is this over :math:`C`), and it cancels where :math:`p_j` is near :math:`1/C`. There
+    :math:`C p_j - 1 = \mathrm{expm1}(D_j)` with :math:`D_j = z_j - A`, :math:`A = \log \frac1C \sum_k e^{z_k}`,
+    and :math:`A` is taken from a point :math:`r` near it by a small correction,
+
+    .. math:: A = r + \mathrm{log1p}\Big(\frac1C \sum_k \mathrm{expm1}(z_k - r)\Big),
+
+    whose terms carry only the rounding of :math:`z_k - r`: :math:`D_j` is then within a few
+    :math:`\epsilon\,(|z_j - r| + \sum_k p_k |z_k - r|)`, which vanishes with the logits. The point is
+    :math:`r = m + \mathrm{log1p}((S - C)/C)`, i.e. :math:`\mathrm{LSE}(z) - \log C` as rounded, with
+    :math:`m` the maximum and :math:`S = \sum_k e^{z_k - m}`: tied logits make it :math:`m` exactly, and every
+    :math:`D_j` exactly 0. Computed as
+    :math:`C e^{\log p_j} - 1` instead, every component has an error of about :math:`\epsilon`, which is all of
+    it where the logits are near 0 (logits 0.0078 and 0, full smoothing: 60 ulps). Where :math:`|D_j| \ge 1` there is no
+    cancellation and :math:`C p_j - 1` is computed directly (:math:`\mathrm{expm1}(D_j)` would carry the
+    rounding of :math:`A`, up to :math:`\epsilon \log C`, into a result of size 1). Masked (``-inf``) classes
+    give -1.
+
+    >>> softmax_over_uniform_minus_1(np.array([1e-3, 0.0]))  # 2 e^{z_j} / (e^{1e-3} + 1) - 1 = +-tanh(5e-4)
+    array([ 0.0005, -0.0005])
+    """
+    n_classes = z.shape[-1]
+    shifted = logits_from_max(z)
+    total = np.exp(shifted).sum(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # rows beyond the float64 range: z - r is -inf
+        d = z - (np.max(z, axis=-1, keepdims=True) + np.log1p((total - n_classes) / n_classes))
+        log_ratio = d - np.log1p(np.mean(np.expm1(d), axis=-1, keepdims=True))
+    near = np.abs(log_ratio) < 1.0
+    return np.where(near, np.expm1(np.where(near, log_ratio, 0.0)), n_classes * np.exp(_log_softmax(z)) - 1.0)
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     """softmax of validated logits, as exp(log_softmax) so tiny probabilities keep relative accuracy."""
     return np.exp(_log_softmax(z))

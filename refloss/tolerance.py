@@ -37,21 +37,25 @@ Without these terms the scale of :math:`Gc` vanishes where its terms cancel by s
 logits: a column of :math:`c` equal across classes (:math:`\sum_c G_c = 0`), tied logits under full
 smoothing (:math:`G = 0` for every hidden state); and a float64 :math:`G`, one rounding of the logits away,
 failed there (a distillation head with such a column: 17 ulps; tied logits: a scale of :math:`10^{-53}`
-against an error of :math:`10^{-16}`).
+against an error of :math:`10^{-16}`). A soft cap's logits :math:`z = s\tanh(u/s)` are such an intermediate
+too: their scale of the gradient w.r.t. :math:`z` reaches :math:`G` through the cap's slope. Where the cap
+saturates, the slope hides the rounding of :math:`z` from the scale of :math:`u`, and under full smoothing
+the gradient is made of differences of those rounded :math:`z` (logits near :math:`-s`: refloss's own float64,
+:math:`s\tanh(u/s)` by ``np.tanh``, lost up to 121 ulps without this term).
 
 **Known limit.** Where a row's logits are 0 or near it (as inputs, or as a head's logits: a zero hidden
 state without bias, a zero classifier) and the exact result is 0 or small only because terms set by the
 scalar parameters cancel, the scale is 0 or below that cancellation and the policy demands more than the
-float64 forms give.
-Cross-entropy's gradient at :math:`z = 0` with full smoothing (:math:`\varepsilon = 1`, no weights) is
-:math:`p_j - 1/C = 0`; float64 returns :math:`\pm 2.8\cdot10^{-17}`, an error of one rounding of terms of
-size :math:`1/C` that the scale cannot see. Through a zero classifier, :math:`\varepsilon = 0.453` and a
-z-loss of 0.5 give a gradient component 0.0016 from terms 0.333, -0.698 and 0.366 (refloss: 61 ulps). The
-drawn inputs avoid these configurations and say so: where a row's logits all lie within 1 of 0,
-cross-entropy's draws cap :math:`\varepsilon` at 1/2 (logits 0.0078 and 0 with :math:`\varepsilon = 1`: 26
-ulps) and a linear head's also drop the z-loss. A scale that also measured the terms a parameter contributes,
-without excusing Poly-1's cancellation above, is open work; so is :math:`p_j - 1/C` from differences of
-logits, :math:`\sum_k p_k\,\mathrm{expm1}(z_j - z_k)/C`, which would keep its digits there.
+float64 forms give. Through a zero classifier (three classes, :math:`e = (1, 2)`, target 0),
+:math:`\varepsilon = 0.453` and a z-loss of 0.5 give a gradient component 0.0015 from the target's
+:math:`(1 - \varepsilon)(p_y - 1) = -0.365` and the z-loss's :math:`2\lambda\,\mathrm{LSE}\,p_y = 0.366`
+(refloss: 17 ulps). The drawn inputs avoid it and say so: where
+a row's logits all lie within 1 of 0, a linear head's draws drop the z-loss. A scale that also measured
+the terms a parameter contributes, without excusing Poly-1's cancellation above, is open work. Label
+smoothing alone is not such a case: its share :math:`\varepsilon (p_j - 1/C)` of a cross-entropy gradient,
+which cancels near :math:`p_j = 1/C` (full smoothing at logits 0.0078 and 0: 60 ulps from
+:math:`p_j - 1/C`), is computed from differences of logits
+(:func:`refloss.numerics.softmax_over_uniform_minus_1`), and the draws take any :math:`\varepsilon`.
 
 Below the normal range the bound is :math:`k` subnormal spacings (``tiny`` is the smallest normal float64):
 a subnormal result cannot carry 53 bits. Infinities must match exactly; NaN matches nothing (refloss never

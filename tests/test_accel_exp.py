@@ -189,3 +189,30 @@ def test_float64_phi_is_refloss_own_series():
     got = np.empty_like(u)
     _apply_64(u, got, 2)
     np.testing.assert_array_equal(got, one_plus_xm1_expx(u))
+
+
+_COMPILED_AFTER_CROSS_ENTROPY = """
+import numpy as np
+import accel
+from refloss.numerics import one_plus_xm1_expx
+from accel._numba_kernels import _phi_below_one
+rng = np.random.default_rng(0)
+e, c = rng.standard_normal((4, 3)), rng.standard_normal((7, 3))
+accel.linear_cross_entropy(e, c, [0, 1, 2, 3], label_smoothing=0.5, backend="numba")  # compiles its helpers first
+u = rng.uniform(-1, 1, 1000)
+assert [_phi_below_one(x) for x in u] == list(one_plus_xm1_expx(u))
+"""
+
+
+def test_float64_helpers_keep_their_roundings_when_a_fast_math_kernel_compiles_them_first(tmp_path):
+    """The cross-entropy kernel (fast-math "contract") calls expm1's Horner steps; Numba compiles a callee that
+    sets no fastmath with the first caller's flags and caches it, which made phi differ from refloss's in its
+    last bit after that kernel ran (fixed by fastmath=False on the helpers). A fresh cache, that order."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", _COMPILED_AFTER_CROSS_ENTROPY], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]

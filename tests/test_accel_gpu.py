@@ -29,7 +29,7 @@ def _on_gpu(case: dict, dtype, fused: bool, chunk_size=2):
     backend = linear_ce._Backend(cupy, linear_ce._rows_into(cupy))
     opts = linear_ce._Options(options.get("ignore_index", -100), options.get("label_smoothing", 0.0),
                               options.get("z_loss", 0.0), options.get("softcap") or 0.0,
-                              options.get("reduction", "mean"), True, 0.0)
+                              options.get("reduction", "mean"), True, 0.0, options.get("weight") is None)
     y = cupy.asarray(np.asarray(case["target"], dtype=np.int64))
     loss, ge, gc, gb, lse = linear_ce._run(backend, arrays["e"], arrays["c"], y, arrays["bias"],
                                            options.get("weight"), opts, chunk_size)

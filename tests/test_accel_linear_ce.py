@@ -9,7 +9,8 @@
 * Behaviour: forward-only mode, the gradient filter's stated bound, bad input, backend selection.
 
 The CuPy backend runs the same algorithm (``rows_xp`` with CuPy as ``xp``) and is tested on a GPU in
-``tests/test_accel_gpu.py``; here its algorithm is the ``numpy`` backend's.
+``tests/test_accel_gpu.py``; here its algorithm is the ``numpy`` backend's, and its CUDA row step is built
+for the CPU in ``tests/test_accel_cuda_on_cpu.py``.
 """
 
 import importlib

@@ -1,14 +1,15 @@
-"""logsumexp and log_softmax: hand-derived values, accuracy where naive formulas fail, masks, errors."""
+"""logsumexp, log_softmax and helpers: hand-derived values, accuracy where naive formulas fail, masks, errors."""
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import scipy.special
 
 import refloss
 from refloss import RefLossError
-from refloss.numerics import plogq, softmax, softplus
+from refloss.numerics import plogq, softmax, softmax_over_uniform_minus_1, softplus
 
 
 def test_logsumexp_hand_values():
@@ -50,6 +51,33 @@ def test_helpers():
     np.testing.assert_array_equal(plogq(np.array([0.0, 0.5]), np.array([-np.inf, -1.0])), [0.0, -0.5])
     assert softplus(np.array(-800.0)) == 0.0 and softplus(np.array(800.0)) == 800.0
     np.testing.assert_allclose(softmax(np.array([0.0, math.log(3.0)])), [0.25, 0.75], rtol=1e-15)
+
+
+def test_softmax_over_uniform_minus_1_is_exactly_0_at_tied_logits_and_minus_1_at_masks():
+    tied = np.array([[0.0] * 3, [5.5] * 3, [-1e300] * 3, [0.1] * 3])
+    assert not softmax_over_uniform_minus_1(tied).any()
+    masked = softmax_over_uniform_minus_1(np.array([2.0, -np.inf, 2.0]))  # p = (1/2, 0, 1/2), C = 3
+    np.testing.assert_array_equal(masked, [0.5, -1.0, 0.5])
+    np.testing.assert_array_equal(softmax_over_uniform_minus_1(np.array([[7.0]])), [[0.0]])
+
+
+@pytest.mark.parametrize("row", [[0.0078, 0.0], [1e-3, -2e-3, 5e-4, 0.0], [3.0, 1e-3, 2e-3, -1e-3],
+                                 [1e-12, 0.0, -3e-12], [40.0, 40.001, 0.0, -700.0]])
+def test_softmax_over_uniform_minus_1_keeps_the_digits_that_vanish_with_the_logits(row):
+    # C p_j - 1 computed as C exp(log p_j) - 1 errs by about eps in every component, beyond this bound on the
+    # first, second and fourth rows: a few eps (|z_j - A| + sum_k p_k |z_k - A|) e^{z_j - A} with
+    # A = log mean e^z, evaluated at 50 digits
+    with mpmath.workdps(50):
+        z = [mpmath.mpf(x) for x in row]
+        n = len(z)
+        a = mpmath.log(mpmath.fsum(mpmath.exp(x) for x in z) / n)
+        p = [mpmath.exp(x - a) / n for x in z]
+        exact = [mpmath.expm1(x - a) for x in z]
+        spread = mpmath.fsum(pk * abs(zk - a) for pk, zk in zip(p, z))
+        bound = [4 * 2.0**-52 * (abs(x - a) + spread) * mpmath.exp(x - a) for x in z]
+    got = softmax_over_uniform_minus_1(np.array(row))
+    for j in range(len(row)):
+        assert abs(got[j] - exact[j]) <= bound[j] + 4 * 2.0**-52 * abs(exact[j]), (j, got[j], exact[j])
 
 
 @pytest.mark.parametrize("fn", [refloss.logsumexp, refloss.log_softmax, refloss.logsumexp_grad,

@@ -16,6 +16,13 @@ evaluated in the second form: two terms that are each accurate to a few ulps, wi
 non-negative terms (prefix plus suffix sums, never a total minus one term). At a logit gap of 40 the
 target component :math:`p_y - 1 = -4.25\cdot10^{-18}` keeps all its digits where :math:`p_y \sum_c a_c - a_y`
 returns 0.
+
+Without class weights, label smoothing adds the same :math:`u = \varepsilon / C` to every :math:`a_c`, and
+that part of the gradient, :math:`u\,(C p_j - 1)`, is kept apart: near :math:`p_j = 1/C` its two terms
+cancel, and where the logits are near 0 nothing in the condition scale excuses the error of one rounding of
+them (full smoothing at logits 0.0078 and 0 lost 60 ulps).
+:func:`refloss.numerics.softmax_over_uniform_minus_1` computes it from differences of logits. With class
+weights the scale contains the weights' own sensitivity, which covers that rounding.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from .. import _cases as cases
 from .. import _validate as v
 from .._reduce import check_reduction, reduce, reduce_scale
 from .._registry import Paper, Param, gradient_of, register
-from ..numerics import _log_softmax, expm1mx, log1mexp, plogq, power_of_exp, softplus
+from ..numerics import _log_softmax, expm1mx, log1mexp, plogq, power_of_exp, softmax_over_uniform_minus_1, softplus
 
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' | 'sum' | 'none' (denominator of 'mean' as documented)")
 
@@ -44,10 +51,15 @@ _FOCAL = Paper("Focal Loss for Dense Object Detection", arxiv="1708.02002", wher
 
 
 class _CETerms(NamedTuple):
-    masked: np.ndarray  # (..., C): logits that are -inf
+    logits: np.ndarray  # (..., C)
     logp: np.ndarray  # (..., C)
-    coeff: np.ndarray  # (..., C): the a_c with loss = -sum_c a_c log p_c
+    targeted: np.ndarray  # (..., C): the a_c with loss = -sum_c a_c log p_c, less their common part u
+    uniform: np.ndarray  # (..., 1): u, eps / C per kept row when smoothing without class weights, else 0
     denominator: float  # of "mean"
+
+    @property
+    def coeff(self) -> np.ndarray:
+        return self.targeted + self.uniform
 
 
 def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CETerms:
@@ -67,8 +79,10 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
         if ignore_index >= 0:
             raise v.RefLossError("ignore_index is not supported with probability targets (leave it negative)")
         t = v.probabilities(target_arr, z.shape, "target")
-        coeff = w * ((1.0 - eps) * t + eps / n_classes)
-        return _CETerms(np.isneginf(z), logp, coeff, float(np.prod(z.shape[:-1])))
+        n_rows = float(np.prod(z.shape[:-1]))
+        if weight is None:
+            return _CETerms(z, logp, (1.0 - eps) * t, np.full(z.shape[:-1] + (1,), eps / n_classes), n_rows)
+        return _CETerms(z, logp, w * ((1.0 - eps) * t + eps / n_classes), np.zeros(z.shape[:-1] + (1,)), n_rows)
     y = v.class_targets(target_arr, z.shape, ignore_index, "target")
     kept = y != ignore_index
     y_safe = np.where(kept, y, 0)
@@ -76,8 +90,11 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
     np.put_along_axis(one_hot, y_safe[..., None], 1.0, axis=-1)
     w_y = w[y_safe] * kept
     # a = m_n [ (1 - eps) w_y e_y + (eps / C) w ]: the smoothing part uses every class weight, not w_y.
-    coeff = kept[..., None] * ((1.0 - eps) * w_y[..., None] * one_hot + (eps / n_classes) * w)
-    return _CETerms(np.isneginf(z), logp, coeff, float(w_y.sum()))
+    targeted = kept[..., None] * (1.0 - eps) * w_y[..., None] * one_hot
+    uniform = kept[..., None] * (eps / n_classes)
+    if weight is not None:
+        targeted, uniform = targeted + uniform * w, np.zeros_like(uniform)
+    return _CETerms(z, logp, targeted, uniform, float(w_y.sum()))
 
 
 def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
@@ -92,6 +109,15 @@ def _softmax_minus_coefficients(logp: np.ndarray, a: np.ndarray) -> np.ndarray:
     """p_j sum_c a_c - a_j as p_j sum_{c != j} a_c + a_j expm1(log p_j), for non-negative a."""
     with np.errstate(invalid="ignore"):  # masked classes (log p = -inf) have a_j = 0: 0 * expm1(-inf) = 0
         return np.exp(logp) * _leave_one_out_sums(a) + np.where(a > 0, a * np.expm1(logp), 0.0)
+
+
+def _logit_gradient(terms: _CETerms) -> np.ndarray:
+    """p_j sum_c a_c - a_j, the common part u of the a_c as u (C p_j - 1) (module docstring)."""
+    grad = _softmax_minus_coefficients(terms.logp, terms.targeted)
+    if terms.uniform.any():  # then no kept row has a masked class (_raise_if_masked)
+        smoothed = (terms.uniform > 0)[..., 0]
+        grad[smoothed] += terms.uniform[smoothed] * softmax_over_uniform_minus_1(terms.logits[smoothed])
+    return grad
 
 
 def _losses(terms: _CETerms) -> np.ndarray:
@@ -207,9 +233,9 @@ def cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLik
     array([[ 0.5, -0.5]])
     """
     terms = _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction)
-    _raise_if_masked(terms.masked, terms.coeff, "cross_entropy")
+    _raise_if_masked(np.isneginf(terms.logits), terms.coeff, "cross_entropy")
     scale = reduce_scale(terms.logp.shape[:-1], reduction, terms.denominator)
-    return scale * _softmax_minus_coefficients(terms.logp, terms.coeff)
+    return scale * _logit_gradient(terms)
 
 
 def _binary_inputs(logits, target, reduction):
@@ -617,8 +643,6 @@ def _cross_entropy_cases(extreme):
         weight = draw(st.none() | hnp.arrays(np.float64, (n_classes,), elements=st.floats(0.1, 3.0)))
         # Smoothing puts mass on every class, so it is drawn only without masks (else the loss is +inf).
         eps = 0.0 if mask.any() else draw(st.sampled_from([0.0, 0.1, 1.0]) | st.floats(0.0, 1.0))
-        if n_classes > 1 and (np.abs(z).max(axis=-1) < 1.0).any():
-            eps = min(eps, 0.5)  # p - 1/C with logits near 0 and eps near 1 (refloss.tolerance, Known limit)
         case = {"logits": z, "weight": weight, "label_smoothing": eps,
                 "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
         if draw(st.booleans()):
@@ -640,6 +664,7 @@ def _cross_entropy_cases(extreme):
 def _cross_entropy_stress():
     gaps = cases.GAP_ROWS
     soft = np.array([[1.0 - 1e-12, 5e-13, 5e-13], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])
+    near_zero = np.array([[0.0078, 0.0, 0.0], [1e-3, -2e-3, 5e-4], [3.0, 1e-3, -1e-3], [0.0, 0.0, 0.0]])
     return {
         "weight__ignore_index__label_smoothing__mean": {
             "logits": gaps[:4], "target": np.array([0, 1, -100, 2]), "weight": np.array([1.0, 2.0, 0.5]),
@@ -652,6 +677,11 @@ def _cross_entropy_stress():
             "logits": gaps[[0, 3, 5, 6]], "target": soft, "weight": np.array([0.5, 1.0, 2.0]),
             "label_smoothing": 0.2, "reduction": "mean"},
         "probabilities_near_one_hot__none": {"logits": gaps[[2, 4, 6, 0]], "target": soft, "reduction": "none"},
+        # p - 1/C cancels near p = 1/C, and with logits near 0 nothing in the scale excuses it (module docstring)
+        "near_zero_logits_full_smoothing__none": {"logits": near_zero, "target": np.array([0, 1, 2, 0]),
+                                                  "label_smoothing": 1.0, "reduction": "none"},
+        "near_zero_logits_probabilities_smoothing_0.999__sum": {
+            "logits": near_zero, "target": soft, "label_smoothing": 0.999, "reduction": "sum"},
     }
 
 

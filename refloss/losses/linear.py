@@ -34,7 +34,7 @@ from .._reduce import reduce, reduce_scale
 from .._registry import Paper, Param, gradient_of, register
 from ..info.discrete import _kl_gradients, _kl_terms, kl_divergence_logits
 from ..numerics import _logsumexp
-from .classification import _CETerms, _cross_entropy_terms, _losses, _softmax_minus_coefficients
+from .classification import _CETerms, _cross_entropy_terms, _logit_gradient, _losses
 
 POSITIVE = v.Interval(0.0, lo_open=True)
 _HIDDEN_STATES = Param("e", v.ArrayArg("float hidden states (N, D)", "hidden_states"))
@@ -234,7 +234,7 @@ def linear_cross_entropy_grad(e: ArrayLike, c: ArrayLike, target: ArrayLike, *, 
     terms, lam, cap, (e_arr, c_arr, b) = _linear_terms(e, c, target, bias, weight, ignore_index, label_smoothing,
                                                        z_loss, softcap, reduction)
     scale = reduce_scale(terms.lse.shape, reduction, terms.ce.denominator)
-    grad_z = _softmax_minus_coefficients(terms.ce.logp, terms.ce.coeff)
+    grad_z = _logit_gradient(terms.ce)
     if lam:
         grad_z = grad_z + np.where(terms.kept, 2.0 * lam * terms.lse, 0.0)[:, None] * np.exp(terms.ce.logp)
     g = scale * grad_z * _soft_cap_slope(terms.u, cap)
@@ -414,6 +414,15 @@ def _linear_stress() -> dict[str, dict]:
         "tiny_softcap": _case([[1.0, -2.0], [0.5, 0.5]], _GAP_C, [0, 2], softcap=1e-3, reduction="mean"),
         # equal rows of c tie every row's logits at 3; full smoothing then makes G = 0 for any e
         "tied_rows_full_smoothing": _case([[1.0, 2.0], [2.0, 0.5]], [[1.0, 1.0]] * 3, [0, 2], label_smoothing=1.0),
+        # logits near 0 under full smoothing: G = p - 1/V cancels where nothing in the scale excuses it
+        # (refloss.numerics.softmax_over_uniform_minus_1); a zero hidden state ties every logit at 0
+        "near_zero_logits_full_smoothing": _case([[0.0078, 1e-3], [1e-9, -3e-9], [0.0, 0.0]],
+                                                 [[1.0, 0.0], [0.0, 0.0], [0.5, -2.0], [-1.0, 1.0]], [0, 1, 3],
+                                                 label_smoothing=1.0),
+        # capped logits near -s: under full smoothing G is made of differences of rounded s tanh(u / s)
+        # (refloss.tolerance, Through a rounded intermediate)
+        "saturated_softcap_full_smoothing": _case([[1.0]], [[-9.2164486], [-11.24358799], [-5.1074759]], [1],
+                                                  label_smoothing=1.0, softcap=1.0),
     })
     return out
 
@@ -450,7 +459,7 @@ def _linear_cases(extreme: bool):
         if n_classes > 1 and (np.abs(u).max(axis=1) < 1.0).any():
             # a row's gradient there can be a cancellation of terms set by eps and the z-loss, which the
             # condition scale does not see (refloss.tolerance, Known limit)
-            eps, z_loss = min(eps, 0.5), 0.0
+            z_loss = 0.0
         return {
             **arrays,
             "target": target,

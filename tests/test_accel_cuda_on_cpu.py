@@ -1,0 +1,114 @@
+"""The CUDA row step of the ``cupy`` backend (``accel._cupy_kernels._SOURCE``), compiled as C++ and run on the
+CPU with one thread per block, against the oracle: every stress point and drawn heads, in both dtypes.
+
+The kernel's launcher, :func:`accel._cupy_kernels.rows`, runs as it is, with a stand-in for CuPy whose
+``RawModule`` compiles the same source with a C++ compiler (CUDA's qualifiers and thread indices defined
+away; blocks run one after another, each with ``blockDim.x = 1``). This checks the kernel's arithmetic and
+its arguments everywhere a compiler exists; its parallel reductions and the device's math library are
+checked on a GPU only (``tests/test_accel_gpu.py``). Skipped, saying so, without a C++ compiler.
+"""
+
+import ctypes
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_accel_linear_ce import DTYPES, ENTRY, _check_against_oracle
+
+import accel
+from accel import linear_ce
+from refloss import _cases
+
+COMPILER = shutil.which("g++") or shutil.which("c++")
+pytestmark = pytest.mark.skipif(COMPILER is None, reason="needs a C++ compiler (g++) to build the CUDA source")
+
+_CUDA_AWAY = """#include <cmath>
+using namespace std;
+#define __device__
+#define __global__
+#define __shared__ static
+struct Index { unsigned x; };
+static Index threadIdx = {0}, blockIdx = {0}, blockDim = {1};
+static void __syncthreads() {}
+"""
+
+
+def _launchers(source: str) -> str:
+    """extern "C" launch_float / launch_double(grid, <the kernel's parameters>): the blocks in turn."""
+    params = re.search(r"__global__ void ce_rows\((.*?)\)\s*\{", source, re.S).group(1)
+    names = [re.split(r"[\s*]+", p.strip())[-1] for p in params.split(",")]
+    out = []
+    for dtype in ("float", "double"):
+        typed = re.sub(r"\bT\b", dtype, " ".join(params.split()))
+        out.append(f'extern "C" void launch_{dtype}(long long grid, {typed}) {{\n'
+                   f"  for (long long b = 0; b < grid; ++b) {{ blockIdx.x = (unsigned)b; "
+                   f"ce_rows<{dtype}>({', '.join(names)}); }}\n}}\n")
+    return "".join(out)
+
+
+def _argument(value):
+    if isinstance(value, np.ndarray):
+        assert value.flags.c_contiguous
+        return ctypes.c_void_p(value.ctypes.data)
+    return {np.int32: ctypes.c_int, np.int64: ctypes.c_longlong, np.float64: ctypes.c_double}[type(value)](value)
+
+
+class _RawModule:
+    """cupy.RawModule's part that _cupy_kernels uses, for the C++ build of the source."""
+
+    def __init__(self, code, options, name_expressions, folder: Path):
+        source, library = folder / "ce_rows.cpp", folder / "ce_rows.so"
+        source.write_text(_CUDA_AWAY + code + _launchers(code))
+        subprocess.run([COMPILER, "-std=c++14", "-O1", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-o",
+                        str(library)], check=True, capture_output=True)
+        self._library = ctypes.CDLL(str(library))
+
+    def get_function(self, name):
+        launch = getattr(self._library, "launch_float" if name == "ce_rows<float>" else "launch_double")
+        return lambda grid, block, args: launch(ctypes.c_longlong(grid[0]), *map(_argument, args))
+
+
+@pytest.fixture(scope="module")
+def cuda_kernels(tmp_path_factory):
+    """accel._cupy_kernels loaded with the stand-in for CuPy (not registered as a module)."""
+    folder = tmp_path_factory.mktemp("cuda_on_cpu")
+    fake = types.SimpleNamespace(empty=np.empty,
+                                 RawModule=lambda code, options, name_expressions: _RawModule(
+                                     code, options, name_expressions, folder))
+    spec = importlib.util.spec_from_file_location("_cupy_kernels_on_cpu",
+                                                  Path(accel.__file__).parent / "_cupy_kernels.py")
+    module = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(sys.modules, {"cupy": fake}):
+        spec.loader.exec_module(module)
+    return module
+
+
+def _numpy_backend_runs_the_cuda_source(kernels):
+    """The ``numpy`` backend's driver with the CUDA row step (its arrays are NumPy's: xp is numpy)."""
+    return mock.patch.dict(linear_ce._BACKENDS, {"numpy": lambda: linear_ce._Backend(np, kernels.rows)})
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
+def test_stress_points_match_the_oracle(case_id, dtype, cuda_kernels):
+    with _numpy_backend_runs_the_cuda_source(cuda_kernels):
+        _check_against_oracle(ENTRY.stress_cases()[case_id], "numpy", dtype, chunk_size=2)
+
+
+@given(data=st.data())
+def test_drawn_heads_match_the_oracle_in_both_dtypes(data, cuda_kernels):
+    with _cases.small_shapes(max_side=3, max_classes=5):
+        case = data.draw(_cases.strategy(ENTRY, False), label="case")
+    chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
+    with _numpy_backend_runs_the_cuda_source(cuda_kernels):
+        for dtype in DTYPES:
+            _check_against_oracle(case, "numpy", dtype, chunk)
