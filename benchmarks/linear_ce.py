@@ -17,10 +17,12 @@ shows how many cores a row kept busy, and so whether another process was competi
 
 Reference rows. ``floor`` is the three GEMMs any forward+backward has to do (logits ``e @ c.T``; then, with
 the logits standing in for the gradient of the logits, ``G @ c`` and ``G.T @ e``), into preallocated buffers;
-``floor-forward`` is the forward GEMM alone. Forward+backward rows are compared with ``floor``, forward-only
-rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``, and the distillation passes
-``accel-linear-kl`` and ``accel-linear-kl-numpy`` (``accel.linear_kl`` of ``c`` against a teacher head drawn
-the same way, Numba and NumPy backends) with ``floor-kl``, the floor's three GEMMs for each head. ``baseline``
+``floor-forward`` is the forward GEMM alone. Forward+backward rows (``accel-numba-smoothed``: label
+smoothing 0.1 without class weights, whose share of the gradient takes one more pass) are compared with
+``floor``, forward-only rows (``accel-numba-forward``, ``accel-token-stats``) with ``floor-forward``, and
+the distillation passes ``accel-linear-kl`` and ``accel-linear-kl-numpy`` (``accel.linear_kl`` of ``c``
+against a teacher head drawn the same way, Numba and NumPy backends) with ``floor-kl``, the floor's three GEMMs
+for each head. ``baseline``
 imports NumPy and Numba and allocates and touches the inputs and the two gradients: the least RSS any variant
 can have. ``baseline-torch`` does the same after importing torch: the least for the torch rows.
 ``baseline-accel`` does it with accel loaded and its Numba kernels run once on a tiny head (Numba's LLVM, SciPy's BLAS):
@@ -160,11 +162,10 @@ def _accel(name: str):
     return getattr(accel, name)
 
 
-def build_accel(backend: str, gradients: bool = True):
+def build_accel(backend: str, **options):
     def build(e, c, t):
         fn = _accel("linear_cross_entropy")
-        kwargs = {"backend": backend} if gradients else {"backend": backend, "gradients": False}
-        return lambda: fn(e, c, t, **kwargs)
+        return lambda: fn(e, c, t, backend=backend, **options)
 
     return build
 
@@ -245,6 +246,7 @@ VARIANTS = {
     "torch-chunked": Variant("fwd+bwd", build_torch_chunked),
     "accel-numpy": Variant("fwd+bwd", build_accel("numpy")),
     "accel-numba": Variant("fwd+bwd", build_accel("numba")),
+    "accel-numba-smoothed": Variant("fwd+bwd", build_accel("numba", label_smoothing=0.1)),
     "floor-forward": Variant("fwd", build_floor_forward),
     "accel-numba-forward": Variant("fwd", build_accel("numba", gradients=False)),
     "accel-token-stats": Variant("fwd", build_token_stats),

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "linear_ce.py"
-ROWS = ["floor", "numpy-naive", "accel-numpy", "accel-numba", "floor-forward", "accel-numba-forward",
-        "accel-token-stats", "floor-kl", "accel-linear-kl", "accel-linear-kl-numpy", "baseline-accel"]
+ROWS = ["floor", "numpy-naive", "accel-numpy", "accel-numba", "accel-numba-smoothed", "floor-forward",
+        "accel-numba-forward", "accel-token-stats", "floor-kl", "accel-linear-kl", "accel-linear-kl-numpy",
+        "baseline-accel"]
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks/ folder is not part of an installed package")
