@@ -53,8 +53,7 @@ float64 forms give. Through a zero classifier (three classes, :math:`e = (1, 2)`
 a row's logits all lie within 1 of 0, a linear head's draws drop the z-loss. A scale that also measured
 the terms a parameter contributes, without excusing Poly-1's cancellation above, is open work. Label
 smoothing alone is not such a case: its share :math:`\varepsilon (p_j - 1/C)` of a cross-entropy gradient,
-which cancels near :math:`p_j = 1/C` (full smoothing at logits 0.0078 and 0: 60 ulps from
-:math:`p_j - 1/C`), is computed from differences of logits
+which cancels near :math:`p_j = 1/C`, is computed from differences of logits
 (:func:`refloss.numerics.softmax_over_uniform_minus_1`), and the draws take any :math:`\varepsilon`.
 
 Below the normal range the bound is :math:`k` subnormal spacings (``tiny`` is the smallest normal float64):

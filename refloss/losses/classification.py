@@ -20,8 +20,7 @@ returns 0.
 Without class weights, label smoothing adds the same :math:`u = \varepsilon / C` to every :math:`a_c`, and
 that part of the gradient, :math:`u\,(C p_j - 1)`, is kept apart: near :math:`p_j = 1/C` its two terms
 cancel, and where the logits are near 0 nothing in the condition scale excuses the error of one rounding of
-them (full smoothing at logits 0.0078 and 0 lost 60 ulps).
-:func:`refloss.numerics.softmax_over_uniform_minus_1` computes it from differences of logits. With class
+them; :func:`refloss.numerics.softmax_over_uniform_minus_1` computes it from differences of logits. With class
 weights the scale contains the weights' own sensitivity, which covers that rounding.
 """
 
