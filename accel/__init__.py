@@ -6,7 +6,7 @@ with its refloss twin (the registry entry's ``accel`` field names it) under refl
 * :func:`linear_cross_entropy`: the loss and gradients of a linear head's cross-entropy (twin:
   :func:`refloss.linear_cross_entropy`), without the N x V logits;
 * :func:`linear_kl`: the distillation KL of a student head against a teacher head on the same hidden states,
-  with gradients (twin: :func:`refloss.linear_kl`; NumPy and Numba backends);
+  with gradients (twin: :func:`refloss.linear_kl`);
 * :func:`token_stats`: per-token log-sum-exp, target log-probability, entropy, rank, top-k hit and argmax of a
   linear head, in one streaming pass (evaluation of a language model head without logits).
 """

@@ -1,14 +1,21 @@
-"""The CuPy backend of :mod:`accel.linear_ce`: cuBLAS products per chunk and the row step as one CUDA kernel.
+"""The CuPy backends' row steps as CUDA kernels, one thread block per row; the products are cuBLAS GEMMs into
+their outputs (:func:`accel.linear_ce.products`).
 
-The kernel is :func:`accel.linear_ce.rows_xp` (the specification) written for one thread block per row: the
-three passes of the Numba kernel, each followed by a block reduction (maximum with its first index; float64
-sums). The products are cuBLAS GEMMs into their outputs (:func:`accel.linear_ce.products`).
+* ``ce_rows`` (:func:`rows`, for :mod:`accel.linear_ce`): :func:`accel.linear_ce.rows_xp` (the specification)
+  as the three passes of the Numba kernel, each followed by a block reduction (maximum with its first index;
+  float64 sums).
+* ``kl_rows`` (:func:`kl_rows`, for :mod:`accel.linear_kl`): :func:`accel._numba_kernels._kl_rows` form for
+  form (refloss's float64 evaluation of the KL of logits and its gradients), as five passes over the row, each
+  ending in block reductions; a pass recomputes an entry's p, q and log-ratios from its logits instead of
+  keeping them, so that the kernel needs no memory beyond the logit buffers it overwrites.
 """
 
 from __future__ import annotations
 
 import cupy
 import numpy as np
+
+from refloss import numerics as _numerics
 
 _THREADS = 256
 
@@ -148,15 +155,166 @@ __global__ void ce_rows(T* L, const T* bias, int has_bias, T* slope, const long 
 }
 """
 
+# (k - 1)/k! for k = 20..2 after a 0, refloss.numerics' series of phi(u) = 1 + (u - 1) e^u on |u| < 1 (as the
+# Numba kernel's); repr gives each float64 exactly.
+_SOURCE += "__constant__ double kPhiSeries[20] = {%s};\n" % ", ".join(
+    repr(float(x)) for x in (0.0, *_numerics._PHI_SERIES))
+
+_SOURCE += r"""
+__device__ double phi_below_one(double u) {
+    double acc = kPhiSeries[0];
+    for (int k = 1; k < 20; ++k) acc = acc * u + kPhiSeries[k];
+    return acc * u * u;
+}
+
+// the block's sum of every thread's x (acc: shared scratch, free again on return)
+__device__ double block_sum(double x, double* acc) {
+    acc[threadIdx.x] = x;
+    __syncthreads();
+    reduce_sum(acc);
+    const double total = acc[0];
+    __syncthreads();
+    return total;
+}
+
+// the first index of the block's maximum (each thread gives its own first maximum, or index -1)
+__device__ long long block_first_argmax(double value, int index, double* best, int* best_at) {
+    best[threadIdx.x] = value;
+    best_at[threadIdx.x] = index;
+    __syncthreads();
+    reduce_max(best, best_at);
+    const long long k = best_at[0];
+    __syncthreads();
+    return k;
+}
+
+// what a row of two heads' logits shares (accel._numba_kernels._kl_rows' names)
+struct KLRow { double a_k, b_k, b_kb, log_rest_a, log_rest_b, big_l; bool close; };
+
+// one entry's p, q, u (the log-ratio of refloss.info.discrete._kl_terms), p e and KL term, from its logits
+__device__ void kl_entry(double a, double b, const KLRow& r, double* p, double* q, double* u, double* p_e,
+                         double* term) {
+    *p = exp((a - r.a_k) - r.log_rest_a);
+    *q = exp((b - r.b_kb) - r.log_rest_b);
+    const double e = (a - r.a_k) - (b - r.b_k);
+    const double logp = (a - r.a_k) - r.log_rest_a, logq = (b - r.b_kb) - r.log_rest_b;
+    const double gap_terms = fabs(a - r.a_k) + fabs(b - r.b_k) + fabs(r.big_l);
+    *u = (!r.close && fabs(logp) + fabs(logq) < gap_terms) ? logp - logq : e - r.big_l;
+    // p e, and its form where e is beyond the float64 range while p e is not
+    const double pe = isfinite(e) ? *p * e : *p * (a - r.a_k) - *p * b + *p * r.b_k;
+    const double t = fabs(*u) < 1.0 ? *q * phi_below_one(*u) : *q + pe - (r.big_l + 1.0) * *p;
+    const bool positive = *p > 0.0;
+    *p_e = positive ? pe : 0.0;
+    *term = positive ? t : *q;
+}
+
+template <typename T>
+__global__ void kl_rows(T* t_logits, T* s_logits, T* g_sum, int with_sum, double temp, double scale,
+                        int gradients, long long n, long long V, double* loss_out, double* norms_out) {
+    __shared__ double acc[256];
+    __shared__ double best[256];
+    __shared__ int best_at[256];
+    const long long i = blockIdx.x;
+    if (i >= n) return;
+    T* t_row = t_logits + i * V;
+    T* s_row = s_logits + i * V;
+    T* sum_row = g_sum + (with_sum ? i * V : 0);
+    // pass 1: a = t/T and b = s/T finite, and the first maximum of each
+    double not_finite = 0.0, a_max = 0.0, b_max = 0.0;
+    int a_top = -1, b_top = -1;
+    for (long long j = threadIdx.x; j < V; j += blockDim.x) {
+        const double a = (double)t_row[j] / temp, b = (double)s_row[j] / temp;
+        if (!(a - a == 0.0) || !(b - b == 0.0)) not_finite += 1.0;  // inf - inf and NaN are NaN
+        if (a_top < 0 || a > a_max) { a_max = a; a_top = (int)j; }
+        if (b_top < 0 || b > b_max) { b_max = b; b_top = (int)j; }
+    }
+    if (block_sum(not_finite, acc) > 0.0) {  // refused by the driver
+        if (threadIdx.x == 0) loss_out[i] = nan("");
+        return;
+    }
+    const long long k = block_first_argmax(a_max, a_top, best, best_at);
+    const long long kb = block_first_argmax(b_max, b_top, best, best_at);
+    KLRow r;
+    r.a_k = (double)t_row[k] / temp;
+    r.b_k = (double)s_row[k] / temp;
+    r.b_kb = (double)s_row[kb] / temp;
+    // pass 2: log-softmax as (z - m) - log1p(sum over all but one maximal entry)
+    double rest_a = 0.0, rest_b = 0.0;
+    for (long long j = threadIdx.x; j < V; j += blockDim.x) {
+        if (j != k) rest_a += exp((double)t_row[j] / temp - r.a_k);
+        if (j != kb) rest_b += exp((double)s_row[j] / temp - r.b_kb);
+    }
+    r.log_rest_a = log1p(block_sum(rest_a, acc));
+    r.log_rest_b = log1p(block_sum(rest_b, acc));
+    // pass 3: L = log q_k - log p_k, or log1p(S) where that rounds less (refloss.info.discrete._close_log_ratio):
+    // S's terms and their roundings
+    const double log_q_k = (r.b_k - r.b_kb) - r.log_rest_b, from_ends = log_q_k + r.log_rest_a;
+    const double rho = exp(from_ends), ends = fabs(log_q_k) + fabs(r.log_rest_a);
+    double total = 0.0, rounding = 0.0;
+    for (long long j = threadIdx.x; j < V; j += blockDim.x) {
+        const double a = (double)t_row[j] / temp, b = (double)s_row[j] / temp;
+        const double p = exp((a - r.a_k) - r.log_rest_a), log_q = (b - r.b_kb) - r.log_rest_b, q = exp(log_q);
+        const double e = (a - r.a_k) - (b - r.b_k), scaled = p * rho;
+        if (fabs(e) < 1.0) {
+            const double series = q * expm1(e);
+            total += series;
+            rounding += fabs(series) * (2.0 + fabs(log_q)) + scaled * (fabs(a - r.a_k) + fabs(b - r.b_k));
+        } else {
+            total += scaled - q;
+            rounding += scaled * (fabs((a - r.a_k) - r.log_rest_a) + ends) + q * (1.0 + fabs(log_q));
+        }
+    }
+    total = block_sum(total, acc);
+    r.close = block_sum(rounding, acc) < ends * (1.0 + total);
+    r.big_l = r.close ? log1p(total) : from_ends;
+    // pass 4: KL = sum of the terms, and sum p e
+    double kl = 0.0, sum_p_e = 0.0, p, q, u, p_e, term;
+    for (long long j = threadIdx.x; j < V; j += blockDim.x) {
+        kl_entry((double)t_row[j] / temp, (double)s_row[j] / temp, r, &p, &q, &u, &p_e, &term);
+        kl += term;
+        sum_p_e += p_e;
+    }
+    kl = block_sum(kl, acc);
+    sum_p_e = block_sum(sum_p_e, acc);
+    if (threadIdx.x == 0) loss_out[i] = temp * temp * kl;
+    if (!gradients) return;
+    // pass 5: G^t = T p (u - KL), G^s = T (q - p), G^s + G^t = T (q phi(u) - p KL), times scale, over the
+    // logits; the float64 row sums of their magnitudes
+    const double g = temp * scale;
+    double norm_t = 0.0, norm_s = 0.0, norm_sum = 0.0;
+    for (long long j = threadIdx.x; j < V; j += blockDim.x) {
+        kl_entry((double)t_row[j] / temp, (double)s_row[j] / temp, r, &p, &q, &u, &p_e, &term);
+        const double grad_p = g * (p_e - p * sum_p_e);
+        const double grad_q = fabs(u) < 1.0 ? g * (-q * expm1(u)) : g * (q - p);
+        const double both = g * (term - p * kl);
+        t_row[j] = (T)grad_p;
+        s_row[j] = (T)grad_q;
+        if (with_sum) sum_row[j] = (T)both;
+        norm_t += fabs(grad_p);
+        norm_s += fabs(grad_q);
+        norm_sum += fabs(both);
+    }
+    norm_t = block_sum(norm_t, acc);
+    norm_s = block_sum(norm_s, acc);
+    norm_sum = block_sum(norm_sum, acc);
+    if (threadIdx.x == 0) {
+        norms_out[3 * i] = norm_t;
+        norms_out[3 * i + 1] = norm_s;
+        norms_out[3 * i + 2] = norm_sum;
+    }
+}
+"""
+
 _MODULE = None
+_KERNELS = ("ce_rows", "kl_rows")
 
 
-def _kernel(dtype):
+def _kernel(name: str, dtype):
     global _MODULE
     if _MODULE is None:
         _MODULE = cupy.RawModule(code=_SOURCE, options=("-std=c++14",),
-                                 name_expressions=["ce_rows<float>", "ce_rows<double>"])
-    return _MODULE.get_function("ce_rows<float>" if dtype == np.float32 else "ce_rows<double>")
+                                 name_expressions=[f"{k}<{t}>" for k in _KERNELS for t in ("float", "double")])
+    return _MODULE.get_function(f"{name}<{'float' if dtype == np.float32 else 'double'}>")
 
 
 def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
@@ -164,10 +322,19 @@ def rows(L, bias, y, w, w_loo, w_sum, opts, scale, loss_out, lse_out):
     n, n_classes = L.shape
     dummy = cupy.empty(1, dtype=L.dtype)
     slope = cupy.empty(L.shape, dtype=L.dtype) if opts.softcap else dummy
-    _kernel(L.dtype)(
+    _kernel("ce_rows", L.dtype)(
         (n,), (_THREADS,),
         (L, dummy if bias is None else bias, np.int32(bias is not None), slope, y, w, w_loo, np.float64(w_sum),
          np.int64(opts.ignore_index), np.float64(opts.label_smoothing), np.float64(opts.z_loss),
          np.float64(opts.softcap), np.float64(scale), np.int32(opts.gradients), np.int32(opts.unweighted), np.int64(n),
          np.int64(n_classes), loss_out, lse_out))
 
+
+
+def kl_rows(t_logits, s_logits, g_sum, temp: float, scale: float, gradients: bool, loss_out, norms_out):
+    """The row step of :mod:`accel.linear_kl` on the GPU (its interface: :func:`accel.linear_kl.numpy_rows`)."""
+    n, n_classes = t_logits.shape
+    _kernel("kl_rows", t_logits.dtype)(
+        (n,), (_THREADS,),
+        (t_logits, s_logits, t_logits if g_sum is None else g_sum, np.int32(g_sum is not None), np.float64(temp),
+         np.float64(scale), np.int32(gradients), np.int64(n), np.int64(n_classes), loss_out, norms_out))

@@ -21,7 +21,10 @@ that its temporaries stay small); ``"numba"`` runs the same evaluation forms as 
 (:func:`accel._numba_kernels._kl_rows`: branch-free passes with arithmetic float64 exp and expm1 that
 vectorise, within 1 and 1.5 ulp) on :mod:`accel._cpu`'s workers, in ``CHUNK_BYTES["numba"]``: two buffers
 (G^t and G^s, all the direct form needs) until a chunk needs :math:`G^s + G^t`, then three, with two thirds
-as many rows (:func:`_numba_pass`). No CUDA row step yet (``backend="cupy"`` raises).
+as many rows (:func:`_numba_pass`); ``"cupy"`` (CuPy arrays) runs the same forms as a CUDA kernel, one thread
+block per row (:func:`accel._cupy_kernels.kl_rows`), with cuBLAS products, in three buffers of
+``CHUNK_BYTES["cupy"]`` in all. The ``"numpy"`` and ``"cupy"`` backends share one driver (:func:`_chunks`),
+which differs between them only in the row step.
 """
 
 from __future__ import annotations
@@ -55,14 +58,14 @@ class LinearKLResult(NamedTuple):
     backend: str
 
 
-def _heads(e, c_student, c_teacher):
-    e = _float_matrix(np, e, "e")
+def _heads(xp, e, c_student, c_teacher):
+    e = _float_matrix(xp, e, "e")
     if e.ndim != 2 or 0 in e.shape:
         raise RefLossError(f"e must be a non-empty 2-D array (N, D) of hidden states, got shape {e.shape}")
-    c_s = _float_matrix(np, c_student, "c_student", e.dtype)
+    c_s = _float_matrix(xp, c_student, "c_student", e.dtype)
     if c_s.ndim != 2 or 0 in c_s.shape or c_s.shape[1] != e.shape[1]:
         raise RefLossError(f"c_student must be (V, D) with e's D = {e.shape[1]}, got shape {c_s.shape}")
-    c_t = _float_matrix(np, c_teacher, "c_teacher", e.dtype)
+    c_t = _float_matrix(xp, c_teacher, "c_teacher", e.dtype)
     if c_t.shape != c_s.shape:
         raise RefLossError(f"c_teacher must have the student's shape {c_s.shape}, got {c_t.shape}")
     return e, c_s, c_t
@@ -84,6 +87,22 @@ def _rows(t_logits, s_logits, temp: float, scale: float, gradients: bool):
     return loss, (g * grad_p, g * grad_q, g * (terms.terms - terms.p * terms.kl[:, None]))
 
 
+def numpy_rows(t_logits, s_logits, g_sum, temp: float, scale: float, gradients: bool, loss_out, norms_out):
+    """The row step of the ``"numpy"`` backend, in the interface of every row step: each row's loss into
+    ``loss_out`` and, with ``gradients``, G^t over ``t_logits``, G^s over ``s_logits``, G^s + G^t into ``g_sum``
+    (or nowhere where it is None), and the float64 row sums of their magnitudes into ``norms_out`` (N, 3); a
+    row whose logits are not finite (or not once divided by T) is refused, here with a RefLossError, by the
+    kernels with a NaN loss."""
+    _refuse_overflow(t_logits, s_logits)
+    loss_out[...], grads = _rows(t_logits, s_logits, temp, scale, gradients)
+    if grads is None:
+        return
+    for k, (out, g) in enumerate(zip((t_logits, s_logits, g_sum), grads)):
+        norms_out[:, k] = np.abs(g).sum(axis=1)
+        if out is not None:
+            out[...] = g
+
+
 #: The factor within which one form of ``grad_e`` serves a whole chunk (module docstring).
 FORM_SLACK = 2.0
 
@@ -94,14 +113,14 @@ class _Heads:
     ``grad_e`` never holds it. A difference beyond the dtype's range is inf, and its bound then picks the
     direct form."""
 
-    def __init__(self, c_s, c_t):
+    def __init__(self, xp, c_s, c_t):
         self.c_s, self.c_t, self._delta = c_s, c_t, None
-        self.col_max = {"s": _column_max_abs(c_s), "t": _column_max_abs(c_t), "delta": np.zeros(c_s.shape[1],
-                                                                                                c_s.dtype)}
+        self.col_max = {"s": _column_max_abs(xp, c_s), "t": _column_max_abs(xp, c_t),
+                        "delta": xp.zeros(c_s.shape[1], c_s.dtype)}
         for classes in _blocks(c_s.shape[0]):
             with np.errstate(over="ignore"):
                 difference = c_t[classes] - c_s[classes]
-            np.maximum(self.col_max["delta"], _column_max_abs(difference), out=self.col_max["delta"])
+            xp.maximum(self.col_max["delta"], _column_max_abs(xp, difference), out=self.col_max["delta"])
 
     def delta(self):
         if self._delta is None:
@@ -110,35 +129,35 @@ class _Heads:
         return self._delta
 
 
-def _column_max_abs(x):
-    return np.maximum(x.max(axis=0), -x.min(axis=0))
+def _column_max_abs(xp, x):
+    return xp.maximum(x.max(axis=0), -x.min(axis=0))
 
 
-def _grad_e_form(norms, col_max):
+def _grad_e_form(xp, norms, col_max):
     """How a chunk computes grad_e (module docstring): ``("direct", None)`` or ``("split", None)`` where that
     form's bound is within ``FORM_SLACK`` of the other's on every element, else ``("both", split_wins)``."""
     direct_bound = norms["s"] * col_max["s"] + norms["t"] * col_max["t"]
     with np.errstate(invalid="ignore"):  # 0 x inf: c_t - c_s overflowed, and the split form cannot serve there
-        split_bound = np.nan_to_num(norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"], nan=np.inf)
-    if (direct_bound <= FORM_SLACK * split_bound).all():
+        split_bound = xp.nan_to_num(norms["sum"] * col_max["s"] + norms["t"] * col_max["delta"], nan=np.inf)
+    if bool((direct_bound <= FORM_SLACK * split_bound).all()):
         return "direct", None
-    if (split_bound <= FORM_SLACK * direct_bound).all():
+    if bool((split_bound <= FORM_SLACK * direct_bound).all()):
         return "split", None
     return "both", split_bound < direct_bound
 
 
-def _grad_e_rows(out, gemm, form, split_wins, g_t, g_s, g_sum, c_s, c_t, delta):
+def _grad_e_rows(xp, out, gemm, form, split_wins, g_t, g_s, g_sum, c_s, c_t, delta):
     """grad_e of a chunk in the form :func:`_grad_e_form` chose: two GEMMs, or four and a choice per element."""
     if form != "split":
-        direct = out if form == "direct" else np.empty_like(out)
+        direct = out if form == "direct" else xp.empty_like(out)
         gemm.times(direct, g_s, c_s)
         gemm.times(direct, g_t, c_t, 1.0)
     if form != "direct":
-        split = out if form == "split" else np.empty_like(out)
+        split = out if form == "split" else xp.empty_like(out)
         gemm.times(split, g_sum, c_s)
         gemm.times(split, g_t, delta, 1.0)
     if form == "both":
-        out[...] = np.where(split_wins, split, direct)
+        out[...] = xp.where(split_wins, split, direct)
 
 
 def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: str = "mean",
@@ -148,14 +167,15 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     never holding the N x V logits; same arguments and semantics as :func:`refloss.linear_kl`.
 
     Args:
-        e: hidden states ``(N, D)``, float32 or float64.
+        e: hidden states ``(N, D)``, float32 or float64 (NumPy, or CuPy for the ``"cupy"`` backend).
         c_student, c_teacher: classifiers ``(V, D)``, same dtype.
         temperature: :math:`0 < T \le 10^4`.
         reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
         gradients: ``False`` for the loss only.
-        backend: ``"auto"`` (``"numba"`` if installed, else ``"numpy"``), ``"numpy"`` or ``"numba"``.
-        chunk_size: rows per chunk (default: about 2^20 logits per chunk for ``"numpy"``; for ``"numba"``, as many as
-            keep its two or three chunk buffers under ``CHUNK_BYTES["numba"]``).
+        backend: ``"auto"`` (CuPy arrays: ``"cupy"``; else ``"numba"`` if installed, else ``"numpy"``),
+            ``"numpy"``, ``"numba"`` or ``"cupy"``.
+        chunk_size: rows per chunk (default: about 2^20 logits per chunk for ``"numpy"``; for ``"numba"`` and
+            ``"cupy"``, as many as keep the chunk buffers, two or three, under ``CHUNK_BYTES`` of the backend).
 
     Returns:
         :class:`LinearKLResult` ``(loss, grad_e, grad_c_student, grad_c_teacher, backend)``.
@@ -166,50 +186,77 @@ def linear_kl(e, c_student, c_teacher, *, temperature: float = 1.0, reduction: s
     >>> round(out.loss, 15), out.grad_c_student[:, 0]  # (3/4) log 3 - log 2; G^s = q - p = (1/4, -1/4)
     (0.130812035941137, array([ 0.25, -0.25]))
     """
-    if _namespace(e) is not np:
-        raise RefLossError("accel.linear_kl runs on NumPy arrays only (no CuPy row step yet)")
-    name = _backend_for(np, backend)
-    e, c_s, c_t = _heads(e, c_student, c_teacher)
+    xp = _namespace(e)
+    name = _backend_for(xp, backend)
+    e, c_s, c_t = _heads(xp, e, c_student, c_teacher)
     temp = v.scalar(temperature, TEMPERATURE, "temperature")
     reduction = v.choice(reduction, v.REDUCTIONS, "reduction")
     n_rows, n_classes = e.shape[0], c_s.shape[0]
     if chunk_size is not None:
         chunk = _chunk_rows(chunk_size, n_rows, n_classes, e.dtype.itemsize, name)
-    elif name == "numba":  # rows of two buffers (of three once G^s + G^t is kept), nothing else of this size
-        chunk = int(min(n_rows, max(1, CHUNK_BYTES["numba"] // (2 * n_classes * e.dtype.itemsize))))
-    else:
+    elif name == "numpy":
         chunk = int(min(n_rows, max(1, CHUNK_ELEMENTS // n_classes)))
+    else:  # numba: rows of two buffers (of three once G^s + G^t is kept); cupy: rows of three
+        buffers = 2 if name == "numba" else 3
+        chunk = int(min(n_rows, max(1, CHUNK_BYTES[name] // (buffers * n_classes * e.dtype.itemsize))))
     scale = reduce_scale((n_rows,), reduction)
-    gemm = products(np, e.dtype)
-    loss = np.empty(n_rows)
-    grad_e = np.empty_like(e) if gradients else None
-    grad_c_s = np.zeros_like(c_s) if gradients else None
-    grad_c_t = np.zeros_like(c_t) if gradients else None
-    heads = _Heads(c_s, c_t) if gradients else None
+    gemm = products(xp, e.dtype)
+    loss = xp.empty(n_rows, dtype=xp.float64)
+    grad_e = xp.empty_like(e) if gradients else None
+    grad_c_s = xp.zeros_like(c_s) if gradients else None
+    grad_c_t = xp.zeros_like(c_t) if gradients else None
+    heads = _Heads(xp, c_s, c_t) if gradients else None
     if name == "numba":
         _numba_pass(gemm, e, c_s, c_t, heads, chunk, chunk_size is None, temp, scale, loss, grad_e, grad_c_s,
                     grad_c_t)
     else:
-        buffers = np.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
-        for start in range(0, n_rows, chunk):
-            stop = min(n_rows, start + chunk)
-            t_logits, s_logits = buffers[0, : stop - start], buffers[1, : stop - start]
-            with np.errstate(over="ignore", invalid="ignore"):
-                gemm.logits(t_logits, e[start:stop], c_t)
-                gemm.logits(s_logits, e[start:stop], c_s)
-            _refuse_overflow(t_logits, s_logits)
-            loss[start:stop], grads = _rows(t_logits, s_logits, temp, scale, gradients)
-            if grads is None:
-                continue
-            g_t, g_s, g_sum = buffers[0, : stop - start], buffers[1, : stop - start], buffers[2, : stop - start]
-            norms = {k: np.abs(g).sum(axis=1, keepdims=True) for k, g in zip(("t", "s", "sum"), grads)}
-            g_t[...], g_s[...], g_sum[...] = grads
-            form, split_wins = _grad_e_form(norms, heads.col_max)
-            _grad_e_rows(grad_e[start:stop], gemm, form, split_wins, g_t, g_s, g_sum, c_s, c_t,
-                         None if form == "direct" else heads.delta())
-            gemm.tn_add(grad_c_t, g_t, e[start:stop])
-            gemm.tn_add(grad_c_s, g_s, e[start:stop])
+        _chunks(xp, _ROW_STEPS[name](), gemm, e, c_s, c_t, heads, chunk, temp, scale, loss, grad_e, grad_c_s,
+                grad_c_t)
     return LinearKLResult(reduce(loss, reduction), grad_e, grad_c_s, grad_c_t, name)
+
+
+def _chunks(xp, row_step, gemm, e, c_s, c_t, heads, chunk: int, temp, scale, loss, grad_e, grad_c_s, grad_c_t):
+    """The ``"numpy"`` and ``"cupy"`` backends: chunks of ``chunk`` rows in three buffers (two for the loss
+    alone), the row step's gradients overwriting the logits; ``heads``: a :class:`_Heads`, or None for the
+    loss alone."""
+    n_rows, n_classes = e.shape[0], c_s.shape[0]
+    gradients = heads is not None
+    buffers = xp.empty((3 if gradients else 2, chunk, n_classes), dtype=e.dtype)
+    norms = xp.empty((chunk, 3))
+    for start in range(0, n_rows, chunk):
+        rows = slice(start, min(n_rows, start + chunk))
+        count = rows.stop - start
+        g_t, g_s = buffers[0, :count], buffers[1, :count]
+        g_sum = buffers[2, :count] if gradients else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            gemm.logits(g_t, e[rows], c_t)
+            gemm.logits(g_s, e[rows], c_s)
+        row_step(g_t, g_s, g_sum, temp, scale, gradients, loss[rows], norms[:count])
+        _refuse_nan(xp, loss[rows])
+        if not gradients:
+            continue
+        form, split_wins = _grad_e_form(xp, {"t": norms[:count, 0:1], "s": norms[:count, 1:2],
+                                             "sum": norms[:count, 2:3]}, heads.col_max)
+        _grad_e_rows(xp, grad_e[rows], gemm, form, split_wins, g_t, g_s, g_sum, c_s, c_t,
+                     None if form == "direct" else heads.delta())
+        gemm.tn_add(grad_c_t, g_t, e[rows])
+        gemm.tn_add(grad_c_s, g_s, e[rows])
+
+
+def _refuse_nan(xp, loss):
+    """A kernel's mark of a row whose logits are not finite, or not once divided by the temperature."""
+    if bool(xp.isnan(loss).any()):
+        raise RefLossError("the logits e @ c.T overflow the input dtype, or float64 once divided by the "
+                           "temperature; scale the inputs, use float64 or raise the temperature")
+
+
+def _cupy_rows():
+    from . import _cupy_kernels
+
+    return _cupy_kernels.kl_rows
+
+
+_ROW_STEPS = {"numpy": lambda: numpy_rows, "cupy": _cupy_rows}
 
 
 def _refuse_overflow(t_logits, s_logits):
@@ -268,19 +315,18 @@ def _numba_chunk(gemm, buffers, e, c_s, c_t, heads, rows: slice, temp, scale, lo
 
     each(forward, workers)
     each(step, workers)
-    if np.isnan(loss[rows]).any():  # the kernel's mark of a logit that is not finite
-        raise RefLossError("the logits e @ c.T overflow the input dtype, or float64 once divided by the "
-                           "temperature; scale the inputs, use float64 or raise the temperature")
+    _refuse_nan(np, loss[rows])
     if not gradients:
         return True
-    form, split_wins = _grad_e_form({"t": norms[:, 0:1], "s": norms[:, 1:2], "sum": norms[:, 2:3]}, heads.col_max)
+    form, split_wins = _grad_e_form(np, {"t": norms[:, 0:1], "s": norms[:, 1:2], "sum": norms[:, 2:3]},
+                                    heads.col_max)
     if form != "direct" and not with_sum:
         return False
     delta = None if form == "direct" else heads.delta()
 
     def backward(k):
         features = share(n_features, k, workers)
-        _grad_e_rows(grad_e[rows, features], gemm, form, None if split_wins is None else split_wins[:, features],
+        _grad_e_rows(np, grad_e[rows, features], gemm, form, None if split_wins is None else split_wins[:, features],
                      t_logits, s_logits, g_sum, c_s[:, features], c_t[:, features],
                      None if delta is None else delta[:, features])
         for classes in list(_blocks(n_classes))[k::workers]:

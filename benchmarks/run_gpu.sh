@@ -8,7 +8,7 @@ out=${OUT:-.}
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
 [ -e refloss/proofs ] || ln -s ../proofs refloss/proofs  # the wheel's refloss.proofs, from the source tree
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
-timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_accel_gpu.py tests/test_accel.py 2>&1 | tee "$out/gpu_tests.log"
+timeout 300 python3 -m pytest -q -p no:cacheprovider tests/test_accel_gpu.py tests/test_accel.py 2>&1 | tee "$out/gpu_tests.log"
 # float32: the dtype accel computes in (cut-cross-entropy's backward needs bf16/fp16: its rows say so)
 timeout 200 python3 benchmarks/linear_ce_gpu.py --variants floor,torch-materialised,torch-compile,liger,accel-cupy \
     --json "$out/bench_fp32.json" 2>&1 | tee "$out/bench_fp32.log"

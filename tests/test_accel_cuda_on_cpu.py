@@ -1,7 +1,9 @@
-"""The CUDA row step of the ``cupy`` backend (``accel._cupy_kernels._SOURCE``), compiled as C++ and run on the
-CPU with one thread per block, against the oracle: every stress point and drawn heads, in both dtypes.
+"""The CUDA row steps of the ``cupy`` backends (``accel._cupy_kernels._SOURCE``), compiled as C++ and run on the
+CPU with one thread per block, against the oracle: every stress point and drawn heads, in both dtypes, of
+``accel.linear_cross_entropy`` (``ce_rows``) and ``accel.linear_kl`` (``kl_rows``).
 
-The kernel's launcher, :func:`accel._cupy_kernels.rows`, runs as it is, with a stand-in for CuPy whose
+The kernels' launchers, :func:`accel._cupy_kernels.rows` and ``kl_rows``, run as they are, with a stand-in for
+CuPy whose
 ``RawModule`` compiles the same source with a C++ compiler (CUDA's qualifiers and thread indices defined
 away; blocks run one after another, each with ``blockDim.x = 1``). This checks the kernel's arithmetic and
 its arguments everywhere a compiler exists; its parallel reductions and the device's math library are
@@ -20,13 +22,16 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import given
+import test_accel_linear_kl as kl_tests
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_accel_linear_ce import DTYPES, ENTRY, _check_against_oracle
 
 import accel
 from accel import linear_ce
-from refloss import _cases
+from refloss import RefLossError, _cases
+
+linear_kl = importlib.import_module("accel.linear_kl")  # the module: accel.linear_kl is also the function
 
 COMPILER = shutil.which("g++") or shutil.which("c++")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="needs a C++ compiler (g++) to build the CUDA source")
@@ -36,6 +41,7 @@ using namespace std;
 #define __device__
 #define __global__
 #define __shared__ static
+#define __constant__
 struct Index { unsigned x; };
 static Index threadIdx = {0}, blockIdx = {0}, blockDim = {1};
 static void __syncthreads() {}
@@ -43,15 +49,16 @@ static void __syncthreads() {}
 
 
 def _launchers(source: str) -> str:
-    """extern "C" launch_float / launch_double(grid, <the kernel's parameters>): the blocks in turn."""
-    params = re.search(r"__global__ void ce_rows\((.*?)\)\s*\{", source, re.S).group(1)
-    names = [re.split(r"[\s*]+", p.strip())[-1] for p in params.split(",")]
+    """extern "C" launch_<kernel>_float / _double(grid, <the kernel's parameters>) for every kernel: the blocks
+    in turn."""
     out = []
-    for dtype in ("float", "double"):
-        typed = re.sub(r"\bT\b", dtype, " ".join(params.split()))
-        out.append(f'extern "C" void launch_{dtype}(long long grid, {typed}) {{\n'
-                   f"  for (long long b = 0; b < grid; ++b) {{ blockIdx.x = (unsigned)b; "
-                   f"ce_rows<{dtype}>({', '.join(names)}); }}\n}}\n")
+    for kernel, params in re.findall(r"__global__ void (\w+)\((.*?)\)\s*\{", source, re.S):
+        names = [re.split(r"[\s*]+", p.strip())[-1] for p in params.split(",")]
+        for dtype in ("float", "double"):
+            typed = re.sub(r"\bT\b", dtype, " ".join(params.split()))
+            out.append(f'extern "C" void launch_{kernel}_{dtype}(long long grid, {typed}) {{\n'
+                       f"  for (long long b = 0; b < grid; ++b) {{ blockIdx.x = (unsigned)b; "
+                       f"{kernel}<{dtype}>({', '.join(names)}); }}\n}}\n")
     return "".join(out)
 
 
@@ -66,14 +73,15 @@ class _RawModule:
     """cupy.RawModule's part that _cupy_kernels uses, for the C++ build of the source."""
 
     def __init__(self, code, options, name_expressions, folder: Path):
-        source, library = folder / "ce_rows.cpp", folder / "ce_rows.so"
+        source, library = folder / "kernels.cpp", folder / "kernels.so"
         source.write_text(_CUDA_AWAY + code + _launchers(code))
         subprocess.run([COMPILER, "-std=c++14", "-O1", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-o",
                         str(library)], check=True, capture_output=True)
         self._library = ctypes.CDLL(str(library))
 
     def get_function(self, name):
-        launch = getattr(self._library, "launch_float" if name == "ce_rows<float>" else "launch_double")
+        kernel, dtype = re.fullmatch(r"(\w+)<(\w+)>", name).groups()
+        launch = getattr(self._library, f"launch_{kernel}_{dtype}")
         return lambda grid, block, args: launch(ctypes.c_longlong(grid[0]), *map(_argument, args))
 
 
@@ -112,3 +120,43 @@ def test_drawn_heads_match_the_oracle_in_both_dtypes(data, cuda_kernels):
     with _numpy_backend_runs_the_cuda_source(cuda_kernels):
         for dtype in DTYPES:
             _check_against_oracle(case, "numpy", dtype, chunk)
+
+
+def _numpy_backend_runs_the_kl_source(kernels):
+    """accel.linear_kl's ``numpy`` backend with the CUDA row step (the driver of the ``cupy`` backend)."""
+    return mock.patch.dict(linear_kl._ROW_STEPS, {"numpy": lambda: kernels.kl_rows})
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case_id", list(kl_tests.ENTRY.stress_cases()))
+def test_kl_stress_points_match_the_oracle(case_id, dtype, cuda_kernels):
+    with _numpy_backend_runs_the_kl_source(cuda_kernels):
+        kl_tests._check_against_oracle(kl_tests.ENTRY.stress_cases()[case_id], dtype, chunk_size=2)
+
+
+@settings(max_examples=10)  # each example evaluates the oracle twice
+@given(data=st.data())
+def test_kl_drawn_heads_match_the_oracle_in_both_dtypes(data, cuda_kernels):
+    with _cases.small_shapes(max_side=3, max_classes=4):
+        case = data.draw(_cases.strategy(kl_tests.ENTRY, False), label="case")
+    chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
+    with _numpy_backend_runs_the_kl_source(cuda_kernels):
+        for dtype in DTYPES:
+            kl_tests._check_against_oracle(case, dtype, chunk)
+
+
+def test_kl_loss_alone_and_refusals(cuda_kernels):
+    """Without gradients the kernel writes the loss only (two buffers); logits beyond float64 once divided by
+    the temperature are marked for the driver to refuse."""
+    case = kl_tests.ENTRY.stress_cases()["gaps__temperature_2"]
+    with _numpy_backend_runs_the_kl_source(cuda_kernels):
+        full = kl_tests._run(case, np.float64, backend="numpy")
+        alone = kl_tests._run(case, np.float64, backend="numpy", gradients=False)
+        assert alone.grad_e is None
+        np.testing.assert_array_equal(alone.loss, full.loss)
+        with pytest.raises(RefLossError, match="overflow"):  # float32 logits beyond range
+            accel.linear_kl(np.full((1, 2), 1e20, dtype=np.float32), np.full((2, 2), 1e20, dtype=np.float32),
+                            np.zeros((2, 2), dtype=np.float32), backend="numpy")
+        with pytest.raises(RefLossError, match="overflow"):  # finite, beyond float64 once divided by T
+            accel.linear_kl(np.full((1, 2), 1e154), np.full((2, 2), 1e154), np.zeros((2, 2)), temperature=1e-3,
+                            backend="numpy")

@@ -1,6 +1,8 @@
-"""The CuPy backend on a GPU: the fused CUDA row step and the ``rows_xp`` algorithm run by CuPy, against the
-oracle (stress points) and the NumPy backend (larger heads). Skipped where CuPy or a CUDA device is missing;
-everywhere else the same algorithm is tested through the ``numpy`` backend (tests/test_accel_linear_ce.py).
+"""The CuPy backends on a GPU: the fused CUDA row steps (of ``linear_cross_entropy`` and ``linear_kl``) and the
+``rows_xp`` algorithm run by CuPy, against the oracle (stress points) and the NumPy backend or the float64
+reference (larger heads). Skipped where CuPy or a CUDA device is missing; everywhere else the same algorithms
+are tested through the ``numpy`` backends (tests/test_accel_linear_ce.py, tests/test_accel_linear_kl.py) and
+the CUDA source as C++ (tests/test_accel_cuda_on_cpu.py).
 """
 
 import numpy as np
@@ -8,7 +10,10 @@ import pytest
 from test_accel_linear_ce import ARRAYS, DTYPES, ENTRY, OPTIONS, _assert_within, _first_order_scales, _rounded
 
 import accel
+import refloss
 from accel import linear_ce
+
+KL_ARRAYS = ("e", "c_student", "c_teacher")
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif("cupy" not in accel.available_backends(), reason="needs CuPy and a CUDA device")]
@@ -89,3 +94,40 @@ def test_token_stats_on_the_gpu_match_the_cpu():
         np.testing.assert_allclose(_host(getattr(gpu, name)), getattr(cpu, name), rtol=1e-13, atol=1e-13)
     for name in ("rank", "top_k", "argmax", "kept"):
         np.testing.assert_array_equal(_host(getattr(gpu, name)), getattr(cpu, name))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case_id", list(refloss.get("linear_kl").stress_cases()))
+def test_linear_kl_stress_points_match_the_oracle_on_the_gpu(case_id, dtype):
+    from refloss.proofs._support import float64
+
+    from refloss import testing
+
+    entry = refloss.get("linear_kl")
+    case = {k: (np.asarray(x, dtype=dtype).astype(np.float64) if k in KL_ARRAYS else x)
+            for k, x in entry.stress_cases()[case_id].items()}
+    ref = testing.reference(entry, case)
+    out = accel.linear_kl(*(cupy.asarray(case[k].astype(dtype)) for k in KL_ARRAYS), temperature=case["temperature"],
+                          reduction=case["reduction"], chunk_size=2)
+    assert out.backend == "cupy"
+    _assert_within("loss", _host(out.loss), float64(ref.value), float64(ref.value_scale), dtype)
+    for name, got in (("e", out.grad_e), ("c_student", out.grad_c_student), ("c_teacher", out.grad_c_teacher)):
+        _assert_within(f"grad_{name}", _host(got), float64(ref.grads[name]), float64(ref.grad_scales[name]), dtype)
+
+
+def test_linear_kl_on_the_gpu_matches_the_reference_on_a_larger_head():
+    """More classes than a thread block has threads (the block reductions at work), in many chunks; as the
+    CPU backends' test of the same name in tests/test_accel_linear_kl.py."""
+    rng = np.random.default_rng(7)
+    e, c_t = rng.standard_normal((61, 13)), rng.standard_normal((1001, 13))
+    c_s = c_t + 0.01 * rng.standard_normal(c_t.shape)
+    want_loss = refloss.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum")
+    want = refloss.linear_kl_grad(e, c_s, c_t, temperature=2.0, reduction="sum")
+    for chunk in (7, None):
+        out = accel.linear_kl(cupy.asarray(e), cupy.asarray(c_s), cupy.asarray(c_t), temperature=2.0,
+                              reduction="sum", chunk_size=chunk)
+        assert out.backend == "cupy"
+        np.testing.assert_allclose(out.loss, want_loss, rtol=1e-12)
+        for got, ref in ((out.grad_e, want.e), (out.grad_c_student, want.c_student),
+                         (out.grad_c_teacher, want.c_teacher)):
+            np.testing.assert_allclose(_host(got), ref, rtol=1e-9, atol=1e-12 * np.abs(ref).max())
