@@ -160,3 +160,11 @@ def test_kl_loss_alone_and_refusals(cuda_kernels):
         with pytest.raises(RefLossError, match="overflow"):  # finite, beyond float64 once divided by T
             accel.linear_kl(np.full((1, 2), 1e154), np.full((2, 2), 1e154), np.zeros((2, 2)), temperature=1e-3,
                             backend="numpy")
+
+
+def test_kl_larger_head_matches_the_float64_reference_in_many_chunks(cuda_kernels):
+    e, c_s, c_t = kl_tests.larger_head()
+    with _numpy_backend_runs_the_kl_source(cuda_kernels):
+        for chunk in (1, 7, None):
+            kl_tests.check_larger_head(accel.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum",
+                                                       chunk_size=chunk, backend="numpy"), e, c_s, c_t)
