@@ -69,7 +69,7 @@ __global__ void ce_rows(T* L, const T* bias, int has_bias, T* slope, const long 
             if (fabs(x) >= 1e-8) u = (T)copysign(cap * (one_minus_q / (1.0 + q)), x);
             row_slope[j] = (T)(4.0 * q / ((1.0 + q) * (1.0 + q)));
         }
-        row[j] = u;
+        if (has_bias || cap > 0.0) row[j] = u;  // else u is row[j]: no write pass over the logits
         if (top_local < 0 || u > m_local) { m_local = u; top_local = (int)j; }
     }
     best[threadIdx.x] = m_local;
