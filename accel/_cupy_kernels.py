@@ -17,9 +17,13 @@ import numpy as np
 
 from refloss import numerics as _numerics
 
+#: Threads per block (a power of two, at most 1024): one block per row, each thread a strided share of it.
 _THREADS = 256
 
 _SOURCE = r"""
+#ifndef BLOCK_THREADS  // the size of the shared arrays; compiled with -DBLOCK_THREADS=<_THREADS>
+#define BLOCK_THREADS 256
+#endif
 template <typename T>
 __device__ void reduce_max(T* value, int* index) {
     for (int step = blockDim.x / 2; step > 0; step >>= 1) {
@@ -48,10 +52,10 @@ __global__ void ce_rows(T* L, const T* bias, int has_bias, T* slope, const long 
                         const double* w_loo, double w_sum, long long ignore_index, double eps, double lam,
                         double cap, double scale, int gradients, int unweighted, long long n, long long V,
                         double* loss_out, double* lse_out) {
-    __shared__ T best[256];
-    __shared__ int best_at[256];
-    __shared__ double acc[256];
-    __shared__ double acc2[256];
+    __shared__ T best[BLOCK_THREADS];
+    __shared__ int best_at[BLOCK_THREADS];
+    __shared__ double acc[BLOCK_THREADS];
+    __shared__ double acc2[BLOCK_THREADS];
     long long i = blockIdx.x;
     if (i >= n) return;
     T* row = L + i * V;
@@ -211,9 +215,9 @@ __device__ void kl_entry(double a, double b, const KLRow& r, double* p, double* 
 template <typename T>
 __global__ void kl_rows(T* t_logits, T* s_logits, T* g_sum, int with_sum, double temp, double scale,
                         int gradients, long long n, long long V, double* loss_out, double* norms_out) {
-    __shared__ double acc[256];
-    __shared__ double best[256];
-    __shared__ int best_at[256];
+    __shared__ double acc[BLOCK_THREADS];
+    __shared__ double best[BLOCK_THREADS];
+    __shared__ int best_at[BLOCK_THREADS];
     const long long i = blockIdx.x;
     if (i >= n) return;
     T* t_row = t_logits + i * V;
@@ -312,7 +316,7 @@ _KERNELS = ("ce_rows", "kl_rows")
 def _kernel(name: str, dtype):
     global _MODULE
     if _MODULE is None:
-        _MODULE = cupy.RawModule(code=_SOURCE, options=("-std=c++14",),
+        _MODULE = cupy.RawModule(code=_SOURCE, options=("-std=c++14", f"-DBLOCK_THREADS={_THREADS}"),
                                  name_expressions=[f"{k}<{t}>" for k in _KERNELS for t in ("float", "double")])
     return _MODULE.get_function(f"{name}<{'float' if dtype == np.float32 else 'double'}>")
 

@@ -33,7 +33,9 @@ under ``torch.compile``; ``torch-chunked``: ``F.linear_cross_entropy(..., option
 on); ``cce-exact``: its ``impl="cce_exact"`` where the installed version has one (25.1.1 has only ``cce`` and
 ``torch_compile``); ``cce-nofilter``: ``filter_eps=None``, no gradient filtering. ``liger``: Liger's fused
 linear cross-entropy, arguments ordered by the installed signature. ``accel-cupy``:
-``accel.linear_cross_entropy(..., backend="cupy")`` on DLPack views of the same tensors. A variant whose
+``accel.linear_cross_entropy(..., backend="cupy")`` on DLPack views of the same tensors; ``accel-cupy-1024``:
+the same with 1024 threads per row instead of 256 (more loads in flight per row: a test of whether the row
+step's passes wait on memory latency). A variant whose
 package, function or implementation is missing, or that fails to compile, is a row that says
 ``unavailable: <why>``; each child's wall time goes to stderr, with the total.
 
@@ -238,16 +240,25 @@ def _start_pool_high_water():
 MEMORY: dict = {}  # the CuPy pool and its hook (accel-cupy only), the warm-up peak
 
 
-def build_accel_cupy(e, c, t):
-    cupy = _import("cupy", "the gpu extra: pip install 'refloss[gpu]'")
-    h.use_repo_checkout()
-    import accel
+def build_accel_cupy(threads: int | None = None):
+    """``accel.linear_cross_entropy(..., backend="cupy")``; ``threads``: the row step's threads per block, set
+    before its kernels compile (default: accel's own)."""
 
-    fn = accel.linear_cross_entropy
-    MEMORY["pool"] = cupy.get_default_memory_pool()
-    MEMORY["high_water"] = _start_pool_high_water()
-    e_cp, c_cp, t_cp = (cupy.from_dlpack(x) for x in (e, c, t))
-    return lambda: fn(e_cp, c_cp, t_cp, backend="cupy")
+    def build(e, c, t):
+        cupy = _import("cupy", "the gpu extra: pip install 'refloss[gpu]'")
+        h.use_repo_checkout()
+        import accel
+        from accel import _cupy_kernels
+
+        if threads is not None:
+            _cupy_kernels._THREADS = threads
+        fn = accel.linear_cross_entropy
+        MEMORY["pool"] = cupy.get_default_memory_pool()
+        MEMORY["high_water"] = _start_pool_high_water()
+        e_cp, c_cp, t_cp = (cupy.from_dlpack(x) for x in (e, c, t))
+        return lambda: fn(e_cp, c_cp, t_cp, backend="cupy")
+
+    return build
 
 
 VARIANTS = {
@@ -259,7 +270,8 @@ VARIANTS = {
     "cce-exact": build_cce(impl="cce_exact"),
     "cce-nofilter": build_cce(exact_gradients=True),
     "liger": build_liger,
-    "accel-cupy": build_accel_cupy,
+    "accel-cupy": build_accel_cupy(),
+    "accel-cupy-1024": build_accel_cupy(threads=1024),
 }
 
 

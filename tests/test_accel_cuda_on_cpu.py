@@ -1,12 +1,13 @@
 """The CUDA row steps of the ``cupy`` backends (``accel._cupy_kernels._SOURCE``), compiled as C++ and run on the
-CPU with one thread per block, against the oracle: every stress point and drawn heads, in both dtypes, of
-``accel.linear_cross_entropy`` (``ce_rows``) and ``accel.linear_kl`` (``kl_rows``).
+CPU, each block as ``THREADS`` threads, against the oracle: every stress point and drawn heads, in both dtypes,
+of ``accel.linear_cross_entropy`` (``ce_rows``) and ``accel.linear_kl`` (``kl_rows``).
 
 The kernels' launchers, :func:`accel._cupy_kernels.rows` and ``kl_rows``, run as they are, with a stand-in for
-CuPy whose
-``RawModule`` compiles the same source with a C++ compiler (CUDA's qualifiers and thread indices defined
-away; blocks run one after another, each with ``blockDim.x = 1``). This checks the kernel's arithmetic and
-its arguments everywhere a compiler exists; its parallel reductions and the device's math library are
+CuPy whose ``RawModule`` compiles the same source with a C++ compiler: CUDA's qualifiers defined away, the
+blocks run one after another, each as ``THREADS`` C++ threads with a thread-local ``threadIdx``, the
+``__shared__`` arrays shared and ``__syncthreads`` a barrier. This checks the kernels' arithmetic, arguments,
+strided shares and block reductions everywhere a compiler exists (a reduction that skips its last step fails
+49 of the stress tests); the device's math library, its memory model and the launch with 256 threads are
 checked on a GPU only (``tests/test_accel_gpu.py``). Skipped, saying so, without a C++ compiler.
 """
 
@@ -36,29 +37,67 @@ linear_kl = importlib.import_module("accel.linear_kl")  # the module: accel.line
 COMPILER = shutil.which("g++") or shutil.which("c++")
 pytestmark = pytest.mark.skipif(COMPILER is None, reason="needs a C++ compiler (g++) to build the CUDA source")
 
-_CUDA_AWAY = """#include <cmath>
+#: Threads per block on the CPU: a power of two (as the reductions need), fewer than the classes of some
+#: test heads and more than those of others, so that strided shares, idle threads and reductions all run.
+THREADS = 4
+
+_CUDA_AWAY = """#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
 using namespace std;
 #define __device__
 #define __global__
 #define __shared__ static
 #define __constant__
 struct Index { unsigned x; };
-static Index threadIdx = {0}, blockIdx = {0}, blockDim = {1};
-static void __syncthreads() {}
+static thread_local Index threadIdx = {0};
+static Index blockIdx = {0}, blockDim = {1};
+// the block's barrier; a __syncthreads that not every thread reaches (divergent code) aborts the process
+// after 30 s instead of hanging it
+static mutex barrier_mutex;
+static condition_variable barrier_arrived;
+static unsigned barrier_count = 0, barrier_generation = 0;
+static void __syncthreads() {
+    unique_lock<mutex> lock(barrier_mutex);
+    const unsigned generation = barrier_generation;
+    if (++barrier_count == blockDim.x) {
+        barrier_count = 0;
+        ++barrier_generation;
+        barrier_arrived.notify_all();
+        return;
+    }
+    if (!barrier_arrived.wait_for(lock, chrono::seconds(30), [&] { return generation != barrier_generation; })) {
+        fprintf(stderr, "__syncthreads: not every thread of the block arrived\\n");
+        abort();
+    }
+}
+// the blocks one after another, each as blockDim.x threads
+template <typename Kernel> static void run_blocks(long long grid, int threads, Kernel kernel) {
+    blockDim.x = (unsigned)threads;
+    for (long long b = 0; b < grid; ++b) {
+        blockIdx.x = (unsigned)b;
+        vector<thread> team;
+        for (unsigned t = 0; t < blockDim.x; ++t) team.emplace_back([t, &kernel] { threadIdx.x = t; kernel(); });
+        for (auto& member : team) member.join();
+    }
+}
 """
 
 
 def _launchers(source: str) -> str:
-    """extern "C" launch_<kernel>_float / _double(grid, <the kernel's parameters>) for every kernel: the blocks
-    in turn."""
+    """extern "C" launch_<kernel>_float / _double(grid, threads, <the kernel's parameters>) for every kernel."""
     out = []
     for kernel, params in re.findall(r"__global__ void (\w+)\((.*?)\)\s*\{", source, re.S):
         names = [re.split(r"[\s*]+", p.strip())[-1] for p in params.split(",")]
         for dtype in ("float", "double"):
             typed = re.sub(r"\bT\b", dtype, " ".join(params.split()))
-            out.append(f'extern "C" void launch_{kernel}_{dtype}(long long grid, {typed}) {{\n'
-                       f"  for (long long b = 0; b < grid; ++b) {{ blockIdx.x = (unsigned)b; "
-                       f"{kernel}<{dtype}>({', '.join(names)}); }}\n}}\n")
+            out.append(f'extern "C" void launch_{kernel}_{dtype}(long long grid, int threads, {typed}) {{\n'
+                       f"  run_blocks(grid, threads, [&] {{ {kernel}<{dtype}>({', '.join(names)}); }});\n}}\n")
     return "".join(out)
 
 
@@ -75,14 +114,16 @@ class _RawModule:
     def __init__(self, code, options, name_expressions, folder: Path):
         source, library = folder / "kernels.cpp", folder / "kernels.so"
         source.write_text(_CUDA_AWAY + code + _launchers(code))
-        subprocess.run([COMPILER, "-std=c++14", "-O1", "-ffp-contract=off", "-shared", "-fPIC", str(source), "-o",
-                        str(library)], check=True, capture_output=True)
+        defines = [option for option in options if option.startswith("-D")]  # as -DBLOCK_THREADS=256
+        subprocess.run([COMPILER, "-std=c++14", "-O1", "-ffp-contract=off", "-pthread", *defines, "-shared", "-fPIC",
+                        str(source), "-o", str(library)], check=True, capture_output=True)
         self._library = ctypes.CDLL(str(library))
 
     def get_function(self, name):
         kernel, dtype = re.fullmatch(r"(\w+)<(\w+)>", name).groups()
         launch = getattr(self._library, f"launch_{kernel}_{dtype}")
-        return lambda grid, block, args: launch(ctypes.c_longlong(grid[0]), *map(_argument, args))
+        return lambda grid, block, args: launch(ctypes.c_longlong(grid[0]), ctypes.c_int(block[0]),
+                                                *map(_argument, args))
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +138,7 @@ def cuda_kernels(tmp_path_factory):
     module = importlib.util.module_from_spec(spec)
     with mock.patch.dict(sys.modules, {"cupy": fake}):
         spec.loader.exec_module(module)
+    module._THREADS = THREADS  # before the source compiles: it sizes the shared arrays (-DBLOCK_THREADS)
     return module
 
 
