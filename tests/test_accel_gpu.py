@@ -7,14 +7,11 @@ the CUDA source as C++ (tests/test_accel_cuda_on_cpu.py).
 
 import numpy as np
 import pytest
+import test_accel_linear_kl as kl_tests
 from test_accel_linear_ce import ARRAYS, DTYPES, ENTRY, OPTIONS, _assert_within, _first_order_scales, _rounded
-from test_accel_linear_kl import check_larger_head, larger_head
 
 import accel
-import refloss
 from accel import linear_ce
-
-KL_ARRAYS = ("e", "c_student", "c_teacher")
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif("cupy" not in accel.available_backends(), reason="needs CuPy and a CUDA device")]
@@ -98,30 +95,18 @@ def test_token_stats_on_the_gpu_match_the_cpu():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case_id", list(refloss.get("linear_kl").stress_cases()))
+@pytest.mark.parametrize("case_id", list(kl_tests.ENTRY.stress_cases()))
 def test_linear_kl_stress_points_match_the_oracle_on_the_gpu(case_id, dtype):
-    from refloss.proofs._support import float64
-
-    from refloss import testing
-
-    entry = refloss.get("linear_kl")
-    case = {k: (np.asarray(x, dtype=dtype).astype(np.float64) if k in KL_ARRAYS else x)
-            for k, x in entry.stress_cases()[case_id].items()}
-    ref = testing.reference(entry, case)
-    out = accel.linear_kl(*(cupy.asarray(case[k].astype(dtype)) for k in KL_ARRAYS), temperature=case["temperature"],
-                          reduction=case["reduction"], chunk_size=2)
-    assert out.backend == "cupy"
-    _assert_within("loss", _host(out.loss), float64(ref.value), float64(ref.value_scale), dtype)
-    for name, got in (("e", out.grad_e), ("c_student", out.grad_c_student), ("c_teacher", out.grad_c_teacher)):
-        _assert_within(f"grad_{name}", _host(got), float64(ref.grads[name]), float64(ref.grad_scales[name]), dtype)
+    kl_tests._check_against_oracle(kl_tests.ENTRY.stress_cases()[case_id], dtype, chunk_size=2, backend="cupy",
+                                   device=cupy.asarray)
 
 
 def test_linear_kl_on_the_gpu_matches_the_reference_on_a_larger_head():
     """More classes than a thread block has threads (the block reductions at work), in many chunks, entry by
     entry within the policy of the float64 reference (tests/test_accel_linear_kl.py's larger-head check)."""
-    e, c_s, c_t = larger_head()
+    e, c_s, c_t = kl_tests.larger_head()
     for chunk in (7, None):
         out = accel.linear_kl(cupy.asarray(e), cupy.asarray(c_s), cupy.asarray(c_t), temperature=2.0,
                               reduction="sum", chunk_size=chunk)
         assert out.backend == "cupy"
-        check_larger_head(out, e, c_s, c_t)
+        kl_tests.check_larger_head(out, e, c_s, c_t)

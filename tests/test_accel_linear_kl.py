@@ -19,23 +19,27 @@ CPU = [b for b in ("numpy", "numba") if b in accel.available_backends()]
 ARRAYS = ("e", "c_student", "c_teacher")
 
 
-def _run(case: dict, dtype, **kw):
+def _run(case: dict, dtype, device=None, **kw):
+    """accel.linear_kl on the case's arrays in ``dtype``, moved by ``device`` (cupy.asarray: to the GPU)."""
     arrays = {k: np.asarray(case[k], dtype=dtype) for k in ARRAYS}
+    if device is not None:
+        arrays = {k: device(a) for k, a in arrays.items()}
     return accel.linear_kl(arrays["e"], arrays["c_student"], arrays["c_teacher"], temperature=case["temperature"],
                            reduction=case["reduction"], **kw)
 
 
 def _assert_within(what, got, ref, scale, dtype):
+    got = got.get() if hasattr(got, "get") else got  # a CuPy array, to the host
     worst = float(np.max(error_ulps(np.asarray(got, dtype=np.float64), ref, scale, dtype), initial=0.0))
     assert worst <= ULPS, f"{what}: {worst:.3g} ulps of {np.dtype(dtype)} > {ULPS}"
 
 
-def _check_against_oracle(case: dict, dtype, chunk_size=None, backend="numpy"):
+def _check_against_oracle(case: dict, dtype, chunk_size=None, backend="numpy", device=None):
     from refloss.proofs._support import float64
 
     exact_case = {k: (np.asarray(x, dtype=dtype).astype(np.float64) if k in ARRAYS else x) for k, x in case.items()}
     ref = testing.reference(ENTRY, exact_case)
-    out = _run(exact_case, dtype, chunk_size=chunk_size, backend=backend)
+    out = _run(exact_case, dtype, device, chunk_size=chunk_size, backend=backend)
     label = f"{backend}/{np.dtype(dtype).name}"
     _assert_within(f"{label} loss", out.loss, float64(ref.value), float64(ref.value_scale), dtype)
     for name, got in (("e", out.grad_e), ("c_student", out.grad_c_student), ("c_teacher", out.grad_c_teacher)):
@@ -163,8 +167,8 @@ def check_larger_head(out, e, c_s, c_t):
     want_loss = refloss.linear_kl(e, c_s, c_t, temperature=2.0, reduction="sum")
     want = refloss.linear_kl_grad(e, c_s, c_t, temperature=2.0, reduction="sum")
     scales = first_order_scales(e, c_s, c_t, 2.0)
-    host = [x.get() if hasattr(x, "get") else x for x in (out.grad_e, out.grad_c_student, out.grad_c_teacher)]
-    for what, got, ref, scale in zip(("loss", "grad_e", "grad_c_student", "grad_c_teacher"), [out.loss, *host],
+    for what, got, ref, scale in zip(("loss", "grad_e", "grad_c_student", "grad_c_teacher"),
+                                     (out.loss, out.grad_e, out.grad_c_student, out.grad_c_teacher),
                                      (want_loss, want.e, want.c_student, want.c_teacher), scales):
         _assert_within(what, got, ref, scale, np.float64)
 
