@@ -7,7 +7,7 @@ CuPy whose ``RawModule`` compiles the same source with a C++ compiler: CUDA's qu
 blocks run one after another, each as ``THREADS`` C++ threads with a thread-local ``threadIdx``, the
 ``__shared__`` arrays shared and ``__syncthreads`` a barrier. This checks the kernels' arithmetic, arguments,
 strided shares and block reductions everywhere a compiler exists (a reduction that skips its last step fails
-49 of the stress tests); the device's math library, its memory model and the launch with 256 threads are
+most of the stress tests); the device's math library, its memory model and the launch with 256 threads are
 checked on a GPU only (``tests/test_accel_gpu.py``). Skipped, saying so, without a C++ compiler.
 """
 
