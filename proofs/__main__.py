@@ -1,4 +1,5 @@
-"""``python -m refloss.proofs latex NAME ...``: print the registered LaTeX that a definition generates.
+"""``python -m refloss.proofs latex NAME ...``: print the LaTeX that a definition generates (what ``make golden``
+stores with the object's golden data).
 
 ``python -m refloss.proofs prove [NAME ...]``: run the symbolic proofs (default: every registered object).
 """
@@ -9,7 +10,7 @@ import sys
 
 import refloss
 
-from ._support import definition_of, latex
+from ._definitions import definition_of, latex
 
 
 def main(argv: list[str]) -> int:
@@ -22,8 +23,8 @@ def main(argv: list[str]) -> int:
         definition = definition_of(refloss.get(name))
         if argv[0] == "latex":
             gradient = definition.gradient_formula()
-            print(f"{name}:\n    formula=r\"{latex(definition.formula())}\",")
-            print(f"    gradient=r\"{latex(gradient) if gradient is not None else ''}\",")
+            print(f"{name}:\n    formula: {latex(definition.formula())}")
+            print(f"    gradient: {latex(gradient) if gradient is not None else ''}")
             continue
         try:
             definition.prove()

@@ -279,22 +279,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ._support import (
-    BinaryRow,
-    GenericRow,
-    Row,
-    assert_identity,
-    check_limit,
-    define,
-    elementwise,
-    ell,
-    logit_symbols,
-    partial,
-    prove_row_gradient,
-    reduce,
-    rows,
-    sigmoid,
-)
+from ._definitions import define, ell, partial
+from ._tactics import assert_identity, check_limit, prove_row_gradient
+from ._views import BinaryRow, GenericRow, Row, elementwise, logit_symbols, reduce, rows, sigmoid
 
 C = 3  # classes in the symbolic proofs; the algebra does not depend on C
 UNIT = (0, 1)  # sampling interval for labels, smoothing and alpha if an identity falls back to points
@@ -395,6 +382,8 @@ def _ce_build(case):
 
 define(
     "cross_entropy",
+    # the paper's defaults, which the signature must repeat: PyTorch's F.cross_entropy
+    defaults={"weight": None, "ignore_index": -100, "label_smoothing": 0.0, "reduction": "mean"},
     build=_ce_build,
     formula=lambda: ell(ce_class_target(GenericRow("w"), EPS)),
     gradient_formula=lambda: partial(ce_gradient(GenericRow("w"), sp.Symbol("j"), EPS)),
@@ -444,6 +433,8 @@ def _bce_build(case):
 _BINARY = BinaryRow(sp.Symbol("x"), sp.Symbol("y"), generic=True)
 define(
     "binary_cross_entropy_with_logits",
+    # the paper's defaults, which the signature must repeat: PyTorch's F.binary_cross_entropy_with_logits
+    defaults={"weight": None, "pos_weight": None, "reduction": "mean"},
     build=_bce_build,
     formula=lambda: ell(bce(_BINARY, sp.Symbol("w"), sp.Symbol("rho"))),
     gradient_formula=lambda: partial(bce_gradient(_BINARY, sp.Symbol("w"), sp.Symbol("rho")), "x"),
@@ -494,6 +485,9 @@ def _focal_build(case):
 
 define(
     "focal_loss",
+    # the paper's defaults, which the signature must repeat: Lin et al.'s gamma = 2 (their best setting, Sec. 5.1); no
+    # alpha weighting
+    defaults={"gamma": 2.0, "alpha": None, "reduction": "mean"},
     build=_focal_build,
     formula=lambda: ell(focal(GenericRow(), sp.Symbol("gamma"), sp.IndexedBase("alpha")[sp.Symbol("y")])),
     gradient_formula=lambda: partial(focal_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("gamma"),
@@ -541,6 +535,9 @@ def _prove_sigmoid_focal():
 
 define(
     "sigmoid_focal_loss",
+    # the paper's defaults, which the signature must repeat: Lin et al., Sec. 5.1: gamma = 2, alpha = 0.25
+    # (torchvision's defaults too)
+    defaults={"gamma": 2.0, "alpha": 0.25, "reduction": "mean"},
     build=lambda case: reduce(elementwise(case, sigmoid_focal, params=("gamma", "alpha")), case["reduction"]),
     formula=lambda: ell(sigmoid_focal(_BINARY, sp.Symbol("gamma"), sp.Symbol("alpha"))),
     gradient_formula=lambda: partial(sigmoid_focal_gradient(_BINARY, sp.Symbol("gamma"), sp.Symbol("alpha")), "x"),
@@ -578,6 +575,9 @@ def _prove_poly1():
 
 define(
     "poly1_loss",
+    # the paper's defaults, which the signature must repeat: optax's poly_loss_cross_entropy (epsilon = 2 is the
+    # paper's ImageNet choice; 1 is the peers' default)
+    defaults={"epsilon": 1.0, "reduction": "mean"},
     build=lambda case: reduce(rows(case, poly1, params=("epsilon",)), case["reduction"]),
     formula=lambda: ell(poly1(GenericRow(), sp.Symbol("epsilon"))),
     gradient_formula=lambda: partial(poly1_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("epsilon"))),

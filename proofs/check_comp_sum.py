@@ -29,19 +29,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._support import (
-    GenericRow,
-    Row,
-    assert_identity,
-    check_limit,
-    define,
-    ell,
-    logit_symbols,
-    partial,
-    prove_row_gradient,
-    reduce,
-    rows,
-)
+from ._definitions import define, ell, partial
+from ._tactics import assert_identity, check_limit, prove_row_gradient
+from ._views import GenericRow, Row, logit_symbols, reduce, rows
 
 TAU = sp.Symbol("tau", nonnegative=True)
 
@@ -81,6 +71,9 @@ def _prove_comp_sum():
 
 define(
     "comp_sum_loss",
+    # the paper's defaults, which the signature must repeat: tau = 1, the logistic loss (Mao, Mohri & Zhong's family
+    # member named first)
+    defaults={"tau": 1.0, "reduction": "mean"},
     build=lambda case: reduce(rows(case, comp_sum, params=("tau",)), case["reduction"]),
     formula=lambda: ell(comp_sum(GenericRow(), sp.Symbol("tau"))),
     gradient_formula=lambda: partial(comp_sum_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("tau"))),
@@ -110,6 +103,8 @@ def _prove_sum_exponential():
 
 define(
     "sum_exponential_loss",
+    # the paper's defaults, which the signature must repeat: refloss's reduction convention
+    defaults={"reduction": "mean"},
     build=lambda case: reduce(rows(case, sum_exponential), case["reduction"]),
     formula=lambda: ell(sum_exponential(GenericRow())),
     gradient_formula=lambda: partial(sum_exponential_gradient(GenericRow(), sp.Symbol("j"))),
@@ -141,6 +136,8 @@ def _prove_generalized_cross_entropy():
 
 define(
     "generalized_cross_entropy",
+    # the paper's defaults, which the signature must repeat: Zhang & Sabuncu's q = 0.7 (their experiments)
+    defaults={"q": 0.7, "reduction": "mean"},
     build=lambda case: reduce(rows(case, generalized_cross_entropy, params=("q",)), case["reduction"]),
     formula=lambda: ell(generalized_cross_entropy(GenericRow(), sp.Symbol("q"))),
     gradient_formula=lambda: partial(generalized_cross_entropy_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("q"))),
@@ -172,6 +169,8 @@ def _prove_mae():
 
 define(
     "mae_loss",
+    # the paper's defaults, which the signature must repeat: refloss's reduction convention
+    defaults={"reduction": "mean"},
     build=lambda case: reduce(rows(case, mae), case["reduction"]),
     formula=lambda: ell(mae(GenericRow())),
     gradient_formula=lambda: partial(mae_gradient(GenericRow(), sp.Symbol("j"))),

@@ -145,18 +145,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ._support import (
-    GenericRow,
-    Row,
-    assert_identity,
-    check_limit,
-    define,
-    ell,
-    logit_symbols,
-    partial,
-    prove_row_gradient,
-    reduce,
-)
+from ._definitions import define, ell, partial
+from ._tactics import assert_identity, check_limit, prove_row_gradient
+from ._views import GenericRow, Row, logit_symbols, reduce
 
 C = 3  # classes in the symbolic proofs; the algebra does not depend on C
 
@@ -201,6 +192,8 @@ def _entropy_build(case):
 
 define(
     "softmax_entropy",
+    # the paper's defaults, which the signature must repeat: nats (base None), refloss's reduction convention
+    defaults={"base": None, "reduction": "mean"},
     build=_entropy_build,
     formula=lambda: ell(entropy(GenericRow(y=False)), "H"),
     gradient_formula=lambda: partial(entropy_gradient(GenericRow(y=False), sp.Symbol("j")), of="H"),
@@ -281,6 +274,8 @@ class _GenericPair:
 
 define(
     "kl_divergence_logits",
+    # the paper's defaults, which the signature must repeat: refloss's reduction convention
+    defaults={"reduction": "mean"},
     build=_kl_build,
     formula=lambda: ell(kl(_GenericPair().a, _GenericPair().b), r"\mathrm{KL}(p \| q)"),
     gradient_formula=lambda: sp.Tuple(

@@ -100,18 +100,10 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ._support import (
-    GenericRow,
-    Row,
-    assert_identities_numerically,
-    assert_identity,
-    define,
-    ell,
-    intermediate_scales,
-    partial,
-    reduce,
-    symbol_array,
-)
+from ._definitions import define, ell, partial
+from ._oracle import intermediate_scales
+from ._tactics import assert_identities_numerically, assert_identity
+from ._views import GenericRow, Row, reduce, symbol_array
 from .check_classification import ce_class_target, ce_coefficients
 from .check_entropy import kl, kl_gradient_p, kl_gradient_q
 
@@ -308,6 +300,10 @@ def _prove_head_chain_rule():
 
 define(
     "linear_cross_entropy",
+    # the paper's defaults, which the signature must repeat: PyTorch's F.cross_entropy on e c^T; no z-loss, no cap
+    # (CCE's defaults)
+    defaults={"bias": None, "weight": None, "ignore_index": -100, "label_smoothing": 0.0, "z_loss": 0.0,
+              "softcap": None, "reduction": "mean"},
     build=_build,
     formula=lambda: ell(linear_row(GenericRow("w"), EPS, LAM)),
     gradient_formula=lambda: partial(_generic_gradient(), wrt="u_{j}"),
@@ -406,6 +402,8 @@ def _prove_kl_chain_rule():
 
 define(
     "linear_kl",
+    # the paper's defaults, which the signature must repeat: T = 1 (Hinton et al.'s T^2 factor is then 1)
+    defaults={"temperature": 1.0, "reduction": "mean"},
     build=_kl_build,
     formula=lambda: ell(distillation_row(*_generic_pair(), TEMP)),
     gradient_formula=lambda: sp.Tuple(*(partial(g, wrt=w) for g, w in zip(

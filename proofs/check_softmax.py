@@ -94,7 +94,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ._support import GenericRow, Row, assert_identity, define, ell, logit_symbols, partial, prove_row_gradient
+from ._definitions import define, ell, partial
+from ._tactics import assert_identity, prove_row_gradient
+from ._views import GenericRow, Row, logit_symbols
 
 C = 3  # the symbolic proofs are for C = 3 classes; nothing in them depends on the value of C
 
@@ -165,6 +167,8 @@ def _lse_values(case):
 
 define(
     "logsumexp",
+    # the paper's defaults, which the signature must repeat: no parameters
+    defaults={},
     build=_lse_values,
     formula=lambda: ell(lse(GenericRow(y=False)), r"\mathrm{LSE}(z)"),
     gradient_formula=lambda: partial(lse_gradient(GenericRow(y=False), sp.Symbol("j")), of=r"\mathrm{LSE}"),
@@ -173,6 +177,8 @@ define(
 
 define(
     "log_softmax",
+    # the paper's defaults, which the signature must repeat: no parameters
+    defaults={},
     build=_log_softmax_values,
     formula=lambda: ell(log_softmax(GenericRow(y=False), sp.Symbol("i")), r"\log p_i"),
     gradient_formula=lambda: partial(log_softmax_jacobian(GenericRow(y=False), sp.Symbol("i"), sp.Symbol("j")),

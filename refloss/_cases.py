@@ -63,13 +63,22 @@ def _rows_case(logits, target, reduction="none", **params) -> dict:
     return case
 
 
+def value_label(v: float) -> str:
+    """A parameter value as it appears in a case id: ``%g`` where that names it exactly, else its ``repr``
+    (``1 + 2**-40`` must not be named ``1``, or its case would overwrite the case of 1)."""
+    short = f"{v:g}"
+    return short if float(short) == v else repr(float(v))
+
+
 def softmax_stress(*, targets: bool = True, reduction: bool = True, **param_values) -> dict[str, dict]:
     """Named stress cases for an object of logits (and class targets): every row family above, with the
     target on the dominant class and off it, for every combination of the given parameter values.
 
     ``param_values`` maps a parameter to the values to cover (its domain's ends among them), e.g.
     ``tau=(0.0, 1.0, 2.0)``; the first value of each is used for the reduction cases. ``targets=False``:
-    the object takes logits only; ``reduction=False``: it has no ``reduction`` argument.
+    the object takes logits only; ``reduction=False``: it has no ``reduction`` argument. An object with
+    parameters also gets the case ``defaults``, which gives none of them: the oracle then takes the
+    definition's defaults (the paper's) and the function its signature's, so a wrong default shows.
     """
     base = {
         "gaps__target_dominant": (GAP_ROWS, [0] * len(GAP_ROWS)),
@@ -85,8 +94,10 @@ def softmax_stress(*, targets: bool = True, reduction: bool = True, **param_valu
     out = {}
     for combo in combos:
         params = dict(zip(names, (float(v) for v in combo)))
-        suffix = "".join(f"__{n}_{v:g}" for n, v in params.items())
+        suffix = "".join(f"__{n}_{value_label(v)}" for n, v in params.items())
         for label, (rows, target) in base.items():
+            if label + suffix in out:
+                raise ValueError(f"two stress cases are named {label + suffix}")
             out[label + suffix] = _rows_case(rows, target if targets else None, "none" if reduction else None,
                                              **params)
     if reduction:
@@ -94,6 +105,9 @@ def softmax_stress(*, targets: bool = True, reduction: bool = True, **param_valu
         rows = np.vstack([GAP_ROWS[:3], TIE_ROWS[:2]])
         for red in ("mean", "sum"):
             out[f"reduction_{red}"] = _rows_case(rows, [0, 1, 2, 0, 1] if targets else None, red, **first)
+    if reduction or param_values:
+        out["defaults"] = _rows_case(np.vstack([GAP_ROWS[:3], TIE_ROWS[:2]]), [0, 1, 2, 0, 1] if targets else None,
+                                     None)
     if not targets:
         for key in [k for k in out if "target_second" in k or "target_smallest" in k]:
             del out[key]

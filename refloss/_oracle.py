@@ -1,15 +1,27 @@
-"""The two bridges between a registry entry and its oracle, used by the checks, the golden data and conform.
+"""The one entry point from refloss to its verification engine (:mod:`refloss.proofs`).
 
-They live below :mod:`refloss.testing` (which re-exports them) so that the modules built on the oracle
-do not import the module that is built on them.
+The audit, the testing helpers, the golden data and the conformance judge reach the definitions and the oracle
+through these functions only; nothing in the core (numerics, losses, info, the registry) imports the proofs,
+and the proofs import nothing of refloss's. The engine needs the ``audit`` extra (SymPy, mpmath); without it,
+these raise :class:`RefLossError` naming the extra.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 
 from ._registry import Entry
 from ._validate import RefLossError
+
+
+def _engine(module: str):
+    try:
+        return importlib.import_module(f"{__package__}.proofs.{module}")
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise RefLossError(f"the oracle needs the 'audit' extra ({exc.name} is missing): "
+                           "pip install 'refloss[audit]'") from None
 
 
 def gradient_components(entry: Entry, grads) -> dict[str, np.ndarray]:
@@ -20,10 +32,20 @@ def gradient_components(entry: Entry, grads) -> dict[str, np.ndarray]:
 
 
 def reference(entry: Entry, case: dict):
-    """The oracle's :class:`~refloss.proofs._support.Reference` for ``case``, from the entry's definition."""
-    try:
-        from .proofs._support import reference as oracle
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise RefLossError(f"the oracle needs the 'audit' extra ({exc.name} is missing): "
-                           "pip install 'refloss[audit]'") from None
-    return oracle(entry, case)
+    """The oracle's :class:`~refloss.proofs._oracle.Reference` for ``case``, from the entry's definition."""
+    return _engine("_oracle").reference(entry, case)
+
+
+def definition_of(entry: Entry):
+    """The entry's :class:`~refloss.proofs._definitions.Definition` (imports its family's proof module)."""
+    return _engine("_definitions").definition_of(entry)
+
+
+def latex(expr) -> str:
+    """``sympy.latex``: the form in which a definition's formula is stored and shown."""
+    return _engine("_definitions").latex(expr)
+
+
+def float64(arr) -> np.ndarray:
+    """An object array of the oracle's mpmath numbers rounded to float64."""
+    return _engine("_oracle").float64(arr)

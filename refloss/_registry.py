@@ -6,8 +6,7 @@ An object registers itself in its family's source module, value function first, 
         name="comp_sum_loss", family="comp_sum", wrt=("logits",),
         params=(Param("target", CLASS_TARGETS), Param("tau", Interval(0.0), "tau"), REDUCTION),
         paper=Paper("...", arxiv="2304.07288"),
-        formula=r"...", gradient=r"...",   # sympy.latex of the definition; a test compares them
-        stress=stress.softmax_class_targets(tau=(0.0, 0.5, 1.0, 1.5, 2.0)),
+        stress=lambda: cases.softmax_stress(tau=(0.0, 0.5, 1.0, 1.5, 2.0)),
     )
     def comp_sum_loss(logits, target, *, tau=1.0, reduction="mean"): ...
 
@@ -15,7 +14,9 @@ An object registers itself in its family's source module, value function first, 
     def comp_sum_loss_grad(logits, target, *, tau=1.0, reduction="mean"): ...
 
 Its definition (SymPy, written once from the paper) lives in ``proofs/check_<family>.py`` under the same
-name; the registry finds it through the ``proof`` field, which defaults to that path. Everything generic is
+name; the registry finds it through the ``proof`` field, which defaults to that path. The formula and gradient
+a reader sees are not written here: they are ``sympy.latex`` of the definition, stored in the object's golden
+file by ``make golden`` and appended to the two docstrings at registration. Everything generic is
 driven from here: the property tests loop over :func:`catalogue`, input strategies are derived from the
 parameter domains, the package's re-exports and the docs catalogue are generated from it, golden data is
 generated from the definitions of its entries, and ``refloss audit`` verifies every entry.
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._validate import ArrayArg, Choice, Interval
+from .golden.dataset import stored_formulas
 from .tolerance import DEFAULT, Tolerance
 
 _ENTRIES: dict[str, "Entry"] = {}
@@ -83,7 +85,7 @@ class Entry:
     grad_kind: str | None
     params: tuple[Param, ...]
     paper: Paper
-    formula: str
+    formula: str  # generated: sympy.latex of the definition, read from the golden file
     gradient: str
     proof: str
     strategy: Callable[..., Any] | None
@@ -136,8 +138,6 @@ def register(
     grad_kind: str = "gradient",
     params: tuple[Param, ...] = (),
     paper: Paper,
-    formula: str,
-    gradient: str = "",
     proof: str | None = None,
     strategy: Callable[..., Any] | None = None,
     stress: Callable[[], dict] | None = None,
@@ -148,16 +148,14 @@ def register(
 ) -> Callable[[Callable], Callable]:
     """Decorator on a value function: record the entry and return the function unchanged.
 
-    ``formula`` and ``gradient`` are ``sympy.latex`` of the definition's displayed value and closed-form
-    gradient (``python -m refloss.proofs latex NAME`` prints them; a test requires equality), and are
-    appended to the value's and the gradient's docstrings. ``strategy(extreme: bool)`` returns a hypothesis
-    strategy of keyword-argument dicts (default: derived from ``params``); ``stress()`` returns the named
-    stress points. ``tolerance`` widens the policy of :mod:`refloss.tolerance`, with its reason.
+    The entry's ``formula`` and ``gradient`` are read from its golden file (``sympy.latex`` of the definition's
+    displayed value and closed-form gradient, written by ``make golden``) and appended to the value's and the
+    gradient's docstrings; before the first ``make golden`` they are empty. ``strategy(extreme: bool)``
+    returns a hypothesis strategy of keyword-argument dicts (default: derived from ``params``); ``stress()``
+    returns the named stress points. ``tolerance`` widens the policy of :mod:`refloss.tolerance`, with its reason.
     """
     if grad_kind not in GRAD_KINDS:
         raise ValueError(f"{name}: grad_kind must be one of {GRAD_KINDS}")
-    if wrt and not gradient:
-        raise ValueError(f"{name}: an entry with wrt needs the LaTeX of its gradient")
     if tolerance.ulps != DEFAULT.ulps and not tolerance.reason:
         raise ValueError(f"{name}: a widened tolerance needs its reason")
     proof = proof or f"proofs/check_{family}.py::{name}"
@@ -167,6 +165,7 @@ def register(
     def decorator(fn: Callable) -> Callable:
         if name in _ENTRIES:
             raise ValueError(f"{name} is registered twice")
+        formula, gradient = stored_formulas(name)
         _append_doc(fn, "Definition (generated from the checked SymPy definition):", formula)
         _ENTRIES[name] = Entry(
             name=name, family=family, fn=fn, grad=None, wrt=tuple(wrt), grad_kind=grad_kind if wrt else None,

@@ -1,22 +1,31 @@
-"""``refloss audit``: verify every registry entry with the three layers of verification.
+"""``refloss audit``: every check the test suite runs on a registry entry, for any entry, on demand.
 
 For each entry, all against its one definition (``proofs/check_<family>.py``, shipped as
-:mod:`refloss.proofs`) and under the one tolerance policy (:mod:`refloss.tolerance`):
+:mod:`refloss.proofs`) and under the one tolerance policy (:mod:`refloss.tolerance`); each column is one
+function of :mod:`refloss.checks`, the same that ``tests/test_registry.py`` and ``tests/test_fuzz.py`` run:
 
+* **complete**: a doctest, the generated formulas in the docstrings, keyword-only parameters, the
+  definition's (the paper's) defaults equal to the signature's and a stress point that relies on them;
 * **proof**: the definition's symbolic proofs pass (SymPy's derivative of the definition equals the closed
-  form the gradient implements, identities, limits), and the registered ``formula`` and ``gradient`` LaTeX
-  are exactly what the definition generates;
-* **stress**: at every named stress point of the entry, the value and every gradient component (called
-  through the entry) are within the policy of the 50-digit oracle; the column shows the worst, in ulps;
-* **drawn**: the same on hypothesis-drawn moderate inputs of small shape;
+  form the gradient implements, identities, limits), and the stored LaTeX is what the definition generates;
+* **stress**: at every named stress point, the value and every gradient component (called through the entry)
+  are within the policy of the 50-digit oracle, evaluated now; the column shows the worst, in ulps;
+* **golden**: the entry's golden file is fresh and refloss matches every stored case;
+* **drawn**: the oracle on hypothesis-drawn moderate inputs of small shape;
 * **fd**: the closed-form gradient against five-point finite differences of the float64 value, on drawn
-  moderate inputs of any shape (error <= :data:`refloss.testing.GRAD_TOL`), independent of the definition;
+  moderate inputs of any shape (error <= :data:`refloss.checks.GRAD_TOL`), independent of the definition;
 * **extreme**: no NaN, and finite values and gradients wherever the entry cannot overflow, on drawn inputs
   with logits up to 1e4 and ``-inf`` masks;
-* **golden**: the entry's stored golden file (:mod:`refloss.golden.dataset`) matches, under the policy.
+* **shift**: invariance under a constant added to each row, for entries that declare it;
+* **fuzz**: bad inputs raise :class:`~refloss.RefLossError` naming the argument, and the oracle at extreme
+  finite inputs (logits to 1.7e308, a mean whose sum overflows, huge parameters, a masked target), and the
+  inputs are not modified.
 
-Hypothesis runs derandomized (a fixed seed derived from each check), so an audit is reproducible and a
-failure prints the falsifying example.
+The two tiers of the test suite are the audit's too (:data:`refloss.checks.TIERS`): ``--tier full`` (the
+default) recomputes the oracle at every stress point and draws 25 examples per property; ``--tier default``
+trusts the fresh golden file for the stress points (the golden column still checks it) and draws 5. Hypothesis
+runs derandomized with the seed of :func:`refloss.checks.run_property`, so the audit draws the same examples as
+the tests of the same tier, is reproducible, and a failure prints the falsifying example.
 """
 
 from __future__ import annotations
@@ -25,22 +34,24 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from . import _cases, testing
+from . import checks
 from ._progress import progress_bar
 from ._registry import Entry
-from .golden import dataset
 
 
 @dataclass
 class AuditRow:
     name: str
     family: str
+    complete_ok: bool | None = None
     proof_ok: bool | None = None
     stress_ulps: float | None = None
+    golden_ulps: float | None = None
     drawn_ulps: float | None = None
     grad_error: float | None = None
     extreme_ok: bool | None = None
-    golden_ulps: float | None = None
+    shift_error: float | None = None
+    fuzz_ulps: float | None = None
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
@@ -52,74 +63,20 @@ class AuditRow:
         return {**asdict(self), "ok": self.ok}
 
 
-def _run_property(strategy, check, max_examples: int) -> float:
-    """Run ``check(case)`` on drawn cases; returns the largest value it returned, raises on failure."""
-    from hypothesis import HealthCheck, given, settings
-
-    worst = [0.0]
-
-    @settings(max_examples=max_examples, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(strategy)
-    def prop(case):
-        worst[0] = max(worst[0], check(case))
-
-    prop()
-    return worst[0]
-
-
 def _failure_text(exc: BaseException) -> str:
     notes = "; ".join(getattr(exc, "__notes__", []))
     return f"{type(exc).__name__}: {exc}" + (f" [{notes}]" if notes else "")
 
 
-def check_proof(entry: Entry) -> None:
-    """The definition's symbolic proofs, and the registered LaTeX against the generated one."""
-    from .proofs._support import definition_of, latex
-
-    definition = definition_of(entry)
-    for field_name, generated in (("formula", definition.formula()), ("gradient", definition.gradient_formula())):
-        expected = latex(generated) if generated is not None else ""
-        if getattr(entry, field_name) != expected:
-            raise AssertionError(f"the registered {field_name} differs from the definition's; it should read "
-                                 f"r\"{expected}\" (python -m refloss.proofs latex {entry.name})")
-    definition.prove()
+def _fuzz(entry: Entry, live: bool) -> float:
+    checks.check_bad_input(entry)
+    checks.check_unmodified(entry)
+    return checks.check_extreme_oracle(entry, live)
 
 
-def check_stress(entry: Entry) -> float:
-    """The worst policy error over the entry's stress points (raises naming the first failing one)."""
-    worst = 0.0
-    for case_id, case in entry.stress_cases().items():
-        try:
-            worst = max(worst, testing.oracle_error(entry, case))
-        except AssertionError as exc:
-            raise AssertionError(f"stress point {case_id}: {exc}") from None
-    return worst
-
-
-def check_golden(entry: Entry) -> float:
-    worst = 0.0
-    for case in dataset.load(entry.name):
-        err = dataset.case_error_ulps(case)
-        if not err <= entry.tolerance.ulps:
-            raise AssertionError(f"{case.id}: {err:.3g} ulps > {entry.tolerance.ulps:g}")
-        worst = max(worst, err)
-    return worst
-
-
-def _check_gradient(entry: Entry, case: dict) -> float:
-    err = testing.gradient_error(entry, case)
-    if not err <= testing.GRAD_TOL:
-        raise AssertionError(f"gradient error {err:.3g} > {testing.GRAD_TOL:g}")
-    return err
-
-
-def _check_extreme(entry: Entry, case: dict) -> float:
-    testing.assert_finite(entry, case)
-    return 0.0
-
-
-def audit_entry(entry: Entry, examples: int) -> AuditRow:
+def audit_entry(entry: Entry, tier: str = "full", examples: int | None = None) -> AuditRow:
+    """Every check of ``tier`` on ``entry`` (``examples`` overrides the tier's count of drawn examples)."""
+    examples = checks.TIERS[tier] if examples is None else examples
     row = AuditRow(entry.name, entry.family)
     start = time.perf_counter()
 
@@ -130,31 +87,27 @@ def audit_entry(entry: Entry, examples: int) -> AuditRow:
             row.failures.append(f"{label}: {_failure_text(exc)}")
             return None
 
-    row.proof_ok = attempt("proof", lambda: check_proof(entry) or True) is True
-    row.stress_ulps = attempt("stress", lambda: check_stress(entry))
-
-    def drawn():
-        with _cases.small_shapes():
-            return _run_property(_cases.strategy(entry, False), lambda c: testing.oracle_error(entry, c),
-                                 max(1, examples // 3))
-
-    row.drawn_ulps = attempt("drawn", drawn)
-    if entry.grad is not None:
-        row.grad_error = attempt("fd", lambda: _run_property(_cases.strategy(entry, False),
-                                                             lambda c: _check_gradient(entry, c), examples))
-    row.extreme_ok = attempt("extreme", lambda: _run_property(_cases.strategy(entry, True),
-                                                              lambda c: _check_extreme(entry, c), examples)) == 0.0
-    row.golden_ulps = attempt("golden", lambda: check_golden(entry))
+    row.complete_ok = attempt("complete", lambda: checks.check_complete(entry) or True) is True
+    row.proof_ok = attempt("proof", lambda: checks.check_proof(entry) or True) is True
+    if tier == "full":
+        row.stress_ulps = attempt("stress", lambda: checks.check_stress(entry))
+    row.golden_ulps = attempt("golden", lambda: checks.check_golden(entry))
+    row.drawn_ulps = attempt("drawn", lambda: checks.check_drawn(entry, examples))
+    row.grad_error = attempt("fd", lambda: checks.check_fd(entry, examples))
+    row.extreme_ok = attempt("extreme", lambda: checks.check_finite(entry, examples)) is True
+    row.shift_error = attempt("shift", lambda: checks.check_shift(entry, examples))
+    row.fuzz_ulps = attempt("fuzz", lambda: _fuzz(entry, live=tier == "full"))
     row.seconds = time.perf_counter() - start
     return row
 
 
-def run_audit(entries: list[Entry], examples: int = 30, progress=sys.stderr) -> list[AuditRow]:
+def run_audit(entries: list[Entry], tier: str = "full", examples: int | None = None,
+              progress=sys.stderr) -> list[AuditRow]:
     rows = []
     for i, entry in enumerate(entries):
         if progress is not None:
             progress_bar(i, len(entries), entry.name, progress)
-        rows.append(audit_entry(entry, examples))
+        rows.append(audit_entry(entry, tier, examples))
     if progress is not None:
         progress_bar(len(entries), len(entries), "done", progress)
     return rows
@@ -169,20 +122,23 @@ def _fmt(x, kind: str) -> str:
 
 
 def format_table(rows: list[AuditRow], entries: list[Entry] | None = None) -> str:
-    head = (f"{'name':<34} {'family':<15} {'proof':>5} {'stress':>7} {'drawn':>7} {'fd':>8} {'extreme':>7} "
-            f"{'golden':>7} {'time':>6}  status")
+    head = (f"{'name':<34} {'family':<15} {'complete':>8} {'proof':>5} {'stress':>7} {'golden':>7} {'drawn':>7} "
+            f"{'fd':>8} {'extreme':>7} {'shift':>8} {'fuzz':>7} {'time':>6}  status")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.name:<34} {r.family:<15} {_fmt(r.proof_ok, 'ok'):>5} {_fmt(r.stress_ulps, 'ulps'):>7} "
-                     f"{_fmt(r.drawn_ulps, 'ulps'):>7} {_fmt(r.grad_error, 'e'):>8} {_fmt(r.extreme_ok, 'ok'):>7} "
-                     f"{_fmt(r.golden_ulps, 'ulps'):>7} {r.seconds:>5.1f}s  {'ok' if r.ok else 'FAIL'}")
+        lines.append(f"{r.name:<34} {r.family:<15} {_fmt(r.complete_ok, 'ok'):>8} {_fmt(r.proof_ok, 'ok'):>5} "
+                     f"{_fmt(r.stress_ulps, 'ulps'):>7} {_fmt(r.golden_ulps, 'ulps'):>7} "
+                     f"{_fmt(r.drawn_ulps, 'ulps'):>7} "
+                     f"{_fmt(r.grad_error, 'e'):>8} {_fmt(r.extreme_ok, 'ok'):>7} {_fmt(r.shift_error, 'e'):>8} "
+                     f"{_fmt(r.fuzz_ulps, 'ulps'):>7} {r.seconds:>5.1f}s  {'ok' if r.ok else 'FAIL'}")
     failed = [r for r in rows if not r.ok]
     from .tolerance import ULPS
 
     lines.append("")
     lines.append(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
-    lines.append(f"(stress, drawn, golden: worst error in ulps of max(|exact| + condition scale, tiny), "
-                 f"tolerance {ULPS}; fd: finite-difference error, tolerance {testing.GRAD_TOL:g})")
+    lines.append(f"(stress, golden, drawn, fuzz: worst error in ulps of max(|exact| + condition scale, tiny), "
+                 f"tolerance {ULPS}; fd: finite-difference error, tolerance {checks.GRAD_TOL:g}; "
+                 "shift: relative change)")
     for e in entries or []:
         if e.tolerance.reason:
             lines.append(f"  {e.name}: tolerance {e.tolerance.ulps:g} ulps: {e.tolerance.reason}")

@@ -176,8 +176,6 @@ def plogq(p: np.ndarray, logq: np.ndarray) -> np.ndarray:
     wrt=("logits",),
     params=(Param("logits", v.LOGITS),),
     paper=_BLANCHARD,
-    formula=r"\mathrm{LSE}(z) = \log{\left(\sum_{c=1}^{C} e^{{z}_{c}} \right)}",
-    gradient=r"\frac{\partial \mathrm{LSE}}{\partial z_{j}} = {p}_{j}",
     stress=lambda: cases.softmax_stress(targets=False, reduction=False),
 )
 def logsumexp(logits: ArrayLike) -> np.ndarray:
@@ -224,8 +222,6 @@ def logsumexp_grad(logits: ArrayLike) -> np.ndarray:
     grad_kind="jacobian",
     params=(Param("logits", v.LOGITS),),
     paper=_BLANCHARD,
-    formula=r"\log p_{i} = - \log{\left(\sum_{c=1}^{C} e^{{z}_{c}} \right)} + {z}_{i}",
-    gradient=r"\frac{\partial \log p_i}{\partial z_{j}} = \delta_{i j} - {p}_{j}",
     stress=lambda: cases.softmax_stress(targets=False, reduction=False),
     shift_invariant=("logits",),
 )

@@ -29,7 +29,7 @@ rounds before going on, a linear head's logits :math:`u = e c^\top + b`, owes no
 allows: its definition adds :math:`\sum_i |u_i|\,|\partial\,\mathrm{ref}/\partial u_i|` to the scale of its
 value, and to the head's gradients :math:`Gc`, :math:`G^\top e`, :math:`\sum_n G_n` the terms
 :math:`S_G\,|c|`, :math:`S_G^\top |e|`, :math:`\sum_n S_{G_n}`, where :math:`S_G` is the same scale of the
-gradient :math:`G` w.r.t. the logits (``proofs._support.intermediate_scales``). The products' own rounding
+gradient :math:`G` w.r.t. the logits (``proofs._oracle.intermediate_scales``). The products' own rounding
 is not added; still, the allowance can exceed a cancellation in them, such as the nearly equal terms of two
 heads in ``linear_kl``'s :math:`G^s c_s + G^t c_t`, so ``tests/test_gradient_components.py`` checks the
 form that avoids it where the logits are exact, without the allowance.

@@ -1,16 +1,22 @@
-"""Hypothesis profiles: "ci" (default) is bounded and derandomized, so every failure reproduces as is;
-"dev" draws more examples from a fresh seed each run. Select with HYPOTHESIS_PROFILE=dev."""
+"""Hypothesis profiles. "ci" (the default tier) and "full" (``--full``, ``make test-full``) are derandomized, so
+every failure reproduces as is; "ci" draws few examples per property (the stress points, which every tier runs
+in full, carry the known hard inputs), "full" draws as many as the suite did before the tiers. "dev" draws more
+from a fresh seed each run. ``HYPOTHESIS_PROFILE`` overrides the choice."""
 
 import os
 
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "ci", max_examples=25, derandomize=True, deadline=None, print_blob=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+_COMMON = dict(derandomize=True, deadline=None, print_blob=True, database=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=5, **_COMMON)
+settings.register_profile("full", max_examples=25, **_COMMON)
 settings.register_profile("dev", max_examples=300, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    default = "full" if config.getoption("--full") else "ci"
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))
 
 
 def pytest_report_header(config):

@@ -176,7 +176,7 @@ def test_kl_stress_points_match_the_oracle(case_id, dtype, cuda_kernels):
         kl_tests._check_against_oracle(kl_tests.ENTRY.stress_cases()[case_id], dtype, chunk_size=2)
 
 
-@settings(max_examples=10)  # each example evaluates the oracle twice
+@settings(max_examples=min(10, settings().max_examples))  # each example evaluates the oracle twice
 @given(data=st.data())
 def test_kl_drawn_heads_match_the_oracle_in_both_dtypes(data, cuda_kernels):
     with _cases.small_shapes(max_side=3, max_classes=4):

@@ -1,4 +1,4 @@
-"""The refloss command: list, list --json, audit."""
+"""The refloss command: list, list --json, show, audit."""
 
 import json
 
@@ -43,12 +43,13 @@ def test_audit_table_and_exit_status_on_failure(capsys, monkeypatch):
     monkeypatch.setitem(_registry._ENTRIES, entry.name, dataclasses.replace(entry, formula="H = 0"))
     assert main(["audit", "softmax_entropy", "--examples", "3"]) == 1
     out = capsys.readouterr().out
-    assert "0 passed, 1 failed" in out and "registered formula differs" in out
+    assert "0 passed, 1 failed" in out and "stored formula differs" in out
 
 
 def test_audit_table_lists_every_column():
     table = format_table(run_audit([refloss.get("logsumexp")], examples=2, progress=None))
-    assert all(col in table for col in ("proof", "stress", "drawn", "fd", "extreme", "golden"))
+    assert all(col in table for col in ("complete", "proof", "stress", "golden", "drawn", "fd", "extreme", "shift",
+                                        "fuzz"))
     assert "1 passed, 0 failed" in table
 
 
@@ -60,7 +61,30 @@ def test_audit_progress_goes_to_the_given_stream(capsys):
     assert "1/1" in stream.getvalue()
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["audit", "--examples", "0"], ["audit", "--examples", "-1"]])
+def test_audit_default_tier_trusts_the_golden_file(capsys):
+    assert main(["audit", "logsumexp", "--tier", "default", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["stress_ulps"] is None and row["golden_ulps"] is not None and row["complete_ok"] and row["ok"]
+
+
+def test_show_names_formula_defaults_paper_and_files(capsys):
+    assert main(["show", "generalized_cross_entropy"]) == 0
+    out = capsys.readouterr().out
+    entry = refloss.get("generalized_cross_entropy")
+    assert entry.formula in out and entry.gradient in out
+    assert "q: default 0.7" in out and "reduction: default 'mean'" in out
+    assert "arXiv:1805.07836" in out and "defaults" in out
+    assert "refloss/losses/comp_sum.py" in out and "proofs/check_comp_sum.py" in out
+    assert "refloss/golden/data/generalized_cross_entropy.json" in out
+
+
+def test_show_unknown_name(capsys):
+    assert main(["show", "no_such_loss"]) == 2
+    assert "no_such_loss" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["audit", "--examples", "0"], ["audit", "--examples", "-1"],
+                                  ["audit", "--tier", "quick"], ["show"]])
 def test_usage_errors(argv):
     with pytest.raises(SystemExit):
         main(argv)

@@ -133,15 +133,25 @@ def test_correct_digits():
 # -- the frameworks, against the records the docs page is generated from -------------------------------------
 
 
+#: Drawn cases per entry in the default tier; the full tier draws as many as the record was made with.
+DEFAULT_TIER_CASES = 3
+
+
 @pytest.mark.parametrize("framework", sorted(conform.FRAMEWORKS))
-def test_framework_conformance_matches_its_record(framework):
+def test_framework_conformance_matches_its_record(framework, request):
+    """The full tier redraws the record's cases and requires its verdicts. The default tier draws
+    DEFAULT_TIER_CASES per entry beside the golden cases and probes: a loss of precision that the record found
+    only on a drawn case may then go unseen (it may read "agree" where the record says "peer loses
+    precision"), and nothing else may differ."""
     pytest.importorskip(conform.FRAMEWORKS[framework][1])
     record = json.loads((RECORDS / f"{framework}.json").read_text())
-    rows = conform.run(framework, cases=record["cases"], progress=None)
+    full = request.config.getoption("--full")
+    rows = conform.run(framework, cases=record["cases"] if full else DEFAULT_TIER_CASES, progress=None)
     assert [r.function for r in rows] == [r["function"] for r in record["rows"]]
     for row, recorded in zip(rows, record["rows"]):
         assert row.verdict in ("agree", "convention", "peer loses precision", "unavailable"), (row.function, row)
-        assert row.verdict == recorded["verdict"], (row.function, row.verdict, recorded["verdict"])
+        unseen = not full and recorded["verdict"] == "peer loses precision" and row.verdict in ("agree", "convention")
+        assert row.verdict == recorded["verdict"] or unseen, (row.function, row.verdict, recorded["verdict"])
         assert set(row.conventions) <= set(conform.explanations())
         assert row.refloss_ulps <= 16, (row.function, row.refloss_ulps)
 

@@ -8,10 +8,10 @@ refloss.tolerance's.
 
 import numpy as np
 import pytest
-from refloss.proofs._support import definition_of, float64
 
 import refloss
 from refloss import testing
+from refloss._oracle import definition_of, float64
 from refloss.tolerance import ULPS, error_ulps
 
 CASES = [

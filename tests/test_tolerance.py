@@ -43,7 +43,7 @@ def test_perturbations_of_a_few_ulps_of_their_own_scale_pass(ulps):
     entry = refloss.get("cross_entropy")
     case = entry.stress_cases()["gaps__target_dominant__label_smoothing_0"]
     ref = testing.reference(entry, case)
-    from refloss.proofs._support import float64
+    from refloss._oracle import float64
 
     g, s = float64(ref.grads["logits"]), float64(ref.grad_scales["logits"])
     perturbed = g + ulps * EPS * (np.abs(g) + s) * np.sign(np.sin(np.arange(g.size))).reshape(g.shape)
@@ -55,7 +55,7 @@ def test_injected_errors_fail():
     case = {"logits": np.array([[40.0, 0.0, -3.0], [20.0, 0.0, 1.0]]), "target": np.array([0, 0]),
             "reduction": "none"}
     ref = testing.reference(entry, case)
-    from refloss.proofs._support import float64
+    from refloss._oracle import float64
 
     g, s = float64(ref.grads["logits"]), float64(ref.grad_scales["logits"])
     good = refloss.cross_entropy_grad(**case)
@@ -74,10 +74,12 @@ def test_injected_errors_fail():
 
 
 def test_intermediate_scales_by_rows_equal_the_whole():
-    """The oracle takes a head's logit scales row by row (proofs._support.intermediate_scales' blocks): the
+    """The oracle takes a head's logit scales row by row (proofs._oracle.intermediate_scales' blocks): the
     same numbers as varying every logit at once, since a row's loss involves that row's logits alone."""
     from refloss.proofs import check_linear
-    from refloss.proofs._support import float64, intermediate_scales
+    from refloss.proofs._oracle import intermediate_scales
+
+    from refloss._oracle import float64
 
     rng = np.random.default_rng(3)
     case = {"e": rng.standard_normal((2, 2)), "c_student": rng.standard_normal((3, 2)),

@@ -87,9 +87,8 @@ def probe_answers(peer: PeerFunction) -> dict[str, dict]:
 
 def probe_exact(entry_name: str) -> dict[str, dict]:
     """The oracle's value and gradients on each probe of ``entry_name``, with the inputs."""
-    from .._oracle import reference
+    from .._oracle import float64, reference
     from .._registry import get
-    from ..proofs._support import float64
 
     out = {}
     for label, kwargs in PROBES.get(entry_name, []):

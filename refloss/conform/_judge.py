@@ -32,7 +32,7 @@ import numpy as np
 from .. import tolerance
 from .._registry import Entry, get
 from .._validate import RefLossError
-from ..golden.dataset import GoldenCase
+from ..golden.dataset import GoldenCase, same_inputs
 from ..golden.dataset import load as load_golden
 
 VERDICTS = ("agree", "convention", "peer loses precision", "mismatch", "unavailable")
@@ -170,8 +170,7 @@ def drawn_cases(entry: Entry, count: int) -> list[GoldenCase]:
 
 def oracle_case(case_id: str, entry: Entry, kwargs: dict) -> GoldenCase:
     """``kwargs`` with the oracle's answer (value, gradients, condition scales) rounded to float64."""
-    from .._oracle import reference
-    from ..proofs._support import float64
+    from .._oracle import float64, reference
 
     ref = reference(entry, kwargs)
     grads = {n: float64(g) for n, g in ref.grads.items()}
@@ -195,23 +194,9 @@ class CaseBook:
 
 def restrict(case: GoldenCase, kwargs: dict) -> GoldenCase:
     """The case with changed inputs: the oracle's answer is recomputed unless the inputs are unchanged."""
-    if _same_inputs(case.kwargs, kwargs):
+    if same_inputs(case.kwargs, kwargs):
         return case
     return oracle_case(case.id.removesuffix("__as_expressed") + "__as_expressed", get(case.name), kwargs)
-
-
-def _same_inputs(a: dict, b: dict) -> bool:
-    if a.keys() != b.keys():
-        return False
-    for k in a:
-        x, y = a[k], b[k]
-        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
-                    and x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True)):
-                return False
-        elif x != y or type(x) is not type(y):
-            return False
-    return True
 
 
 # -- one case ----------------------------------------------------------------------------------------------

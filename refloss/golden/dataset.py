@@ -10,23 +10,39 @@ tolerance), so that anyone can apply the same tolerance policy. ``data/<name>.js
 
 Oracle: the object's SymPy definition (``proofs/check_<family>.py``), evaluated by mpmath with as many digits
 as it needs, and SymPy's derivative of it: neither depends on refloss's float64 code nor on its closed-form
-gradients. Regenerate with ``python -m refloss.golden.dataset [NAME ...]``; bump :data:`VERSION` of a file
-when a stored value changes meaning (not when an input is added).
+gradients.
+
+**The file is the cache of the oracle.** The oracle costs seconds per stress point, so it runs once, when the
+definition or its inputs change, not on every test run (as Boost.Math's generated test data and SciPy's
+``_precompute``). The file's ``fingerprint`` records what produced it (:func:`fingerprint`: digests of the
+definition's source and of the oracle engine's, of the stress inputs, the differentiated inputs, and the SymPy
+and mpmath releases); :func:`stale` compares it with the checkout, without SymPy or the oracle, and the default
+test tier fails on a stale file, naming ``make golden``, which regenerates exactly the stale files
+(``python -m refloss.golden.dataset --stale``; ``python -m refloss.golden.dataset NAME ...`` regenerates the
+named ones). The full tier regenerates every file and requires it byte for byte.
+
+The file also stores the LaTeX a reader sees (``formula``, ``gradient``): ``sympy.latex`` of the definition,
+generated here and appended to the value's and gradient's docstrings at registration, so no formula is pasted
+by hand and a SymPy upgrade is one regeneration commit. Bump :data:`VERSION` when a stored field changes
+meaning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import re
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from .. import tolerance
+from .. import _fuzz, tolerance
 from .._validate import RefLossError
 
-VERSION = 2
+VERSION = 3
 DATA = Path(__file__).with_name("data")
 DIGITS = 25  # of the 50 correct ones, enough to round to float64 (17) with room to spare
 SCALE_DIGITS = 6  # a condition scale sets the unit of the tolerance; it is not a value to match
@@ -77,25 +93,115 @@ def _encode_exact(arr, digits: int = DIGITS) -> dict:
                      for t in a.ravel()]}
 
 
+#: The releases of the oracle's toolchain a file was generated with, to the precision that pyproject.toml pins
+#: them (a minor release may change SymPy's LaTeX or mpmath's last digits; a patch release may not).
+TOOLCHAIN = ("sympy", "mpmath")
+
+
+def _release(package: str) -> str:
+    try:
+        return ".".join(metadata.version(package).split(".")[:2])
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _proofs_dir() -> Path:
+    spec = importlib.util.find_spec("refloss.proofs")  # the package's __init__ imports nothing heavy
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _definition_sources(entry) -> list[Path]:
+    """The files whose text determines the entry's definition and oracle: its family's proof module, the
+    proof modules that one imports, and the oracle engine (the ``proofs/_*.py`` modules)."""
+    root = _proofs_dir()
+    family = root / Path(entry.proof.split("::")[0]).name
+    todo, seen = [family], []
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.append(path)
+        todo += [root / f"{m}.py" for m in re.findall(r"^from \.(check_\w+) import", path.read_text(), re.M)]
+    return seen + sorted(p for p in root.glob("_*.py") if not p.name.startswith("__"))
+
+
+def _inputs(cases: dict) -> list:
+    return [[case_id, {k: _encode_input(v) for k, v in sorted(kwargs.items())}] for case_id, kwargs in cases.items()]
+
+
+def fingerprint(entry) -> dict:
+    """What the entry's golden file depends on, as digests and release numbers (no SymPy import needed)."""
+    definition = hashlib.sha256()
+    for path in _definition_sources(entry):
+        definition.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"version": VERSION,
+            "definition": definition.hexdigest(),
+            "stress": _digest(json.dumps(_inputs(entry.stress_cases()), sort_keys=True)),
+            "extreme": _digest(json.dumps(_inputs(_fuzz.oracle_cases(entry)), sort_keys=True)),
+            "wrt": list(entry.wrt), "grad_kind": entry.grad_kind,
+            **{package: _release(package) for package in TOOLCHAIN}}
+
+
+_WHY = {"version": "the golden format changed", "definition": "the definition or the oracle engine changed",
+        "stress": "the stress points changed", "extreme": "the extreme inputs of refloss._fuzz changed",
+        "wrt": "the differentiated inputs changed",
+        "grad_kind": "the gradient's kind changed",
+        **{package: f"the installed {package} release differs" for package in TOOLCHAIN}}
+
+
+def stale(name: str) -> list[str]:
+    """Why the stored golden file of ``name`` no longer matches what would generate it ([] when fresh)."""
+    from .._registry import get
+
+    path = path_of(name)
+    if not path.is_file():
+        return ["no golden file"]
+    stored = json.loads(path.read_text()).get("fingerprint", {})
+    current = fingerprint(get(name))
+    return [f"{_WHY[key]} ({key}: stored {stored.get(key)!r}, now {value!r})" for key, value in current.items()
+            if stored.get(key) != value]
+
+
+def stored_formulas(name: str) -> tuple[str, str]:
+    """The generated LaTeX of the definition (value, gradient) stored in ``name``'s golden file, or empty
+    strings where there is no file yet (a new object before ``make golden``)."""
+    path = path_of(name)
+    if not path.is_file():
+        return "", ""
+    payload = json.loads(path.read_text())
+    return payload.get("formula", ""), payload.get("gradient", "")
+
+
 def generate(name: str) -> dict:
-    """Evaluate the entry's stress points with the oracle of its definition."""
+    """Evaluate the entry's stress points with the oracle of its definition, and its LaTeX."""
     import mpmath
 
-    from .. import get
-    from .._oracle import reference
+    from .._oracle import definition_of, latex, reference
+    from .._registry import get
 
     entry = get(name)
-    out = []
-    for case_id, kwargs in entry.stress_cases().items():
-        ref = reference(entry, kwargs)
-        out.append({"id": f"{name}__{case_id}", "kwargs": {k: _encode_input(v) for k, v in kwargs.items()},
-                    "value": _encode_exact(ref.value), "value_scale": _encode_exact(ref.value_scale, SCALE_DIGITS),
-                    "grads": {w: _encode_exact(g) for w, g in ref.grads.items()},
-                    "grad_scales": {w: _encode_exact(g, SCALE_DIGITS) for w, g in ref.grad_scales.items()}})
+    definition = definition_of(entry)
+    gradient = definition.gradient_formula()
+
+    def evaluated(cases: dict) -> list[dict]:
+        out = []
+        for case_id, kwargs in cases.items():
+            ref = reference(entry, kwargs)
+            out.append({"id": f"{name}__{case_id}", "kwargs": {k: _encode_input(v) for k, v in kwargs.items()},
+                        "value": _encode_exact(ref.value), "value_scale": _encode_exact(ref.value_scale, SCALE_DIGITS),
+                        "grads": {w: _encode_exact(g) for w, g in ref.grads.items()},
+                        "grad_scales": {w: _encode_exact(g, SCALE_DIGITS) for w, g in ref.grad_scales.items()}})
+        return out
+
     return {"format": "refloss-golden", "version": VERSION, "name": name, "digits": DIGITS,
             "oracle": f"{entry.proof} (SymPy definition), mpmath {mpmath.__version__}",
             "policy": f"|got - value| <= {tolerance.ULPS} * 2^-52 * max(|value| + scale, 2^-1022), elementwise",
-            "generator": f"python -m refloss.golden.dataset {name}", "cases": out}
+            "generator": f"python -m refloss.golden.dataset {name}",
+            "fingerprint": fingerprint(entry),
+            "formula": latex(definition.formula()),
+            "gradient": latex(gradient) if gradient is not None else "",
+            "cases": evaluated(entry.stress_cases()),
+            "extreme": evaluated(_fuzz.oracle_cases(entry))}
 
 
 def _digest(text: str) -> str:
@@ -115,8 +221,10 @@ def write(payload: dict) -> Path:
     return path
 
 
-def load(name: str, path: Path | None = None) -> list[GoldenCase]:
-    """The stored cases of one object, after checking the file against its recorded SHA-256.
+def load(name: str, path: Path | None = None, section: str = "cases") -> list[GoldenCase]:
+    """The stored cases of one object, after checking the file against its recorded SHA-256: its stress
+    points (``section="cases"``), or the extreme finite inputs of ``refloss._fuzz.oracle_cases``
+    (``section="extreme"``).
 
     >>> cases = load("logsumexp")
     >>> cases[0].id, cases[0].value.shape
@@ -133,7 +241,46 @@ def load(name: str, path: Path | None = None) -> list[GoldenCase]:
     return [GoldenCase(c["id"], payload["name"], {k: _decode(v) for k, v in c["kwargs"].items()},
                        _decode(c["value"]), _decode(c["value_scale"]),
                        {k: _decode(v) for k, v in c["grads"].items()},
-                       {k: _decode(v) for k, v in c["grad_scales"].items()}) for c in payload["cases"]]
+                       {k: _decode(v) for k, v in c["grad_scales"].items()}) for c in payload[section]]
+
+
+def same_inputs(a: dict, b: dict) -> bool:
+    """The same arguments: equal keys, arrays of equal shape, dtype and entries, scalars of equal type and value."""
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
+                    and x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True)):
+                return False
+        elif x != y or type(x) is not type(y):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class CachedReference:
+    """The oracle's answer read from a golden file, in the fields of the live oracle's ``Reference`` (float64
+    arrays: the stored 25 digits rounded, which is all a float64 comparison uses)."""
+
+    value: np.ndarray
+    value_scale: np.ndarray
+    grads: dict
+    grad_scales: dict
+
+
+def cached_reference(entry, case: dict):
+    """The oracle's answer for ``case``: read from the entry's golden file where ``case`` is one of its stored
+    stress points and the file is fresh, else evaluated now (:func:`refloss._oracle.reference`). For suites
+    that judge another implementation at the stress points (the accel twins), at the cost of a file read."""
+    from .._oracle import reference
+
+    if path_of(entry.name).is_file() and not stale(entry.name):
+        for stored in load(entry.name):
+            if same_inputs(stored.kwargs, case):
+                return CachedReference(stored.value, stored.value_scale, stored.grads, stored.grad_scales)
+    return reference(entry, case)
 
 
 def case_error_ulps(case: GoldenCase) -> float:
@@ -150,10 +297,29 @@ def case_error_ulps(case: GoldenCase) -> float:
     return worst
 
 
+def main(argv: list[str]) -> int:
+    """``python -m refloss.golden.dataset [--stale] [NAME ...]``: regenerate the named files (default: all), or
+    with ``--stale`` only those whose fingerprint no longer matches (what ``make golden`` runs)."""
+    import time
+
+    from .._registry import catalogue
+
+    only_stale = "--stale" in argv
+    names = [a for a in argv if a != "--stale"] or [e.name for e in catalogue()]
+    for name in names:
+        reasons = stale(name)
+        if only_stale and not reasons:
+            continue
+        start = time.perf_counter()
+        path = write(generate(name))
+        why = f" ({'; '.join(reasons)})" if reasons else ""
+        print(f"wrote {path.name} in {time.perf_counter() - start:.1f} s{why}", flush=True)
+    return 0
+
+
 if __name__ == "__main__":
     import sys
 
-    from .. import catalogue
+    import refloss  # noqa: F401 - registers every entry
 
-    for entry_name in sys.argv[1:] or [e.name for e in catalogue()]:
-        print(f"wrote {write(generate(entry_name))}")
+    raise SystemExit(main(sys.argv[1:]))

@@ -56,9 +56,6 @@ def _entropy_parts(logits, reduction):
     params=(Param("logits", v.LOGITS), Param("base", _BASE, "None: nats; 2: bits (any base > 0 but 1)", optional=True),
             _REDUCTION),
     paper=_SHANNON,
-    formula=r"H = - \sum_{c=1}^{C} \log{\left({p}_{c} \right)} {p}_{c}",
-    gradient=r"\frac{\partial H}{\partial z_{j}} = - \left({z}_{j} - \sum_{c=1}^{C} {p}_{c} {z}_{c}\right) "
-    r"{p}_{j}",
     strategy=lambda extreme: _entropy_cases(extreme),
     stress=lambda: {**cases.softmax_stress(targets=False),
                     **{f"{k}__base_2": {**c, "base": 2.0} for k, c in cases.softmax_stress(targets=False).items()
@@ -214,12 +211,6 @@ def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
         _REDUCTION,
     ),
     paper=_KULLBACK,
-    formula=r"\mathrm{KL}(p \| q) = \sum_{c=1}^{C} \left(\log{\left({p}_{c} \right)} - \log{\left({q}_{c} "
-    r"\right)}\right) {p}_{c}",
-    gradient=r"\left( \frac{\partial \mathrm{KL}}{\partial a_{j}} = \left(\log{\left({p}_{j} \right)} - "
-    r"\log{\left({q}_{j} \right)} - \sum_{c=1}^{C} \left(\log{\left({p}_{c} \right)} - "
-    r"\log{\left({q}_{c} \right)}\right) {p}_{c}\right) {p}_{j}, \  \frac{\partial "
-    r"\mathrm{KL}}{\partial b_{j}} = - {p}_{j} + {q}_{j}\right)",
     strategy=lambda extreme: _kl_cases(extreme),
     stress=lambda: _kl_stress(),
     shift_invariant=("p_logits", "q_logits"),
@@ -324,6 +315,7 @@ def _kl_stress():
         "masked": {"p_logits": cases.MASKED_ROWS, "q_logits": np.array([[1.0, 2.0, 0.0], [0.0, 0.5, -np.inf],
                                                                          [-1.0, 0.0, 4.0]]), "reduction": "none"},
         "reduction_mean": {"p_logits": gaps[:3], "q_logits": zeros[:3], "reduction": "mean"},
+        "defaults": {"p_logits": gaps[:3], "q_logits": near[:3]},
         # q's mode thousands above p's: logit gaps far larger than the log-ratios they produce
         "uniform_p__q_peaked_by_thousands": {"p_logits": np.array([[-0.99999, -0.99999], [0.0, 0.0]]),
                                              "q_logits": np.array([[2684.6121123613884, 8002.959790530334],

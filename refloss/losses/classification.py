@@ -148,11 +148,6 @@ def _raise_if_masked(masked: np.ndarray, weight: np.ndarray, what: str) -> None:
         _REDUCTION,
     ),
     paper=_PYTORCH_CE,
-    formula=r"\ell = - \left(1 - \varepsilon\right) \log{\left({p}_{y} \right)} {w}_{y} + \frac{\varepsilon "
-    r"\sum_{c=1}^{C} - \log{\left({p}_{c} \right)} {w}_{c}}{C}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = - \left(1 - \varepsilon\right) \delta_{j y} {w}_{y} + "
-    r"{p}_{j} \sum_{c=1}^{C} \left(\left(1 - \varepsilon\right) \delta_{c y} {w}_{y} + "
-    r"\frac{\varepsilon {w}_{c}}{C}\right) - \frac{\varepsilon {w}_{j}}{C}",
     strategy=lambda extreme: _cross_entropy_cases(extreme),
     stress=lambda: {**cases.softmax_stress(label_smoothing=(0.0,)), **_cross_entropy_stress()},
     shift_invariant=("logits",),
@@ -271,10 +266,6 @@ def _bce_inputs(logits, target, weight, pos_weight, reduction):
         _REDUCTION,
     ),
     paper=Paper("torch.nn.BCEWithLogitsLoss", where="PyTorch documentation (the pos_weight convention)"),
-    formula=r"\ell = - w \left(\rho y \log{\left(\sigma{\left(x \right)} \right)} + \left(1 - y\right) "
-    r"\log{\left(\sigma{\left(- x \right)} \right)}\right)",
-    gradient=r"\frac{\partial \ell}{\partial x} = w \left(- \rho y \sigma{\left(- x \right)} + \left(1 - "
-    r"y\right) \sigma{\left(x \right)}\right)",
     strategy=lambda extreme: _bce_cases(extreme),
     stress=lambda: _binary_stress(),
 )
@@ -369,10 +360,6 @@ def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
         _REDUCTION,
     ),
     paper=_FOCAL,
-    formula=r"\ell = - \left(1 - {p}_{y}\right)^{\gamma} \log{\left({p}_{y} \right)} {\alpha}_{y}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(1 - {p}_{y}\right)^{\gamma} \left(- \frac{\gamma "
-    r"\log{\left({p}_{y} \right)} {p}_{y}}{1 - {p}_{y}} + 1\right) \left(- \delta_{j y} + "
-    r"{p}_{j}\right) {\alpha}_{y}",
     strategy=lambda extreme: _focal_cases(extreme),
     stress=lambda: {**cases.softmax_stress(gamma=(0.0, 0.5, 2.0)),
                     "alpha_per_class": {**cases.softmax_stress()["gaps__target_second"], "gamma": 1.5,
@@ -474,20 +461,10 @@ def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFoc
         _REDUCTION,
     ),
     paper=_FOCAL,
-    formula=r"\ell = \left(\alpha y + \left(1 - \alpha\right) \left(1 - y\right)\right) \left(y "
-    r"\sigma{\left(- x \right)} + \left(1 - y\right) \sigma{\left(x \right)}\right)^{\gamma} \left(- "
-    r"y \log{\left(\sigma{\left(x \right)} \right)} - \left(1 - y\right) \log{\left(\sigma{\left(- x "
-    r"\right)} \right)}\right)",
-    gradient=r"\frac{\partial \ell}{\partial x} = \left(\alpha y + \left(1 - \alpha\right) \left(1 - "
-    r"y\right)\right) \left(y \left(1 - \sigma{\left(x \right)}\right) + \left(1 - y\right) "
-    r"\sigma{\left(x \right)}\right)^{\gamma} \left(\frac{\gamma \left(1 - 2 y\right) \left(1 - "
-    r"\sigma{\left(x \right)}\right) \left(- y \log{\left(\sigma{\left(x \right)} \right)} - \left(1 "
-    r"- y\right) \log{\left(\sigma{\left(- x \right)} \right)}\right) \sigma{\left(x \right)}}{y "
-    r"\left(1 - \sigma{\left(x \right)}\right) + \left(1 - y\right) \sigma{\left(x \right)}} - y + "
-    r"\sigma{\left(x \right)}\right)",
     strategy=lambda extreme: _sigmoid_focal_cases(extreme),
-    stress=lambda: {f"{name}__gamma_{g:g}": {**case, "gamma": g} for name, case in _binary_stress().items()
-                    if "weight" not in case for g in (0.5, 2.0)},
+    stress=lambda: {**{f"{name}__gamma_{g:g}": {**case, "gamma": g} for name, case in _binary_stress().items()
+                       if "weight" not in case and name != "defaults" for g in (0.5, 2.0)},
+                    "defaults": _binary_stress()["defaults"]},
 )
 def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: float | None = 0.25,
                        reduction: str = "mean"):
@@ -560,9 +537,6 @@ _POLY_EPSILON = v.Interval(-1.0)
     params=(Param("logits", v.LOGITS), Param("target", v.CLASS_TARGETS),
             Param("epsilon", _POLY_EPSILON, "coefficient of the first polynomial term (1 - p_y)"), _REDUCTION),
     paper=_POLY,
-    formula=r"\ell = \epsilon \left(1 - {p}_{y}\right) - \log{\left({p}_{y} \right)}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(\epsilon {p}_{y} + 1\right) \left(- \delta_{j y} + "
-    r"{p}_{j}\right)",
     stress=lambda: cases.softmax_stress(epsilon=(-1.0, -0.5, 0.0, 1.0, 2.0)),
     shift_invariant=("logits",),
 )
@@ -693,6 +667,7 @@ def _binary_stress():
         "weight__pos_weight__mean": {"logits": x.reshape(2, 5), "target": np.array([[1.0, 0.0, 0.3, 1.0, 0.0]] * 2),
                                      "weight": np.array([[1.0], [2.5]]),
                                      "pos_weight": np.array([1.0, 3.0, 0.5, 2.0, 1.0]), "reduction": "mean"},
+        "defaults": {"logits": x, "target": np.linspace(0.0, 1.0, len(x))},
     }
 
 

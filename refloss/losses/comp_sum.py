@@ -114,9 +114,6 @@ def _comp_sum_gradient(terms: _TargetTerms, tau_minus_one: float, reduction) -> 
     params=(_LOGITS, _TARGET, Param("tau", v.NONNEGATIVE, "tau >= 0: 0 sum-exponential, 1 cross-entropy, 2 MAE"),
             _REDUCTION),
     paper=_COMP_SUM,
-    formula=r"\ell = \begin{cases} - \log{\left({p}_{y} \right)} & \text{for}\: \tau = 1 \\\frac{{p}_{y}^{\tau - 1}"
-    r" - 1}{1 - \tau} & \text{otherwise} \end{cases}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(- \delta_{j y} + {p}_{j}\right) {p}_{y}^{\tau - 1}",
     stress=lambda: cases.softmax_stress(tau=(0.0, 0.5, 1.0, 1.0 + 2.0**-40, 1.5, 2.0, 3.0)),
     overflow=_OVERFLOW,
     shift_invariant=("logits",),
@@ -169,8 +166,6 @@ def comp_sum_loss_grad(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0
     wrt=("logits",),
     params=(_LOGITS, _TARGET, _REDUCTION),
     paper=_COMP_SUM,
-    formula=r"\ell = \sum_{c=1}^{C} \left(1 - \delta_{c y}\right) e^{{z}_{c} - {z}_{y}}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \frac{- \delta_{j y} + {p}_{j}}{{p}_{y}}",
     stress=lambda: cases.softmax_stress(),
     overflow=_OVERFLOW,
     shift_invariant=("logits",),
@@ -220,8 +215,6 @@ _Q = v.Interval(0.0, 1.0, lo_open=True)
     wrt=("logits",),
     params=(_LOGITS, _TARGET, Param("q", _Q, "q in (0, 1]: -> 0 cross-entropy, 1 MAE"), _REDUCTION),
     paper=_GCE,
-    formula=r"\ell = \frac{1 - {p}_{y}^{q}}{q}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(- \delta_{j y} + {p}_{j}\right) {p}_{y}^{q}",
     stress=lambda: cases.softmax_stress(q=(2.0**-40, 1e-3, 0.5, 0.7, 1.0)),
     shift_invariant=("logits",),
 )
@@ -268,8 +261,6 @@ def generalized_cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, q: f
     wrt=("logits",),
     params=(_LOGITS, _TARGET, _REDUCTION),
     paper=_COMP_SUM,
-    formula=r"\ell = 1 - {p}_{y}",
-    gradient=r"\frac{\partial \ell}{\partial z_{j}} = \left(- \delta_{j y} + {p}_{j}\right) {p}_{y}",
     stress=lambda: cases.softmax_stress(),
     shift_invariant=("logits",),
 )

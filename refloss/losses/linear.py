@@ -150,13 +150,6 @@ def _z_loss_terms(lam: float, lse: np.ndarray, kept: np.ndarray) -> np.ndarray:
         Param("reduction", v.REDUCTIONS, "'mean' | 'sum' | 'none' (mean: / total weight of kept targets)"),
     ),
     paper=_CCE,
-    formula=r"\ell = \lambda \log{\left(\sum_{c=1}^{C} e^{{z}_{c}} \right)}^{2} - \left(1 - \varepsilon\right) "
-    r"\log{\left({p}_{y} \right)} {w}_{y} + \frac{\varepsilon \sum_{c=1}^{C} - \log{\left({p}_{c} \right)} "
-    r"{w}_{c}}{C}",
-    gradient=r"\frac{\partial \ell}{\partial u_{j}} = \left(1 - \tanh^{2}{\left(\frac{{u}_{j}}{s} \right)}\right) "
-    r"\left(2 \lambda \left(\log{\left(\sum_{c=1}^{C} e^{{z}_{c}} \right)}\right) {p}_{j} - \left(1 - "
-    r"\varepsilon\right) \delta_{j y} {w}_{y} + {p}_{j} \sum_{c=1}^{C} \left(\left(1 - \varepsilon\right) "
-    r"\delta_{c y} {w}_{y} + \frac{\varepsilon {w}_{c}}{C}\right) - \frac{\varepsilon {w}_{j}}{C}\right)",
     strategy=lambda extreme: _linear_cases(extreme),
     stress=lambda: _linear_stress(),
     accel="linear_cross_entropy",
@@ -292,12 +285,6 @@ def _kl_heads(e, c_student, c_teacher, temperature, reduction):
         Param("reduction", v.REDUCTIONS, "'mean' over rows | 'sum' | 'none'"),
     ),
     paper=_HINTON,
-    formula=r"\ell = T^{2} \sum_{c=1}^{C} \left(\log{\left({p}_{c} \right)} - \log{\left({q}_{c} \right)}\right) "
-    r"{p}_{c}",
-    gradient=r"\left( \frac{\partial \ell}{\partial t_{j}} = T \left(\log{\left({p}_{j} \right)} - "
-    r"\log{\left({q}_{j} \right)} - \sum_{c=1}^{C} \left(\log{\left({p}_{c} \right)} - \log{\left({q}_{c} "
-    r"\right)}\right) {p}_{c}\right) {p}_{j}, \  \frac{\partial \ell}{\partial s_{j}} = T \left(- {p}_{j} + "
-    r"{q}_{j}\right)\right)",
     strategy=lambda extreme: _linear_kl_cases(extreme),
     stress=lambda: _linear_kl_stress(),
     accel="linear_kl",
@@ -397,6 +384,7 @@ def _linear_stress() -> dict[str, dict]:
     out.update({f"gaps_softcap_30__target_{k}": _case(_GAP_E, _GAP_C, t, softcap=30.0) for k, t in
                 gap_targets.items()})
     out.update({
+        "defaults": {"e": _GAP_E, "c": _GAP_C, "target": np.array([0, 1, 2, 0])},
         "gaps_z_loss__target_dominant": _case(_GAP_E, _GAP_C, gap_targets["dominant"], z_loss=1e-4),
         "gaps_bias_softcap_20_z_loss": _case(_GAP_E, _GAP_C, [0, 1, 2, 0], bias=np.array([0.0, 0.5, -0.25]),
                                              softcap=20.0, z_loss=0.5, reduction="mean"),
@@ -486,6 +474,7 @@ def _linear_kl_stress() -> dict[str, dict]:
     out = {f"gaps__temperature_{t:g}": case(_GAP_E, flipped, _GAP_C, t) for t in (0.5, 1.0, 2.0, 20.0)}
     out.update({
         "gaps_student_close__temperature_1": case(_GAP_E, _GAP_C * (1 + 1e-6), _GAP_C),
+        "defaults": {"e": _GAP_E, "c_student": flipped, "c_teacher": _GAP_C},
         "same_heads": case(_GAP_E, _GAP_C, _GAP_C, 2.0),  # KL = 0 and every gradient 0
         "uniform_student__peaked_teacher": case(_GAP_E, np.zeros_like(_GAP_C), _GAP_C, 1.0, "mean"),
         "student_peaked_by_thousands": case([[1.0, 1.0]], [[2684.6121123613884, 0.0], [8002.959790530334, 0.0]],
