@@ -195,7 +195,7 @@ __device__ long long block_first_argmax(double value, int index, double* best, i
 // what a row of two heads' logits shares (accel._numba_kernels._kl_rows' names)
 struct KLRow { double a_k, b_k, b_kb, log_rest_a, log_rest_b, big_l; bool close; };
 
-// one entry's p, q, u (the log-ratio of refloss.info.discrete._kl_terms), p e and KL term, from its logits
+// one entry's p, q, u (the log-ratio of refloss.info.entropy._common._kl_terms), p e and KL term, from its logits
 __device__ void kl_entry(double a, double b, const KLRow& r, double* p, double* q, double* u, double* p_e,
                          double* term) {
     *p = exp((a - r.a_k) - r.log_rest_a);
@@ -250,7 +250,7 @@ __global__ void kl_rows(T* t_logits, T* s_logits, T* g_sum, int with_sum, double
     }
     r.log_rest_a = log1p(block_sum(rest_a, acc));
     r.log_rest_b = log1p(block_sum(rest_b, acc));
-    // pass 3: L = log q_k - log p_k, or log1p(S) where that rounds less (refloss.info.discrete._close_log_ratio):
+    // pass 3: L = log q_k - log p_k, or log1p(S) where that rounds less (refloss.info.entropy._common._close_log_ratio)
     // S's terms and their roundings
     const double log_q_k = (r.b_k - r.b_kb) - r.log_rest_b, from_ends = log_q_k + r.log_rest_a;
     const double rho = exp(from_ends), ends = fabs(log_q_k) + fabs(r.log_rest_a);

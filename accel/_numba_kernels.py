@@ -597,7 +597,7 @@ def _kl_rows(t_logits, s_logits, temp, scale, gradients, with_sum, loss_out, g_t
     ``g_sum`` (the logit buffers may be passed), G^t = T p (u - KL), G^s = T (q - p) and G^s + G^t =
     T (q phi(u) - p KL), times ``scale``; ``norms[i]`` gets the float64 row sums of |.| of all three (of
     G^s + G^t also without ``with_sum``: they choose whether it is needed). Form for form the float64 evaluation of
-    refloss.info.discrete._kl_terms and _kl_gradients on the finite logits of a linear head (no masked class);
+    refloss.info.entropy._common._kl_terms and _kl_gradients on the finite logits of a linear head (no masked class);
     a row with a logit that is not finite (or not once divided by T) gets a NaN loss, for the driver to refuse.
 
     Each pass over a row is branch-free (both candidates of an evaluation form computed, one selected) and
@@ -632,7 +632,7 @@ def _kl_rows(t_logits, s_logits, temp, scale, gradients, with_sum, loss_out, g_t
             p[j] = _exp_nonpositive_64((a[j] - a_k) - log_rest_a)
             q[j] = _exp_nonpositive_64((b[j] - b_kb) - log_rest_b)
             e[j] = (a[j] - a_k) - (b[j] - b_k)
-        # L = log q_k - log p_k, or log1p(S) where that rounds less (refloss.info.discrete._close_log_ratio);
+        # L = log q_k - log p_k, or log1p(S) where that rounds less (refloss.info.entropy._common._close_log_ratio);
         # u holds each term's rounding until the log-ratios overwrite it
         log_q_k = (b_k - b_kb) - log_rest_b
         from_ends = log_q_k + log_rest_a

@@ -36,8 +36,8 @@ import numpy as np
 from refloss import RefLossError
 from refloss import _validate as v
 from refloss._reduce import reduce, reduce_scale
-from refloss.losses.classification import _leave_one_out_sums
-from refloss.losses.linear import POSITIVE
+from refloss.losses.classification._common import _leave_one_out_sums
+from refloss.losses.linear._common import POSITIVE
 
 from . import _cpu
 from ._cpu import Products, blas_products, each, share, single_threaded_blas

@@ -36,8 +36,8 @@ import numpy as np
 from refloss import RefLossError
 from refloss import _validate as v
 from refloss._reduce import reduce, reduce_scale
-from refloss.info.discrete import _kl_gradients, _kl_terms
-from refloss.losses.linear import TEMPERATURE
+from refloss.info.entropy._common import _kl_gradients, _kl_terms
+from refloss.losses.linear._common import TEMPERATURE
 
 from . import _cpu
 from ._cpu import each, share, single_threaded_blas

@@ -26,7 +26,7 @@ import numpy as np
 
 from refloss import RefLossError
 from refloss import _validate as v
-from refloss.losses.linear import POSITIVE
+from refloss.losses.linear._common import POSITIVE
 
 from . import _cpu, linear_ce
 from ._cpu import single_threaded_blas

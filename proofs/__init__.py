@@ -1,11 +1,12 @@
-r"""Machine-checked definitions: one ``check_<family>.py`` per family, holding its definitions and derivations.
+r"""Machine-checked definitions: one module per object, ``proofs/<family>/<name>.py``, its definition and derivation.
 
-Installed with the package as :mod:`refloss.proofs`. Each family module defines every object of the family
-once, from its paper, as SymPy row functions registered with ``define(name, defaults=..., build=...,
-formula=..., gradient_formula=..., prove=...)``; its module docstring is the derivation a person reads
-(definition, gradient step by step, the evaluation forms and why they are stable, edge cases, what is
-checked), rendered on the documentation's *Derivations* pages. A registry entry names its definition in its
-``proof`` field (``proofs/check_<family>.py::<name>``, the default), so no central file lists objects.
+Installed with the package as :mod:`refloss.proofs`. An object's module defines it once, from its paper, as
+SymPy row functions registered with ``define(name, defaults=..., build=..., formula=..., gradient_formula=...,
+prove=...)``; its module docstring is the derivation a person reads (definition, gradient step by step, the
+evaluation forms and why they are stable, edge cases, what is checked), and the family package's docstring the
+notation and facts its objects share, both rendered on the documentation's *Derivations* pages. A registry
+entry names its definition in its ``proof`` field (``proofs/<family>/<name>.py::<name>``, the default), so no
+central file lists objects.
 
 A definition is three things at once: the LaTeX a reader sees (``sympy.latex`` of it, stored in the golden
 file by ``make golden`` and appended to the docstrings), the symbolic proofs of its ``prove`` function
@@ -24,9 +25,9 @@ The engine, one concern a module, none of which imports refloss's core:
 
 Commands (they need SymPy and mpmath: ``pip install 'refloss[audit]'``)::
 
-    python -m refloss.proofs prove [NAME ...]   # run the symbolic proofs (default: every registered object)
-    python -m refloss.proofs latex NAME ...     # print the LaTeX the definition generates
+    refloss prove [NAME ...]   # run the symbolic proofs (default: every registered object)
+    refloss show NAME          # the stored formula and gradient, defaults, stress points, files
 
-To add an object: write its row functions, a ``_prove_<name>`` function and the ``define(...)`` call in the
-family's module, and its derivation in that module's docstring.
+To add an object, ``refloss new NAME --family FAMILY`` writes both of its modules as stubs
+(``docs/verification.rst``, *Adding an object*).
 """

@@ -3,7 +3,7 @@
 A :class:`Definition` holds what its paper fixes: how a case's outputs are built (reduction included), the
 displayed formula and gradient, the symbolic proofs, the paper's defaults of every keyword parameter, and
 (for objects computed through a rounded intermediate array) what the oracle's condition scale needs. The
-registry entry of the same name finds it through its ``proof`` field (``proofs/check_<family>.py::<name>``),
+registry entry of the same name finds it through its ``proof`` field (``proofs/<family>/<name>.py::<name>``),
 so no central file lists objects.
 """
 
@@ -57,14 +57,14 @@ def define(name: str, *, defaults: dict, build, formula, gradient_formula, prove
 
 
 def proof_module(entry):
-    """Import the family proof module an entry names (``proofs/check_<family>.py::<name>``)."""
+    """Import the proof module an entry names (``proofs/<family>/<name>.py::<name>``)."""
     rel = entry.proof.split("::")[0]
-    stem = rel.removeprefix("proofs/").removesuffix(".py")
+    stem = rel.removeprefix("proofs/").removesuffix(".py").replace("/", ".")
     return importlib.import_module(f"{__package__}.{stem}")
 
 
 def definition_of(entry) -> Definition:
-    """The definition registered for ``entry`` by its family's proof module."""
+    """The definition registered for ``entry`` by its proof module."""
     proof_module(entry)
     try:
         return DEFINITIONS[entry.name]

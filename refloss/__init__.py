@@ -3,17 +3,16 @@
 Every object is registered; :func:`catalogue` lists them. Conventions (float64, class axis last,
 ``reduction``, :class:`RefLossError`) are in the docs' *Conventions* page.
 
-The public functions are re-exported from the registry: importing the family modules (every module of
-:mod:`refloss.losses` and :mod:`refloss.info`, found on disk, plus :mod:`refloss.numerics`) registers their
-objects, and each entry's value and gradient function become attributes of this package. Adding an object
-therefore touches its family's module only.
+The public functions are re-exported from the registry: importing the object modules (every module of the
+family packages under :mod:`refloss.softmax`, :mod:`refloss.losses` and :mod:`refloss.info`, found on disk:
+``<pillar>/<family>/<name>.py``) registers their objects, and each entry's value and gradient function become
+attributes of this package. Adding an object therefore adds its own module and touches no other.
 """
 
 import importlib as _importlib
 import pkgutil as _pkgutil
 import typing as _typing
 
-from . import numerics as _numerics  # noqa: F401 - registers the softmax primitives
 from ._registry import Entry, Paper, Param, catalogue, get  # noqa: F401 - public, listed in __all__ below
 from ._validate import PROB_SUM_ATOL, RefLossError, RefLossWarning  # noqa: F401 - public, as above
 
@@ -21,10 +20,10 @@ __version__ = "0.1.0"
 
 
 def _register_families() -> list[str]:
-    for package in ("losses", "info"):
+    for package in ("softmax", "losses", "info"):
         pkg = _importlib.import_module(f"{__name__}.{package}")
-        for info in _pkgutil.iter_modules(pkg.__path__):
-            _importlib.import_module(f"{pkg.__name__}.{info.name}")
+        for info in _pkgutil.walk_packages(pkg.__path__, prefix=f"{pkg.__name__}."):
+            _importlib.import_module(info.name)
     names = []
     for entry in catalogue():
         for fn in (entry.fn, entry.grad):

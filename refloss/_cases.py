@@ -70,7 +70,7 @@ def value_label(v: float) -> str:
     return short if float(short) == v else repr(float(v))
 
 
-def softmax_stress(*, targets: bool = True, reduction: bool = True, **param_values) -> dict[str, dict]:
+def softmax_stress(*, targets: bool = True, reduction: bool = True, through=None, **param_values) -> dict[str, dict]:
     """Named stress cases for an object of logits (and class targets): every row family above, with the
     target on the dominant class and off it, for every combination of the given parameter values.
 
@@ -79,6 +79,14 @@ def softmax_stress(*, targets: bool = True, reduction: bool = True, **param_valu
     the object takes logits only; ``reduction=False``: it has no ``reduction`` argument. An object with
     parameters also gets the case ``defaults``, which gives none of them: the oracle then takes the
     definition's defaults (the paper's) and the function its signature's, so a wrong default shows.
+
+    ``through(rows, target, **params) -> logits``: for a parameter that enters the logits (a temperature, a
+    margin), the inputs whose *effective* logits are the rows above, so that the gaps of 15 to 80 are the
+    ones the loss sees (``target`` is None without targets). For a temperature ``T`` applied as ``z / T``:
+
+    >>> cases = softmax_stress(targets=False, through=lambda rows, target, T: rows * T, T=(0.5, 4.0))
+    >>> cases["gaps__target_dominant__T_4"]["logits"][0], cases["gaps__target_dominant__T_4"]["T"]
+    (array([ 60.,   0., -12.]), 4.0)
     """
     base = {
         "gaps__target_dominant": (GAP_ROWS, [0] * len(GAP_ROWS)),
@@ -98,13 +106,19 @@ def softmax_stress(*, targets: bool = True, reduction: bool = True, **param_valu
         for label, (rows, target) in base.items():
             if label + suffix in out:
                 raise ValueError(f"two stress cases are named {label + suffix}")
-            out[label + suffix] = _rows_case(rows, target if targets else None, "none" if reduction else None,
-                                             **params)
+            target = np.array(target, dtype=np.int64) if targets else None
+            logits = np.array(rows, dtype=np.float64)
+            if through is not None:
+                logits = np.asarray(through(logits, target, **params), dtype=np.float64)
+            out[label + suffix] = _rows_case(logits, target, "none" if reduction else None, **params)
     if reduction:
         first = {n: float(v[0]) for n, v in param_values.items()}
         rows = np.vstack([GAP_ROWS[:3], TIE_ROWS[:2]])
+        target = np.array([0, 1, 2, 0, 1]) if targets else None
+        if through is not None:
+            rows = np.asarray(through(rows, target, **first), dtype=np.float64)
         for red in ("mean", "sum"):
-            out[f"reduction_{red}"] = _rows_case(rows, [0, 1, 2, 0, 1] if targets else None, red, **first)
+            out[f"reduction_{red}"] = _rows_case(rows, target, red, **first)
     if reduction or param_values:
         out["defaults"] = _rows_case(np.vstack([GAP_ROWS[:3], TIE_ROWS[:2]]), [0, 1, 2, 0, 1] if targets else None,
                                      None)

@@ -1,6 +1,6 @@
 """The registry: one :class:`Entry` per objective, estimator, bound or metric.
 
-An object registers itself in its family's source module, value function first, gradient directly below::
+An object registers itself in its own module, value function first, gradient directly below::
 
     @register(
         name="comp_sum_loss", family="comp_sum", wrt=("logits",),
@@ -13,13 +13,15 @@ An object registers itself in its family's source module, value function first, 
     @gradient_of("comp_sum_loss")
     def comp_sum_loss_grad(logits, target, *, tau=1.0, reduction="mean"): ...
 
-Its definition (SymPy, written once from the paper) lives in ``proofs/check_<family>.py`` under the same
-name; the registry finds it through the ``proof`` field, which defaults to that path. The formula and gradient
-a reader sees are not written here: they are ``sympy.latex`` of the definition, stored in the object's golden
-file by ``make golden`` and appended to the two docstrings at registration. Everything generic is
-driven from here: the property tests loop over :func:`catalogue`, input strategies are derived from the
-parameter domains, the package's re-exports and the docs catalogue are generated from it, golden data is
-generated from the definitions of its entries, and ``refloss audit`` verifies every entry.
+Each object has one home: its value, gradient and registration in ``refloss/<pillar>/<family>/<name>.py``
+(the family's shared helpers in that package's ``_common.py``). Its definition (SymPy, written once from the
+paper) lives in ``proofs/<family>/<name>.py`` under the same name; the registry finds it through the
+``proof`` field, which defaults to that path. The formula and gradient a reader sees are not written here:
+they are ``sympy.latex`` of the definition, stored in the object's golden file by ``make golden`` and appended
+to the two docstrings at registration. Everything generic is driven from here: the property tests loop over
+:func:`catalogue`, input strategies are derived from the parameter domains, the package's re-exports and the
+docs catalogue are generated from it, golden data is generated from the definitions of its entries, and
+``refloss audit`` verifies every entry.
 
 Kinds of object the fields are designed for:
 
@@ -158,9 +160,9 @@ def register(
         raise ValueError(f"{name}: grad_kind must be one of {GRAD_KINDS}")
     if tolerance.ulps != DEFAULT.ulps and not tolerance.reason:
         raise ValueError(f"{name}: a widened tolerance needs its reason")
-    proof = proof or f"proofs/check_{family}.py::{name}"
+    proof = proof or f"proofs/{family}/{name}.py::{name}"
     if "::" not in proof:
-        raise ValueError(f"{name}: proof must read 'proofs/check_<family>.py::<name>'")
+        raise ValueError(f"{name}: proof must read 'proofs/<family>/<name>.py::<name>'")
 
     def decorator(fn: Callable) -> Callable:
         if name in _ENTRIES:

@@ -209,8 +209,11 @@ def check_complete(entry: Entry) -> None:
             problems.append("the generated gradient is not in the gradient's docstring")
         if not set(entry.wrt) <= set(signature):
             problems.append("wrt names an argument the function does not take")
-    if entry.proof != f"proofs/check_{entry.family}.py::{entry.name}":
-        problems.append(f"proof should read proofs/check_{entry.family}.py::{entry.name}")
+    if entry.proof != f"proofs/{entry.family}/{entry.name}.py::{entry.name}":
+        problems.append(f"its definition belongs in proofs/{entry.family}/{entry.name}.py")
+    if not entry.module.endswith(f".{entry.family}.{entry.name}"):
+        problems.append(f"its value, gradient and registration belong in a module <pillar>/{entry.family}/"
+                        f"{entry.name}.py, not {entry.module}")
     defaulted = {n: p.default for n, p in signature.items() if p.default is not inspect.Parameter.empty}
     stated = definition_of(entry).defaults
     if set(stated) != set(defaulted):

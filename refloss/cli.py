@@ -1,4 +1,5 @@
-"""The ``refloss`` command: ``refloss list [--json]``, ``refloss show NAME``,
+"""The ``refloss`` command: ``refloss list [--json]``, ``refloss show NAME``, ``refloss prove [NAME ...]``,
+``refloss new NAME --family FAMILY [--pillar P] [--kind row|logits] [--param NAME=DEFAULT]``,
 ``refloss audit [--json] [--tier full|default] [--examples N] [NAME ...]`` and
 ``refloss conform FRAMEWORK [--json] [--cases N]``."""
 
@@ -85,6 +86,31 @@ def _cmd_show(args) -> int:
     return 0
 
 
+def _cmd_prove(args) -> int:
+    from ._oracle import definition_of
+
+    entries = {e.name: e for e in catalogue()}
+    unknown = sorted(set(args.names) - set(entries))
+    if unknown:
+        print(f"refloss prove: unknown name(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    failed = 0
+    for name in args.names or list(entries):
+        try:
+            definition_of(entries[name]).prove()
+            print(f"ok {name}")
+        except AssertionError as exc:
+            failed += 1
+            print(f"FAIL {name}: {exc}")
+    return 1 if failed else 0
+
+
+def _cmd_new(args) -> int:
+    from .scaffold import run
+
+    return run(args.name, args.family, pillar=args.pillar, kind=args.kind, params=args.param)
+
+
 def _cmd_audit(args) -> int:
     from .audit import format_table, run_audit
 
@@ -157,6 +183,21 @@ def main(argv: list[str] | None = None) -> int:
     p_show = sub.add_parser("show", help="one object: formula, gradient, parameters, paper, stress points, files")
     p_show.add_argument("name")
     p_show.set_defaults(func=_cmd_show)
+    p_prove = sub.add_parser("prove", help="run the symbolic proofs of the definitions (needs the audit extra)")
+    p_prove.add_argument("names", nargs="*", help="only these entries (default: all)")
+    p_prove.set_defaults(func=_cmd_prove)
+    from .scaffold import KINDS, PILLARS
+
+    p_new = sub.add_parser("new", help="add an object: write its two modules as stubs; once they are filled, "
+                                       "generate its golden file and audit it")
+    p_new.add_argument("name")
+    p_new.add_argument("--family", required=True, help="its family (an existing one, or a new one with --pillar)")
+    p_new.add_argument("--pillar", choices=PILLARS, help="where a new family's package goes")
+    p_new.add_argument("--kind", choices=KINDS, default="row",
+                       help="row: logits and class targets (default); logits: logits only")
+    p_new.add_argument("--param", action="append", default=[], metavar="NAME=DEFAULT",
+                       help="a scalar parameter and the paper's default (repeatable)")
+    p_new.set_defaults(func=_cmd_new)
     p_audit = sub.add_parser("audit", help="verify gradients, proofs and precision of every registered object")
     p_audit.add_argument("names", nargs="*", help="audit only these entries")
     p_audit.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -1,7 +1,7 @@
 r"""Stable primitives: log-sum-exp, log-softmax, softmax, softplus.
 
-``logsumexp`` and ``log_softmax`` are registered objects (family ``softmax``); the others are helpers
-that the loss modules share so that each stability identity is written once.
+The helpers that every family shares, so that each stability identity is written once; ``logsumexp`` and
+``log_softmax`` are registered (family ``softmax``) in :mod:`refloss.softmax`.
 
 Class axis is the last axis everywhere; ``-inf`` logits are masked classes (probability 0).
 """
@@ -11,16 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike
-
-from . import _cases as cases
-from . import _validate as v
-from ._registry import Paper, Param, gradient_of, register
-
-_BLANCHARD = Paper(
-    "Accurately computing the log-sum-exp and softmax functions",
-    where="P. Blanchard, D. J. Higham, N. J. Higham, IMA J. Numer. Anal. 41(4), 2021",
-)
 
 
 def logits_from_max(z: np.ndarray) -> np.ndarray:
@@ -168,109 +158,3 @@ def plogq(p: np.ndarray, logq: np.ndarray) -> np.ndarray:
     out = np.zeros(np.broadcast_shapes(p.shape, logq.shape))
     np.multiply(p, logq, out=out, where=np.broadcast_to(p != 0, out.shape))
     return out
-
-
-@register(
-    name="logsumexp",
-    family="softmax",
-    wrt=("logits",),
-    params=(Param("logits", v.LOGITS),),
-    paper=_BLANCHARD,
-    stress=lambda: cases.softmax_stress(targets=False, reduction=False),
-)
-def logsumexp(logits: ArrayLike) -> np.ndarray:
-    r"""Log-sum-exp over the class axis (last): :math:`\log \sum_j e^{z_j}`.
-
-    Computed as :math:`m + \mathrm{log1p}(\sum_{j \ne k} e^{z_j - m})` with :math:`m = z_k = \max_j z_j`
-    (the shifted form of Blanchard, Higham & Higham, as :func:`scipy.special.logsumexp` does, without its
-    overflow warning on rows that span more than the float64 range). Masked classes (``-inf``) contribute
-    0 to the sum. Gradient: :func:`logsumexp_grad`.
-
-    Args:
-        logits: array of shape ``(..., C)``, ``C >= 1``; ``-inf`` entries are masked classes.
-
-    Returns:
-        array of shape ``logits.shape[:-1]`` (a NumPy scalar for 1-D input).
-
-    Raises:
-        RefLossError: NaN or +inf in ``logits``, an empty array, or a row that is all ``-inf``.
-
-    >>> float(logsumexp([1000.0, 1000.0]))  # = 1000 + log 2, no overflow
-    1000.6931471805599
-
-    Reference: Blanchard, Higham & Higham (2021), Algorithm 2 (shifted log-sum-exp with log1p).
-    """
-    return _logsumexp(v.logits(logits))
-
-
-@gradient_of("logsumexp")
-def logsumexp_grad(logits: ArrayLike) -> np.ndarray:
-    r"""Gradient of :func:`logsumexp`: :math:`\partial\,\mathrm{LSE}(z)/\partial z_j = \mathrm{softmax}(z)_j`.
-
-    Each row's log-sum-exp depends only on that row, so this is also the gradient of their sum.
-
-    >>> logsumexp_grad([0.0, np.log(3.0)])
-    array([0.25, 0.75])
-    """
-    return softmax(v.logits(logits))
-
-
-@register(
-    name="log_softmax",
-    family="softmax",
-    wrt=("logits",),
-    grad_kind="jacobian",
-    params=(Param("logits", v.LOGITS),),
-    paper=_BLANCHARD,
-    stress=lambda: cases.softmax_stress(targets=False, reduction=False),
-    shift_invariant=("logits",),
-)
-def log_softmax(logits: ArrayLike) -> np.ndarray:
-    r"""Log of the softmax over the class axis (last): :math:`\log p_i = z_i - \mathrm{LSE}(z)`.
-
-    Both terms of :math:`(z_i - m) - \log(1 + \sum_{j\ne k} e^{z_j - m})` are :math:`\le 0`, so every
-    entry, including the largest (close to 0), is accurate to a few ulps relative. Masked classes
-    (``-inf``) give ``-inf``. Jacobian: :func:`log_softmax_grad`.
-
-    Args:
-        logits: array of shape ``(..., C)``, ``C >= 1``.
-
-    Returns:
-        array of the same shape.
-
-    >>> log_softmax([100.0, 0.0])  # the first entry is -log1p(e^-100), not 0
-    array([-3.72007598e-44, -1.00000000e+02])
-
-    Reference: Blanchard, Higham & Higham (2021), Algorithm 4.
-    """
-    return _log_softmax(v.logits(logits))
-
-
-#: The largest Jacobian :func:`log_softmax_grad` builds (2^27 float64 entries, 1 GiB); beyond it, a RefLossError.
-MAX_JACOBIAN_ENTRIES = 2**27
-
-
-@gradient_of("log_softmax")
-def log_softmax_grad(logits: ArrayLike) -> np.ndarray:
-    r"""Jacobian of :func:`log_softmax`: ``J[..., i, j] = d log p_i / d z_j = delta_ij - p_j``.
-
-    Shape ``logits.shape + (C,)``: the output index is second to last, the input index last. Rows of
-    masked classes (``z_i = -inf``) are 0, since their output is the constant ``-inf``.
-
-    >>> log_softmax_grad([0.0, np.log(3.0)])
-    array([[ 0.75, -0.75],
-           [-0.25,  0.25]])
-    """
-    z = v.logits(logits)
-    entries = z.size * z.shape[-1]
-    if entries > MAX_JACOBIAN_ENTRIES:
-        raise v.RefLossError(
-            f"logits of shape {z.shape} give a log_softmax Jacobian of {entries:.3g} entries "
-            f"({entries * 8 / 2**30:.3g} GiB), more than MAX_JACOBIAN_ENTRIES = {MAX_JACOBIAN_ENTRIES:.3g}; "
-            "its product with a vector needs no Jacobian: (J v)_i = v_i - sum_j p_j v_j")
-    logp = _log_softmax(z)
-    jac = -np.exp(logp)[..., None, :] + np.zeros(z.shape[-1:] * 2)
-    # The diagonal 1 - p_i as -expm1(log p_i): at a logit gap of 40, 1 - p_0 = 4.2e-18 would round to 0.
-    diagonal = np.arange(z.shape[-1])
-    jac[..., diagonal, diagonal] = -np.expm1(logp)
-    return np.where(np.isneginf(z)[..., :, None], 0.0, jac)

@@ -74,13 +74,20 @@ def test_show_names_formula_defaults_paper_and_files(capsys):
     assert entry.formula in out and entry.gradient in out
     assert "q: default 0.7" in out and "reduction: default 'mean'" in out
     assert "arXiv:1805.07836" in out and "defaults" in out
-    assert "refloss/losses/comp_sum.py" in out and "proofs/check_comp_sum.py" in out
+    assert "refloss/losses/comp_sum/generalized_cross_entropy.py" in out
+    assert "proofs/comp_sum/generalized_cross_entropy.py" in out
     assert "refloss/golden/data/generalized_cross_entropy.json" in out
 
 
 def test_show_unknown_name(capsys):
     assert main(["show", "no_such_loss"]) == 2
     assert "no_such_loss" in capsys.readouterr().err
+
+
+def test_prove_runs_the_symbolic_proofs(capsys):
+    assert main(["prove", "logsumexp", "mae_loss"]) == 0
+    assert capsys.readouterr().out.split() == ["ok", "logsumexp", "ok", "mae_loss"]
+    assert main(["prove", "no_such_loss"]) == 2
 
 
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["audit", "--examples", "0"], ["audit", "--examples", "-1"],

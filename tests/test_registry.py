@@ -210,11 +210,12 @@ def test_a_changed_definition_makes_the_golden_file_stale(tmp_path, monkeypatch)
 
     copy = tmp_path / "proofs"
     shutil.copytree(dataset._proofs_dir(), copy)
-    source = copy / "check_softmax.py"
+    source = copy / "softmax" / "logsumexp.py"
     source.write_text(source.read_text() + "\n# a changed definition\n")
     monkeypatch.setattr(dataset, "_proofs_dir", lambda: copy)
     assert dataset.stale("logsumexp") and "definition" in dataset.stale("logsumexp")[0]
     assert not dataset.stale("cross_entropy"), "another family's file is unaffected"
+    assert "definition" in dataset.stale("log_softmax")[0], "log_softmax's definition imports logsumexp's"
     (copy / "_oracle.py").write_text((copy / "_oracle.py").read_text() + "\n")
     assert any("oracle engine" in r for r in dataset.stale("cross_entropy"))
 

@@ -76,21 +76,21 @@ def test_injected_errors_fail():
 def test_intermediate_scales_by_rows_equal_the_whole():
     """The oracle takes a head's logit scales row by row (proofs._oracle.intermediate_scales' blocks): the
     same numbers as varying every logit at once, since a row's loss involves that row's logits alone."""
-    from refloss.proofs import check_linear
     from refloss.proofs._oracle import intermediate_scales
+    from refloss.proofs.linear import _common, linear_kl
 
     from refloss._oracle import float64
 
     rng = np.random.default_rng(3)
     case = {"e": rng.standard_normal((2, 2)), "c_student": rng.standard_normal((3, 2)),
             "c_teacher": rng.standard_normal((3, 2)), "temperature": 1.5, "reduction": "mean"}
-    logits = check_linear._kl_logits(case)
+    logits = linear_kl._kl_logits(case)
 
     def outputs(x):
-        return check_linear._kl_on_logits(case, x["t"], x["s"])
+        return linear_kl._kl_on_logits(case, x["t"], x["s"])
 
     whole = intermediate_scales(outputs, logits, 60)
-    by_rows = intermediate_scales(outputs, logits, 60, check_linear._row_blocks(logits))
+    by_rows = intermediate_scales(outputs, logits, 60, _common._row_blocks(logits))
     np.testing.assert_allclose(float64(by_rows[0]), float64(whole[0]), rtol=1e-12)
     for name in logits:
         assert float64(whole[1][name]).min() > 0

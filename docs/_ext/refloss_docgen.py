@@ -4,9 +4,11 @@ On ``builder-inited`` this writes, from :func:`refloss.catalogue`:
 
 * ``catalogue.rst``: one section per entry, grouped by family (formula, gradient, parameters with
   their domains and defaults, paper, definition, stress points, tolerance, accel twin, link to the API docs);
-* ``api/<family>.rst``: the autodoc page of every module that defines the family's entries;
-* ``derivations/<family>.rst``: the family's proof module (``proofs/check_<family>.py``, imported as
-  ``refloss.proofs.check_<family>``), whose module docstring is the derivation of its objects.
+* ``api/<family>.rst``: the family package's docstring (its notation) and the autodoc of every object's
+  module (``refloss/<pillar>/<family>/<name>.py``);
+* ``derivations/<family>.rst``: the docstring of the family's proof package (``proofs/<family>/``, imported as
+  ``refloss.proofs.<family>``: the notation and facts its objects share), then each object's proof module
+  (``proofs/<family>/<name>.py``), whose module docstring is the derivation of that object.
 
 All are build products (see ``docs/.gitignore``); nothing in them is written by hand. A file is
 rewritten only when its content changes, so incremental builds stay incremental.
@@ -89,7 +91,7 @@ def _params_table(entry) -> str:
 
 
 def _proof_module(entry) -> str:
-    """``proofs/check_<family>.py::<name>`` -> ``refloss.proofs.check_<family>``."""
+    """``proofs/<family>/<name>.py::<name>`` -> ``refloss.proofs.<family>.<name>``."""
     path = entry.proof.split("::")[0]
     return "refloss.proofs." + path.removeprefix("proofs/").removesuffix(".py").replace("/", ".")
 
@@ -175,6 +177,8 @@ def api_pages(entries, titles: dict[str, str]) -> dict[str, str]:
             continue
         out = HEADER + _title(_family_title(family, titles), "=")
         out += "Catalogue entries: " + ", ".join(f":ref:`{e.name} <catalogue-{e.name}>`" for e in members) + ".\n\n"
+        for package in sorted({m.rpartition(".")[0] for m in own}):
+            out += f".. automodule:: {package}\n\n"
         for module in own:
             if len(own) > 1:
                 out += _title(f"``{module}``", "-")
@@ -190,10 +194,12 @@ def derivation_pages(entries, titles: dict[str, str]) -> dict[str, str]:
         modules = sorted({_proof_module(e) for e in members})
         out = HEADER + _title(_family_title(family, titles), "=")
         out += ("Definitions and derivations of " + ", ".join(f":ref:`{e.name} <catalogue-{e.name}>`" for e in members)
-                + ", from the module docstring of "
-                + ", ".join(f"``proofs/{m.rpartition('.')[2]}.py``" for m in modules) + ".\n\n")
+                + ", from the docstrings of ``proofs/" + family + "/`` and of its modules "
+                + ", ".join(f"``{m.rpartition('.')[2]}.py``" for m in modules) + ".\n\n")
+        for package in sorted({m.rpartition(".")[0] for m in modules}):
+            out += f".. automodule:: {package}\n\n"
         for module in modules:
-            out += f".. automodule:: {module}\n\n"
+            out += _title(f"``{module.rpartition('.')[2]}``", "-") + f".. automodule:: {module}\n\n"
         pages[family] = out
     return pages
 

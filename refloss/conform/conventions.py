@@ -71,7 +71,7 @@ MASKED_OUTPUT_JACOBIAN = Convention(
 
 def _clipped_log_loss(case: dict) -> Output:
     from .._reduce import reduce
-    from ..numerics import log_softmax
+    from ..softmax.log_softmax import log_softmax
 
     eps = float(np.finfo(np.float64).eps)
     z = np.asarray(case["logits"], dtype=np.float64)
@@ -81,7 +81,7 @@ def _clipped_log_loss(case: dict) -> Output:
 
 
 def _probability_clipped(case: dict) -> bool:
-    from ..numerics import log_softmax
+    from ..softmax.log_softmax import log_softmax
 
     eps = float(np.finfo(np.float64).eps)
     z = np.asarray(case["logits"], dtype=np.float64)

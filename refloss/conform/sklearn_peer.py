@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..numerics import log_softmax
+from ..softmax.log_softmax import log_softmax
 from ._judge import Output, PeerFunction
 from .conventions import LOG_LOSS_CLIP
 

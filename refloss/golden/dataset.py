@@ -8,7 +8,7 @@ tolerance), so that anyone can apply the same tolerance policy. ``data/<name>.js
 :func:`load` refuses a file that does not match. Floats of the inputs are shortest round-trip strings
 (``repr``), ``-inf`` included.
 
-Oracle: the object's SymPy definition (``proofs/check_<family>.py``), evaluated by mpmath with as many digits
+Oracle: the object's SymPy definition (``proofs/<family>/<name>.py``), evaluated by mpmath with as many digits
 as it needs, and SymPy's derivative of it: neither depends on refloss's float64 code nor on its closed-form
 gradients.
 
@@ -110,19 +110,34 @@ def _proofs_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def _imported(path: Path, root: Path) -> list[Path]:
+    """The proof modules that ``path`` imports relatively (``from ._common import``, ``from ..x.y import``)."""
+    out = []
+    for dots, dotted in re.findall(r"^from (\.+)([\w.]*) import", path.read_text(), re.M):
+        base = path.parent
+        for _ in range(len(dots) - 1):
+            base = base.parent
+        target = base.joinpath(*dotted.split(".")) if dotted else base
+        for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+            if candidate.is_file() and root in candidate.parents:
+                out.append(candidate)
+    return out
+
+
 def _definition_sources(entry) -> list[Path]:
-    """The files whose text determines the entry's definition and oracle: its family's proof module, the
-    proof modules that one imports, and the oracle engine (the ``proofs/_*.py`` modules)."""
+    """The files whose text determines the entry's definition and oracle: its proof module, the proof modules
+    that one imports (its family's shared parts, another object's definition), and the oracle engine (the
+    ``proofs/_*.py`` modules)."""
     root = _proofs_dir()
-    family = root / Path(entry.proof.split("::")[0]).name
-    todo, seen = [family], []
+    todo, seen = [root / entry.proof.split("::")[0].removeprefix("proofs/")], []
     while todo:
         path = todo.pop()
         if path in seen or not path.is_file():
             continue
         seen.append(path)
-        todo += [root / f"{m}.py" for m in re.findall(r"^from \.(check_\w+) import", path.read_text(), re.M)]
-    return seen + sorted(p for p in root.glob("_*.py") if not p.name.startswith("__"))
+        todo += _imported(path, root)
+    engine = sorted(p for p in root.glob("_*.py") if not p.name.startswith("__"))
+    return [p for p in seen if p not in engine] + engine
 
 
 def _inputs(cases: dict) -> list:
@@ -133,7 +148,7 @@ def fingerprint(entry) -> dict:
     """What the entry's golden file depends on, as digests and release numbers (no SymPy import needed)."""
     definition = hashlib.sha256()
     for path in _definition_sources(entry):
-        definition.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        definition.update(path.relative_to(_proofs_dir()).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return {"version": VERSION,
             "definition": definition.hexdigest(),
             "stress": _digest(json.dumps(_inputs(entry.stress_cases()), sort_keys=True)),
@@ -272,7 +287,7 @@ class CachedReference:
 
 def cached_reference(entry, case: dict):
     """The oracle's answer for ``case``: read from the entry's golden file where ``case`` is one of its stored
-    stress points and the file is fresh, else evaluated now (:func:`refloss._oracle.reference`). For suites
+    stress points and the file is fresh, else evaluated now (``refloss._oracle.reference``). For suites
     that judge another implementation at the stress points (the accel twins), at the cost of a file read."""
     from .._oracle import reference
 

@@ -1,0 +1,131 @@
+"""The entropy family's shared parts: the KL terms of two rows of logits and their gradients (also used by
+``linear_kl`` and accel), the log of a base, the papers."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ... import _validate as v
+from ..._reduce import check_reduction
+from ..._registry import Paper, Param
+from ...numerics import _log_softmax, one_plus_xm1_expx
+
+_REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over rows | 'sum' | 'none'")
+
+
+_SHANNON = Paper("A Mathematical Theory of Communication", where="C. E. Shannon, Bell Syst. Tech. J. 27, 1948")
+
+
+_KULLBACK = Paper("On Information and Sufficiency",
+                  where="S. Kullback, R. A. Leibler, Ann. Math. Statist. 22(1), 1951")
+
+
+_BASE = v.Interval(0.0, lo_open=True)
+
+
+def _log_base(base) -> float:
+    """log(base) for the unit of an information quantity: 1 (nats) for None, else base > 0, base != 1."""
+    if base is None:
+        return 1.0
+    b = v.scalar(base, _BASE, "base")
+    if b == 1.0:
+        raise v.RefLossError("base must not be 1 (log 1 = 0 is no unit)")
+    return math.log(b)
+
+
+def _close_log_ratio(a, b, k, p, q, logp, logq, e_both, both, in_q, from_ends):
+    """Where L = log(q_k / p_k) is better taken as log1p(S), S = sum_c q_c (e^{e_c} - 1) = q_k / p_k - 1, than
+    as log q_k - log p_k (``from_ends``, rounded to about eps (|log q_k| + |log p_k|), all of it where p is close
+    to q and L small): ``(close, log1p(S))``. The terms of S are differences of logits: q_c expm1(e_c) where
+    |e_c| < 1 and p_c rho - q_c elsewhere (q_c e^{e_c} = p_c q_k / p_k, with rho = e^from_ends), so a class that
+    carries little mass under both costs S little however far its logits are; log1p(S) is taken where its
+    rounding, about eps sum_c err_c / (1 + S), is the smaller, with err_c = |term_c| (2 + |log q_c|) +
+    p_c rho (|a_c - a_k| + |b_c - b_k|) for the first form and p_c rho (|log p_c| + the ends' rounding) +
+    q_c (1 + |log q_c|) for the second; never where q has a class that p lacks."""
+    rho = np.exp(from_ends)
+    a_k, b_k = np.take_along_axis(a, k, -1), np.take_along_axis(b, k, -1)
+    near = np.abs(e_both) < 1.0
+    scaled = p * rho  # q_c e^{e_c}
+    term = np.where(both, np.where(near, q * np.expm1(np.where(near, e_both, 0.0)), scaled - q), 0.0)
+    total = term.sum(axis=-1, keepdims=True)
+    ends = np.abs(np.take_along_axis(logq, k, -1)) + np.abs(np.take_along_axis(logp, k, -1))
+    log_p, log_q = np.where(both, logp, 0.0), np.where(both, logq, 0.0)
+    gaps = np.where(both, np.abs(a - a_k) + np.abs(b - b_k), 0.0)
+    err = np.where(near, np.abs(term) * (2.0 + np.abs(log_q)) + scaled * gaps,
+                   scaled * (np.abs(log_p) + ends) + q * (1.0 + np.abs(log_q)))
+    err = np.where(both, err, 0.0).sum(axis=-1, keepdims=True)
+    close = (both == in_q).all(axis=-1, keepdims=True) & (err < ends * (1.0 + total))
+    return close, np.log1p(np.where(close, total, 0.0))
+
+
+class _KLTerms(NamedTuple):
+    p: np.ndarray
+    q: np.ndarray
+    log_ratio: np.ndarray  # u = log(p / q), -inf where p = 0
+    p_e: np.ndarray  # p_c e_c, e = (a - a_k) - (b - b_k), k the most probable class under p; 0 where p = 0
+    terms: np.ndarray  # q_c phi(u_c) >= 0, whose sum over the row is the KL
+    kl: np.ndarray
+
+
+def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
+    a = v.logits(p_logits, "p_logits")
+    b = v.logits(q_logits, "q_logits")
+    v.same_shape(a, b, "p_logits", "q_logits")
+    check_reduction(reduction)
+    logp, logq = _log_softmax(a), _log_softmax(b)
+    p, q = np.exp(logp), np.exp(logq)
+    k = np.argmax(a, axis=-1)[..., None]
+    with np.errstate(over="ignore", invalid="ignore"):  # masked classes (-inf - -inf), rows past float64: below
+        e = (a - np.take_along_axis(a, k, -1)) - (b - np.take_along_axis(b, k, -1))
+    # log p_c - log q_c = e_c - L, with L = log sum_c q_c e^{e_c} = log q_k - log p_k (the sum is q_k / p_k).
+    in_q = ~np.isneginf(b)
+    both = in_q & ~np.isneginf(a)
+    e_both = np.where(both, e, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        from_ends = np.take_along_axis(logq, k, -1) - np.take_along_axis(logp, k, -1)
+        close, near_zero = _close_log_ratio(a, b, k, p, q, logp, logq, e_both, both, in_q, from_ends)
+    big_l = np.where(close, near_zero, from_ends)
+    in_p = ~np.isneginf(a)
+    # e_c - L subtracts terms as large as the logit gaps of both rows; log p_c - log q_c subtracts terms as
+    # large as the log-probabilities. Each u_c is taken from the form whose terms are smaller: q peaked
+    # away from p's mode makes e_c and L both ~ the gap of q while u_c is O(1) (p uniform, q = (e^-5318, 1):
+    # the first form lost 12 digits of q_c - p_c; found by `refloss conform scipy`).
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf only in rows whose divergence is +inf
+        from_gaps = e - big_l
+        from_logs = logp - logq
+        gap_terms = (np.abs(a - np.take_along_axis(a, k, -1)) + np.abs(b - np.take_along_axis(b, k, -1))
+                     + np.abs(big_l))
+        log_terms = np.abs(logp) + np.abs(logq)
+        u = np.where(in_p & in_q, np.where(~close & (log_terms < gap_terms), from_logs, from_gaps), 0.0)
+    # KL = sum_c p_c u_c = sum_c q_c phi(u_c), phi(u) = 1 + (u - 1) e^u >= 0 (using sum p = sum q = 1): a sum
+    # of non-negative terms, with q_c phi(u_c) = q_c + (u_c - 1) p_c away from u = 0 (no 0 * inf where q
+    # underflows), and q_c (the whole term) where p_c = 0.
+    # p_c e_c, also where e_c itself is beyond the float64 range (a q logit 1.8e308 below q's at k) while
+    # p_c e_c is not: then p_c (a_c - a_k) - p_c b_c + p_c b_k, whose large terms have the same sign.
+    with np.errstate(over="ignore", invalid="ignore"):
+        b_k = np.take_along_axis(b, k, -1)
+        p_e = np.where(np.isinf(e) & (p > 0), p * (a - np.take_along_axis(a, k, -1)) - p * b + p * b_k, p * e)
+    p_e = np.where(p > 0, p_e, 0.0)
+    small = np.abs(u) < 1.0
+    with np.errstate(invalid="ignore"):  # (u - 1) p = -inf * 0 where p underflows: that term is q below
+        terms = np.where(small, q * one_plus_xm1_expx(np.where(small, u, 0.0)), q + p_e - (big_l + 1.0) * p)
+    # p = 0 (masked, or beyond the float64 range): the term's limit q_c. The divergence is +inf exactly when
+    # p_logits has a class that q_logits masks (decided on the masks, not on rounded probabilities).
+    terms = np.where(p > 0, terms, q)
+    kl = np.where((in_p & ~in_q).any(axis=-1), np.inf, terms.sum(axis=-1))
+    return _KLTerms(p, q, np.where(in_p & in_q, u, -np.inf), p_e, terms, kl)
+
+
+def _kl_gradients(t: _KLTerms) -> tuple[np.ndarray, np.ndarray]:
+    """d KL / d a and d KL / d b per row, unreduced, in the evaluation forms of the docstring above."""
+    if np.isinf(t.kl).any():
+        raise v.RefLossError("kl_divergence_logits is +inf (q_logits is -inf where p has mass), "
+                             "so its gradient is undefined")
+    grad_p = t.p_e - t.p * t.p_e.sum(axis=-1, keepdims=True)
+    u = t.log_ratio
+    close = np.abs(u) < 1.0
+    grad_q = np.where(close, -t.q * np.expm1(np.where(close, u, 0.0)), t.q - t.p)
+    return grad_p, grad_q

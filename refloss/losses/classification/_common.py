@@ -1,0 +1,154 @@
+"""The classification family's shared parts: cross-entropy's coefficient form and its gradient, the binary
+losses' inputs, the papers, the binary stress points."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ... import _cases as cases
+from ... import _validate as v
+from ..._reduce import check_reduction
+from ..._registry import Paper, Param
+from ...numerics import _log_softmax, plogq, softmax_over_uniform_minus_1, softplus
+
+_REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' | 'sum' | 'none' (denominator of 'mean' as documented)")
+
+
+_PYTORCH_CE = Paper(
+    "Rethinking the Inception Architecture for Computer Vision",
+    arxiv="1512.00567",
+    where="label smoothing, Sec. 7; weight / ignore_index / reduction semantics are those of "
+    "torch.nn.functional.cross_entropy (PyTorch docs, aten/src/ATen/native/LossNLL.cpp)",
+)
+
+
+_FOCAL = Paper("Focal Loss for Dense Object Detection", arxiv="1708.02002", where="Sec. 3, Eq. 5 and Sec. 3.2")
+
+
+class _CETerms(NamedTuple):
+    logits: np.ndarray  # (..., C)
+    logp: np.ndarray  # (..., C)
+    targeted: np.ndarray  # (..., C): the a_c with loss = -sum_c a_c log p_c, less their common part u
+    uniform: np.ndarray  # (..., 1): u, eps / C per kept row when smoothing without class weights, else 0
+    denominator: float  # of "mean"
+
+    @property
+    def coeff(self) -> np.ndarray:
+        return self.targeted + self.uniform
+
+
+def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CETerms:
+    z = v.logits(logits)
+    check_reduction(reduction)
+    eps = v.scalar(label_smoothing, v.UNIT_INTERVAL, "label_smoothing")
+    ignore_index = v.integer(ignore_index, "ignore_index")
+    n_classes = z.shape[-1]
+    w = np.ones(n_classes) if weight is None else v.nonnegative_weights(weight, "weight", length=n_classes)
+    logp = _log_softmax(z)
+    target_arr = v.as_array(target, "target")
+    if target_arr.shape == z.shape:
+        # Probability targets (PyTorch dispatches on equal shapes): a = w * ((1 - eps) t + eps / C).
+        if target_arr.dtype.kind != "f":
+            raise v.RefLossError(f"target has the shape of logits, so it holds probabilities and must be "
+                                 f"floating point, got dtype {target_arr.dtype}")
+        if ignore_index >= 0:
+            raise v.RefLossError("ignore_index is not supported with probability targets (leave it negative)")
+        t = v.probabilities(target_arr, z.shape, "target")
+        n_rows = float(np.prod(z.shape[:-1]))
+        if weight is None:
+            return _CETerms(z, logp, (1.0 - eps) * t, np.full(z.shape[:-1] + (1,), eps / n_classes), n_rows)
+        return _CETerms(z, logp, w * ((1.0 - eps) * t + eps / n_classes), np.zeros(z.shape[:-1] + (1,)), n_rows)
+    y = v.class_targets(target_arr, z.shape, ignore_index, "target")
+    kept = y != ignore_index
+    y_safe = np.where(kept, y, 0)
+    one_hot = np.zeros(z.shape)
+    np.put_along_axis(one_hot, y_safe[..., None], 1.0, axis=-1)
+    w_y = w[y_safe] * kept
+    # a = m_n [ (1 - eps) w_y e_y + (eps / C) w ]: the smoothing part uses every class weight, not w_y.
+    targeted = kept[..., None] * (1.0 - eps) * w_y[..., None] * one_hot
+    uniform = kept[..., None] * (eps / n_classes)
+    if weight is not None:
+        targeted, uniform = targeted + uniform * w, np.zeros_like(uniform)
+    return _CETerms(z, logp, targeted, uniform, float(w_y.sum()))
+
+
+def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
+    """sum_{c != j} a_c for every j, from prefix and suffix sums of the non-negative a (no cancellation)."""
+    before = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(a, axis=-1)[..., :-1]], axis=-1)
+    after = np.concatenate([np.flip(np.cumsum(np.flip(a, -1), axis=-1), -1)[..., 1:], np.zeros(a.shape[:-1] + (1,))],
+                           axis=-1)
+    return before + after
+
+
+def _softmax_minus_coefficients(logp: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """p_j sum_c a_c - a_j as p_j sum_{c != j} a_c + a_j expm1(log p_j), for non-negative a."""
+    with np.errstate(invalid="ignore"):  # masked classes (log p = -inf) have a_j = 0: 0 * expm1(-inf) = 0
+        return np.exp(logp) * _leave_one_out_sums(a) + np.where(a > 0, a * np.expm1(logp), 0.0)
+
+
+def _logit_gradient(terms: _CETerms) -> np.ndarray:
+    """p_j sum_c a_c - a_j, the common part u of the a_c as u (C p_j - 1) (module docstring)."""
+    grad = _softmax_minus_coefficients(terms.logp, terms.targeted)
+    if terms.uniform.any():  # then no kept row has a masked class (_raise_if_masked)
+        smoothed = (terms.uniform > 0)[..., 0]
+        grad[smoothed] += terms.uniform[smoothed] * softmax_over_uniform_minus_1(terms.logits[smoothed])
+    return grad
+
+
+def _losses(terms: _CETerms) -> np.ndarray:
+    return -plogq(terms.coeff, terms.logp).sum(axis=-1)
+
+
+def _raise_if_masked(masked: np.ndarray, weight: np.ndarray, what: str) -> None:
+    """A class with positive weight whose logit is masked (-inf) makes the loss +inf: no gradient.
+
+    Decided on the input's mask, not on the loss: a finite logit more than 1.8e308 below the row's maximum
+    also has log p = -inf in float64 and an infinite loss value (its exact value is beyond the float64
+    range), but its gradient is finite and is returned."""
+    if (masked & (weight > 0)).any():
+        raise v.RefLossError(f"{what} is +inf (a class with positive target weight has logit -inf), "
+                             "so its gradient is undefined")
+
+
+def _binary_inputs(logits, target, reduction):
+    """Elementwise logits (any non-empty shape, finite) and labels in [0, 1] of the same shape."""
+    x = v.real_array(logits, "logits")
+    if x.size == 0:
+        raise v.RefLossError(f"logits is empty (shape {x.shape}): empty batch")
+    check_reduction(reduction)
+    return x, v.unit_interval_array(target, x.shape, "target")
+
+
+def _binary_cross_entropy(x, y, pos_weight=1.0):
+    """pos_weight * y * softplus(-x) + (1 - y) * softplus(x): two non-negative terms, no cancellation."""
+    return pos_weight * y * softplus(-x) + (1.0 - y) * softplus(x)
+
+
+def _bce_inputs(logits, target, weight, pos_weight, reduction):
+    x, y = _binary_inputs(logits, target, reduction)
+    w = 1.0 if weight is None else v.nonnegative_weights(weight, "weight", broadcast_to=x.shape)
+    pw = 1.0 if pos_weight is None else v.nonnegative_weights(pos_weight, "pos_weight", broadcast_to=x.shape)
+    return x, y, w, pw
+
+
+def _binary_stress():
+    x = np.array([-80.0, -40.0, -20.0, -1e-9, 0.0, 1e-9, 15.0, 36.0, 40.0, 80.0])
+    return {
+        "hard_labels_positive": {"logits": x, "target": np.ones_like(x), "reduction": "none"},
+        "hard_labels_negative": {"logits": x, "target": np.zeros_like(x), "reduction": "none"},
+        "soft_labels": {"logits": x, "target": np.linspace(0.0, 1.0, len(x)), "reduction": "none"},
+        "weight__pos_weight__mean": {"logits": x.reshape(2, 5), "target": np.array([[1.0, 0.0, 0.3, 1.0, 0.0]] * 2),
+                                     "weight": np.array([[1.0], [2.5]]),
+                                     "pos_weight": np.array([1.0, 3.0, 0.5, 2.0, 1.0]), "reduction": "mean"},
+        "defaults": {"logits": x, "target": np.linspace(0.0, 1.0, len(x))},
+    }
+
+
+def _binary_case(draw, extreme):
+    st, hnp = cases.hyp()
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=cases.LIMITS["max_side"]))
+    x = draw(hnp.arrays(np.float64, shape, elements=cases.floats(cases.EXTREME if extreme else cases.MODERATE)))
+    y = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)))
+    return x, y, draw(st.sampled_from(cases.REDUCTIONS))

@@ -1,0 +1,89 @@
+"""``binary_cross_entropy_with_logits``: PyTorch's binary cross-entropy on logits; value, closed-form gradient,
+registration."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special
+from numpy.typing import ArrayLike
+
+from ... import _cases as cases
+from ... import _validate as v
+from ..._reduce import reduce, reduce_scale
+from ..._registry import Paper, Param, gradient_of, register
+from ._common import _REDUCTION, _bce_inputs, _binary_case, _binary_cross_entropy, _binary_stress
+
+
+@register(
+    name="binary_cross_entropy_with_logits",
+    family="classification",
+    wrt=("logits",),
+    params=(
+        Param("logits", v.ArrayArg("float logits of any non-empty shape")),
+        Param("target", v.ArrayArg("labels in [0, 1] (soft labels allowed), the logits' shape")),
+        Param("weight", v.ArrayArg("None or non-negative weights broadcastable to logits"), optional=True),
+        Param("pos_weight", v.ArrayArg("None or non-negative weights of the positive term, broadcastable "
+                                       "to logits (one per class along the last axis)"), optional=True),
+        _REDUCTION,
+    ),
+    paper=Paper("torch.nn.BCEWithLogitsLoss", where="PyTorch documentation (the pos_weight convention)"),
+    strategy=lambda extreme: _bce_cases(extreme),
+    stress=lambda: _binary_stress(),
+)
+def binary_cross_entropy_with_logits(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None,
+                                     pos_weight: ArrayLike | None = None, reduction: str = "mean"):
+    r"""Binary cross-entropy on logits, PyTorch's ``F.binary_cross_entropy_with_logits``.
+
+    .. math:: \ell = -w\,\big[\rho\, y \log \sigma(x) + (1-y)\log(1 - \sigma(x))\big]
+              = w\,\big[\rho\, y\, \mathrm{softplus}(-x) + (1-y)\, \mathrm{softplus}(x)\big]
+
+    elementwise, with :math:`\rho` = ``pos_weight`` (weights the positive term only) and :math:`w` =
+    ``weight``. The right-hand form adds two non-negative terms, so it stays accurate where
+    PyTorch's :math:`(1-y)x + (1 + (\rho-1)y)\,\mathrm{softplus}(-x)` cancels (large negative x).
+    ``"mean"`` divides by the number of elements (weights are not in the denominator).
+    Gradient: :func:`binary_cross_entropy_with_logits_grad`.
+
+    Args:
+        logits: float array of any non-empty shape.
+        target: same shape, entries in [0, 1].
+        weight, pos_weight: optional non-negative arrays broadcastable to ``logits``.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    >>> round(binary_cross_entropy_with_logits([0.0, 2.0], [1.0, 0.0]), 14)  # (log 2 + log(1 + e^2)) / 2
+    1.41003759580146
+    >>> float(binary_cross_entropy_with_logits([-800.0], [0.0], reduction="sum"))  # softplus(-800)
+    0.0
+    """
+    x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
+    return reduce(w * _binary_cross_entropy(x, y, pw), reduction)
+
+
+@gradient_of("binary_cross_entropy_with_logits")
+def binary_cross_entropy_with_logits_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None,
+                                          pos_weight: ArrayLike | None = None, reduction: str = "mean"):
+    r"""Gradient of :func:`binary_cross_entropy_with_logits` with respect to ``logits`` (closed form below).
+
+    Evaluated as written below, with :math:`\sigma(-x)` from ``expit(-x)``, not as the equal
+    :math:`w[\sigma(x)(1 + (\rho - 1)y) - \rho y]`, which cancels at large x; times
+    :math:`1/\text{numel}` for ``"mean"``.
+
+    >>> binary_cross_entropy_with_logits_grad([0.0], [1.0], reduction="sum")
+    array([-0.5])
+    """
+    x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
+    scale = reduce_scale(x.shape, reduction)
+    return scale * w * ((1.0 - y) * scipy.special.expit(x) - pw * y * scipy.special.expit(-x))
+
+
+def _bce_cases(extreme):
+    st, hnp = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        x, y, reduction = _binary_case(draw, extreme)
+        last = x.shape[-1:] if x.ndim else ()
+        weight = draw(st.none() | hnp.arrays(np.float64, x.shape, elements=st.floats(0.0, 3.0)))
+        pos_weight = draw(st.none() | hnp.arrays(np.float64, last, elements=st.floats(0.0, 5.0)))
+        return {"logits": x, "target": y, "weight": weight, "pos_weight": pos_weight, "reduction": reduction}
+
+    return draw_case()

@@ -1,0 +1,134 @@
+"""``focal_loss``: the multiclass (softmax) focal loss; value, closed-form gradient, registration."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ... import _cases as cases
+from ... import _validate as v
+from ..._reduce import check_reduction, reduce, reduce_scale
+from ..._registry import Param, gradient_of, register
+from ...numerics import _log_softmax, log1mexp, power_of_exp
+from ._common import _FOCAL, _REDUCTION, _raise_if_masked
+
+
+class _FocalTerms(NamedTuple):
+    target: np.ndarray  # (...) class indices
+    masked_target: np.ndarray  # (...) the target's logit is -inf
+    logp: np.ndarray  # (..., C)
+    logp_y: np.ndarray  # (...)
+    q: np.ndarray  # (...) 1 - p_y, as -expm1(log p_y)
+    q_pow: np.ndarray  # (...) (1 - p_y)^gamma, as exp(gamma log1mexp(log p_y))
+    gamma: float
+    alpha_y: np.ndarray  # (...) alpha gathered at the target
+
+
+def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
+    z = v.logits(logits)
+    check_reduction(reduction)
+    gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
+    y = v.class_targets(target, z.shape, None, "target")
+    n_classes = z.shape[-1]
+    if alpha is None:
+        alpha_y = np.ones(y.shape)
+    else:
+        a = v.as_array(alpha, "alpha")
+        if a.ndim == 0:
+            alpha_y = np.full(y.shape, v.scalar(alpha, v.NONNEGATIVE, "alpha"))
+        else:
+            alpha_y = v.nonnegative_weights(a, "alpha", length=n_classes)[y]
+    logp = _log_softmax(z)
+    logp_y = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    q = -np.expm1(logp_y)  # 1 - p_y without cancellation as p_y -> 1
+    q_pow = power_of_exp(gamma, log1mexp(logp_y))  # (1 - p_y)^gamma keeps its digits for a huge gamma
+    masked_target = np.take_along_axis(np.isneginf(z), y[..., None], axis=-1)[..., 0]
+    return _FocalTerms(y, masked_target, logp, logp_y, q, q_pow, gamma, alpha_y)
+
+
+@register(
+    name="focal_loss",
+    family="classification",
+    wrt=("logits",),
+    params=(
+        Param("logits", v.LOGITS),
+        Param("target", v.CLASS_TARGETS),
+        Param("gamma", v.NONNEGATIVE, "focusing parameter; gamma = 0 is cross-entropy"),
+        Param("alpha", v.ArrayArg("None, a non-negative scalar, or non-negative per-class weights (C,)"),
+              optional=True),
+        _REDUCTION,
+    ),
+    paper=_FOCAL,
+    strategy=lambda extreme: _focal_cases(extreme),
+    stress=lambda: {**cases.softmax_stress(gamma=(0.0, 0.5, 2.0)),
+                    "alpha_per_class": {**cases.softmax_stress()["gaps__target_second"], "gamma": 1.5,
+                                        "alpha": np.array([0.25, 0.5, 2.0])}},
+    shift_invariant=("logits",),
+)
+def focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: ArrayLike | float | None = None,
+               reduction: str = "mean"):
+    r"""Multiclass (softmax) focal loss: :math:`\ell = -\alpha_y (1 - p_y)^{\gamma} \log p_y`.
+
+    The softmax form of Lin et al.'s :math:`\mathrm{FL}(p_t) = -\alpha_t (1-p_t)^\gamma \log p_t` with
+    :math:`p_t = p_y`. Convention: ``alpha`` is a per-class weight vector gathered at the target
+    (:math:`\alpha_t = \alpha_y`); a scalar ``alpha`` multiplies every class alike (it only rescales the
+    loss), and ``None`` means 1. ``"mean"`` divides by the number of elements (not by the alphas).
+    :math:`1 - p_y` is computed as ``-expm1(log p_y)``, so the loss keeps relative accuracy when
+    :math:`p_y \to 1`. Gradient: :func:`focal_loss_grad`.
+
+    Args:
+        logits: float array ``(..., C)``.
+        target: integer class indices ``(...)`` (no ``ignore_index``).
+        gamma: :math:`\gamma \ge 0`; ``gamma=0`` with ``alpha=None`` is :func:`cross_entropy`.
+        alpha: ``None``, a scalar, or an array ``(C,)``, all non-negative.
+        reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
+
+    >>> round(focal_loss([[0.0, 0.0]], [0], gamma=2.0), 15)  # (1/2)^2 * log 2
+    0.173286795139986
+
+    Reference: Lin, Goyal, Girshick, He, Dollar (2017), Eq. 5.
+    """
+    t = _focal_terms(logits, target, gamma, alpha, reduction)
+    return reduce(np.where(t.alpha_y > 0, -t.alpha_y * t.q_pow * t.logp_y, 0.0), reduction)
+
+
+@gradient_of("focal_loss")
+def focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: ArrayLike | float | None = None,
+                    reduction: str = "mean"):
+    r"""Gradient of :func:`focal_loss` with respect to ``logits`` (closed form below).
+
+    Evaluated as :math:`\alpha_y q^\gamma (1 - \gamma p_y \cdot (\log p_y / q)) (p - e_y)` with
+    :math:`q = -\mathrm{expm1}(\log p_y)` and the target component :math:`p_y - 1 = \mathrm{expm1}(\log p_y)`:
+    :math:`\log p_y / q \to -1` as :math:`q \to 0`, so no negative power of :math:`q` is formed (for
+    :math:`\gamma < 1`, :math:`q^{\gamma - 1}` alone would overflow), and no component cancels.
+
+    >>> focal_loss_grad([[0.0, 0.0]], [0], gamma=0.0)  # gamma = 0 is cross-entropy: p - e_y
+    array([[-0.5,  0.5]])
+    """
+    t = _focal_terms(logits, target, gamma, alpha, reduction)
+    _raise_if_masked(t.masked_target, t.alpha_y, "focal_loss")
+    p_y = np.exp(t.logp_y)
+    # p_y log(p_y) / q: -> -p_y as q -> 0, and 0 where p_y = 0 (a logit 1.8e308 below the maximum)
+    safe_q = np.where(t.q > 0, t.q, 1.0)
+    p_log_ratio = np.where(p_y > 0, p_y * np.where(t.q > 0, np.where(p_y > 0, t.logp_y, 0.0) / safe_q, -1.0), 0.0)
+    factor = t.alpha_y * t.q_pow * (1.0 + t.gamma * -p_log_ratio)
+    p_minus_e = np.exp(t.logp)
+    np.put_along_axis(p_minus_e, t.target[..., None], np.expm1(t.logp_y)[..., None], -1)
+    return reduce_scale(t.target.shape, reduction) * factor[..., None] * p_minus_e
+
+
+def _focal_cases(extreme):
+    st, hnp = cases.hyp()
+
+    @st.composite
+    def draw_case(draw):
+        z, mask = cases.draw_logits(draw, extreme)
+        alpha = draw(st.none() | st.floats(0.0, 2.0)
+                     | hnp.arrays(np.float64, z.shape[-1:], elements=st.floats(0.0, 2.0)))
+        return {"logits": z, "target": cases.draw_class_targets(draw, mask), "alpha": alpha,
+                "gamma": draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]) | st.floats(0.0, 5.0)),
+                "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
+
+    return draw_case()
