@@ -41,8 +41,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ._generated import stored_formulas
 from ._validate import ArrayArg, Choice, Interval
-from .golden.dataset import stored_formulas
 from .tolerance import DEFAULT, Tolerance
 
 _ENTRIES: dict[str, "Entry"] = {}

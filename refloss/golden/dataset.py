@@ -40,16 +40,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import _fuzz, tolerance
+from .._generated import DATA, path_of, stored_formulas  # noqa: F401 - part of this module's interface
 from .._validate import RefLossError
 
 VERSION = 3
-DATA = Path(__file__).with_name("data")
 DIGITS = 25  # of the 50 correct ones, enough to round to float64 (17) with room to spare
 SCALE_DIGITS = 6  # a condition scale sets the unit of the tolerance; it is not a value to match
-
-
-def path_of(name: str) -> Path:
-    return DATA / f"{name}.json"
 
 
 @dataclass(frozen=True)
@@ -175,16 +171,6 @@ def stale(name: str) -> list[str]:
     current = fingerprint(get(name))
     return [f"{_WHY[key]} ({key}: stored {stored.get(key)!r}, now {value!r})" for key, value in current.items()
             if stored.get(key) != value]
-
-
-def stored_formulas(name: str) -> tuple[str, str]:
-    """The generated LaTeX of the definition (value, gradient) stored in ``name``'s golden file, or empty
-    strings where there is no file yet (a new object before ``make golden``)."""
-    path = path_of(name)
-    if not path.is_file():
-        return "", ""
-    payload = json.loads(path.read_text())
-    return payload.get("formula", ""), payload.get("gradient", "")
 
 
 def generate(name: str) -> dict:
