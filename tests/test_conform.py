@@ -149,7 +149,8 @@ def test_framework_conformance_matches_its_record(framework, request):
     rows = conform.run(framework, cases=record["cases"] if full else DEFAULT_TIER_CASES, progress=None)
     assert [r.function for r in rows] == [r["function"] for r in record["rows"]]
     for row, recorded in zip(rows, record["rows"]):
-        assert row.verdict in ("agree", "convention", "peer loses precision", "unavailable"), (row.function, row)
+        # a mismatch is a finding about the framework only where the record holds it and refloss is exact there
+        assert row.verdict != "mismatch" or recorded["verdict"] == "mismatch", (row.function, row)
         unseen = not full and recorded["verdict"] == "peer loses precision" and row.verdict in ("agree", "convention")
         assert row.verdict == recorded["verdict"] or unseen, (row.function, row.verdict, recorded["verdict"])
         assert set(row.conventions) <= set(conform.explanations())

@@ -1,4 +1,5 @@
-"""softmax_entropy and kl_divergence_logits: hand-derived values, limits, masks, errors."""
+"""The entropy family (softmax_entropy, kl_divergence_logits, softmax_tsallis_entropy): hand-derived values,
+limits, masks, errors."""
 
 import math
 
@@ -91,3 +92,42 @@ def test_kl_errors():
         refloss.kl_divergence_logits([np.nan, 0.0], [0.0, 0.0])
     with pytest.raises(RefLossError, match="reduction"):
         refloss.softmax_entropy([0.0, 0.0], reduction="batchmean")
+
+
+# -- softmax_tsallis_entropy ---------------------------------------------------------------------------------
+
+
+def test_tsallis_order_two_is_the_gini_simpson_index():
+    # p = (1/4, 3/4): 1 - 1/16 - 9/16
+    assert refloss.softmax_tsallis_entropy([0.0, math.log(3.0)]) == pytest.approx(0.375, rel=1e-15)
+    # equal logits: (1 - C^(1-q)) / (q - 1)
+    for q in (0.5, 2.0, 3.0):
+        assert refloss.softmax_tsallis_entropy(np.zeros(5), q=q) == pytest.approx((1 - 5 ** (1 - q)) / (q - 1),
+                                                                                  rel=1e-14)
+
+
+@pytest.mark.parametrize("logits", [[0.3, -1.2, 2.0], [40.0, 0.0, -3.0], [1e-9, 0.0, 0.0], [0.0, -np.inf, 1.0]])
+def test_tsallis_tends_to_shannon_as_q_tends_to_one(logits):
+    """The limit q -> 1 is a test of the float64 forms, not a comment: both sides of q = 1 approach Shannon's
+    value and gradient at the rate |q - 1|, and q = 1 is Shannon's exactly."""
+    h, g = refloss.softmax_entropy(logits), refloss.softmax_entropy_grad(logits)
+    assert refloss.softmax_tsallis_entropy(logits, q=1.0) == pytest.approx(h, rel=1e-14)
+    np.testing.assert_allclose(refloss.softmax_tsallis_entropy_grad(logits, q=1.0), g, rtol=1e-13, atol=1e-300)
+    for dq in (1e-6, -1e-6, 1e-12, -1e-12):
+        tolerance = 50 * abs(dq) * max(1.0, abs(math.log(max(h, 1e-300))))
+        assert refloss.softmax_tsallis_entropy(logits, q=1 + dq) == pytest.approx(h, rel=tolerance)
+        np.testing.assert_allclose(refloss.softmax_tsallis_entropy_grad(logits, q=1 + dq), g, rtol=tolerance,
+                                   atol=tolerance * np.abs(g).max())
+
+
+def test_tsallis_keeps_what_p_to_the_q_keeps_when_p_underflows():
+    """q = 0.01 at logits (0, -1000): p_1 = e^-1000 is 0 in float64, p_1^q = e^-10 is not, and
+    S_q = (1 - p_0^q - p_1^q) / (q - 1) with p_0^q = (1 - e^-1000)^q = 1 in every digit."""
+    assert refloss.softmax_tsallis_entropy([0.0, -1000.0], q=0.01) == pytest.approx(math.exp(-10.0) / 0.99, rel=1e-13)
+
+
+def test_tsallis_naive_form_loses_what_refloss_keeps():
+    """At a logit gap of 40 and q = 2, 1 - sum p^2 rounds to 0; the exact value is 2 e^-40 (1 + O(e^-40))."""
+    p = np.exp(refloss.log_softmax([40.0, 0.0]))
+    assert 1.0 - (p**2).sum() == 0.0
+    assert refloss.softmax_tsallis_entropy([40.0, 0.0]) == pytest.approx(2 * math.exp(-40.0), rel=1e-15)
