@@ -165,17 +165,19 @@ def {name}_gradient(row, j{row_args}):
 
 
 def _prove():
-    prove_row_gradient({name}, {name}_gradient, "{name}", targets={target}, params={{{symbol_of}}})
+    prove_row_gradient({name}, {name}_gradient, "{name}",
+                       targets={target}, params={{{symbol_of}}})
 
 
 define(
     "{name}",
     # the paper's defaults, which the signature must repeat: {MARKER}: where the paper states them
     defaults={{{defaults}}},
-    build=lambda case: reduce(rows(case, {name}, target={'"target"' if target else 'None'}, params={tuple(names)!r}),
-                              case["reduction"]),
+    build=lambda case: reduce(rows(case, {name}, target={'"target"' if target else 'None'},
+                                   params={tuple(names)!r}), case["reduction"]),
     formula=lambda: ell({name}({generic_row}{generic})),
-    gradient_formula=lambda: partial({name}_gradient({generic_row}, sp.Symbol("j"){generic})),
+    gradient_formula=lambda: partial(
+        {name}_gradient({generic_row}, sp.Symbol("j"){generic})),
     prove=_prove,
 )
 '''
