@@ -149,13 +149,14 @@ def _agree(a, b, scale, resolution) -> bool:
             or max(abs(a), abs(b)) < UNRESOLVED)
 
 
-def _starting_dps(point: dict, tiny=()) -> int:
+def _starting_dps(sizes: list, tiny=()) -> int:
     """Digits to start from: exp/log definitions lose about 2|x| / ln 10 digits to a large input (log(e^g /
     (e^g + 1)) at a logit gap g) and log10(1/|x|) to a tiny one ((1 - p^q)/q at q = 1e-300); an evaluation
     that stays in float-like precision would return 0 for both, and agree with itself. ``tiny``: further
     magnitudes (mpmath numbers) that count as inputs on the small side: the intermediates of
-    :attr:`Definition.intermediate_values`, such as a logit 1e-250 from inputs of 1e-125."""
-    magnitudes = [abs(v) for v in point.values() if v != 0]
+    :attr:`Definition.intermediate_values`, such as a logit 1e-250 from inputs of 1e-125. ``sizes``: the
+    float inputs, the scalar parameters among them (exact constants in the expressions, q = 5e-324 too)."""
+    magnitudes = [abs(v) for v in sizes if v != 0]
     biggest = max(magnitudes, default=0.0)
     smallest = min([mpmath.mpf(x) for x in magnitudes] + [abs(x) for x in tiny if x != 0], default=mpmath.mpf(1))
     # Past ~340 digits below the terms' magnitude nothing is visible in float64 (5e-324 is its smallest
@@ -192,6 +193,10 @@ def reference(entry, case: dict) -> Reference:
     definition = definition_of(entry)
     arguments = with_defaults(entry, definition, case)
     sym, point = symbolize(arguments, entry.wrt)
+    # the inputs' magnitudes set the starting precision: the array entries (symbols) and the scalar parameters,
+    # which enter the expressions as exact constants
+    sizes = list(point.values()) + [float(v) for name, v in arguments.items() if name not in entry.wrt
+                                    and isinstance(v, (float, np.floating)) and math.isfinite(v)]
     intermediates = {} if definition.intermediate_values is None else definition.intermediate_values(arguments)
     tiny = [x for v in intermediates.values() for x in v.flat]
     values = np.asarray(definition.build(sym), dtype=object)
@@ -204,7 +209,7 @@ def reference(entry, case: dict) -> Reference:
     # the inputs; an output that is the constant -oo is a masked one (log p of a masked class), whose
     # derivative is 0.
     finite = all(mpmath.isfinite(v) or e == -sp.oo
-                 for v, e in zip(_evaluate(probe, args, _starting_dps(point, tiny)), values.flat))
+                 for v, e in zip(_evaluate(probe, args, _starting_dps(sizes, tiny)), values.flat))
     cache: dict = {}
     grads = {}
     if finite and entry.grad is not None:
@@ -220,8 +225,8 @@ def reference(entry, case: dict) -> Reference:
     # The condition scale varies the array inputs (logits, labels, weights), not the scalar parameters: a
     # user sets epsilon = -1 or gamma = 2 exactly and is owed the answer for that value (see refloss.tolerance).
     varied = ["[" in str(s) for s in symbols]  # symbolize names array entries arg[i,j], scalars arg
-    dps = _starting_dps(point, tiny)
-    magnitude = max([1.0] + [abs(v) for v in point.values()])
+    dps = _starting_dps(sizes, tiny)
+    magnitude = max([1.0] + [abs(v) for v in sizes])
     for _ in range(5):
         low = _evaluate(f, args, dps)
         high = _evaluate(f, args, dps + 10)

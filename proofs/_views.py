@@ -87,7 +87,7 @@ class GenericRow:
         return sp.log(self._p[j])
 
     def sum(self, term: Callable):
-        c = sp.Symbol("c", integer=True)
+        c = _free_index(term)
         return sp.Sum(term(c), (c, 1, self.C))
 
     def delta(self, i, j):
@@ -98,6 +98,14 @@ class GenericRow:
         if name in extra:
             return lambda j: extra[name][j]
         raise AttributeError(name)
+
+
+def _free_index(term: Callable) -> sp.Symbol:
+    """The summation index a reader sees: ``c``, or the next free letter when the term already uses ``c``
+    (a parameter named c), so that the displayed sum never captures a parameter."""
+    probe = sp.Dummy("index", integer=True)
+    taken = {getattr(s, "name", str(s)) for s in sp.sympify(term(probe)).free_symbols if s != probe}
+    return sp.Symbol(next(n for n in ("c", "k", "m", "n", "i") if n not in taken | {"C", "j", "y"}), integer=True)
 
 
 class BinaryRow:

@@ -7,10 +7,12 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from refloss.checks import TIERS
+
 _COMMON = dict(derandomize=True, deadline=None, print_blob=True, database=None,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("ci", max_examples=5, **_COMMON)
-settings.register_profile("full", max_examples=25, **_COMMON)
+settings.register_profile("ci", max_examples=TIERS["default"], **_COMMON)  # what refloss audit --tier default draws
+settings.register_profile("full", max_examples=TIERS["full"], **_COMMON)
 settings.register_profile("dev", max_examples=300, deadline=None, print_blob=True)
 
 

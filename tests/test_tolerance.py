@@ -95,3 +95,14 @@ def test_intermediate_scales_by_rows_equal_the_whole():
     for name in logits:
         assert float64(whole[1][name]).min() > 0
         np.testing.assert_allclose(float64(by_rows[1][name]), float64(whole[1][name]), rtol=1e-12)
+
+
+def test_the_oracle_counts_a_tiny_scalar_parameter_in_its_starting_precision():
+    """q = 5e-324 enters the definition as an exact constant: (1 - 2^-q)/q = log 2 - q log(2)^2/2 + ... needs
+    about 340 digits before 1 - 2^-q is not 0. An oracle that sized its precision by the array inputs alone
+    returned 0 here, agreeing with itself at two precisions (found by the full tier's drawn examples)."""
+    from refloss._oracle import float64
+
+    entry = refloss.get("generalized_cross_entropy")
+    ref = testing.reference(entry, {"logits": np.array([0.0, 0.0]), "target": np.array(0), "q": 5e-324})
+    assert float64(ref.value) == math.log(2.0)

@@ -174,7 +174,7 @@ def stale(name: str) -> list[str]:
 
 
 def generate(name: str) -> dict:
-    """Evaluate the entry's stress points with the oracle of its definition, and its LaTeX."""
+    """The oracle of the entry's definition at its stress points and extreme inputs, and its LaTeX."""
     import mpmath
 
     from .._oracle import definition_of, latex, reference
