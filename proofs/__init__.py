@@ -17,6 +17,8 @@ at the precision it needs, with SymPy's derivative and the condition scale of ev
 The engine, one concern a module, none of which imports refloss's core:
 
 * ``_views.py``: how a definition sees its inputs (rows of logits, binary elements) and a case's symbols;
+  ``_structured_views.py``: critic matrices, covariance matrices, samples (exact neighbour ranks and counts)
+  and per-token sequences, for the families that need them;
 * ``_definitions.py``: :func:`define`, the :class:`Definition` record and its lookup by entry;
 * ``_oracle.py``: the 50-digit evaluation with condition scales (refloss reaches it through
   ``refloss._oracle`` only);

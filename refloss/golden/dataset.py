@@ -121,18 +121,19 @@ def _imported(path: Path, root: Path) -> list[Path]:
 
 
 def _definition_sources(entry) -> list[Path]:
-    """The files whose text determines the entry's definition and oracle: its proof module, the proof modules
-    that one imports (its family's shared parts, another object's definition), and the oracle engine (the
-    ``proofs/_*.py`` modules)."""
+    """The files whose text determines the entry's definition and oracle: its proof module and every proof module
+    it imports (its family's shared parts, another object's definition, the engine's views and tactics), and the
+    oracle (``proofs/_oracle.py``) with what it imports; the engine's modules (``proofs/_*.py``) last, sorted. A
+    new engine module (a view no definition uses yet) leaves every file fresh."""
     root = _proofs_dir()
-    todo, seen = [root / entry.proof.split("::")[0].removeprefix("proofs/")], []
+    todo, seen = [root / "_oracle.py", root / entry.proof.split("::")[0].removeprefix("proofs/")], []
     while todo:
         path = todo.pop()
         if path in seen or not path.is_file():
             continue
         seen.append(path)
         todo += _imported(path, root)
-    engine = sorted(p for p in root.glob("_*.py") if not p.name.startswith("__"))
+    engine = sorted(p for p in seen if p.parent == root and p.name.startswith("_"))
     return [p for p in seen if p not in engine] + engine
 
 
