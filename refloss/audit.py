@@ -1,6 +1,6 @@
 """``refloss audit``: every check the test suite runs on a registry entry, for any entry, on demand.
 
-For each entry, all against its one definition (``proofs/check_<family>.py``, shipped as
+For each entry, all against its one definition (``proofs/<family>/<name>.py``, shipped as
 :mod:`refloss.proofs`) and under the one tolerance policy (:mod:`refloss.tolerance`); each column is one
 function of :mod:`refloss.checks`, the same that ``tests/test_registry.py`` and ``tests/test_fuzz.py`` run:
 
