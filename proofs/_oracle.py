@@ -1,9 +1,14 @@
-"""The oracle: an object's definition evaluated with mpmath at the very float64 inputs, to 50 correct digits.
+"""The oracle: an object's definition evaluated in ball arithmetic at the very float64 inputs, every stored digit
+proven.
 
-:func:`reference` returns the value, SymPy's derivative of the definition with respect to every
-differentiable input, and the condition scale of every element (what sets the unit of
-:mod:`refloss.tolerance`). It reads the definition only, never refloss's float64 code or closed forms. This
-module is the oracle engine; refloss reaches it through one entry point, :mod:`refloss._oracle`.
+:func:`reference` returns the value, SymPy's derivative of the definition with respect to every differentiable
+input, and the condition scale of every element (what sets the unit of :mod:`refloss.tolerance`). It reads the
+definition only, never refloss's float64 code or closed forms. The expressions are evaluated on Arb balls
+(:mod:`refloss.proofs._arb`), each guaranteed to contain the exact value, and the working precision is raised
+until every ball proves its :data:`DIGITS` stored digits (both ends round alike), or settles at an enclosure of
+0 that nothing can sharpen, or a cap is reached; an element whose digits are not proven says why
+(:attr:`Reference.why`). This module is the oracle engine; refloss reaches it through one entry point,
+:mod:`refloss._oracle`.
 """
 
 from __future__ import annotations
@@ -15,26 +20,48 @@ import math
 import mpmath
 import numpy as np
 import sympy as sp
+from flint import arb, ctx
 
+from ._arb import UNDEFINED, NoBallRoute, ball, compile_expressions, decimal, to_mpf, upper_mpf
 from ._definitions import Definition, definition_of
 from ._views import symbolize
 
-DPS = 50  # correct digits the oracle delivers: ~34 more than float64, so its own error is invisible
+DPS = 50  # correct digits the oracle resolves: ~34 more than float64, so its own error is invisible
+DIGITS = 25  # significant digits stored and proven: enough to round to float64 (17) with room to spare
+SCALE_DIGITS = 6  # a condition scale sets the unit of the tolerance; it is not a value to match
+DOUBLINGS = 5  # the precision cap: the starting precision times 2^5
+
 
 @dataclasses.dataclass
 class Reference:
-    """The oracle's answer for one case: 50-digit value and gradients with their condition scales.
+    """The oracle's answer for one case: proven value and gradients with their condition scales.
 
     ``value``/``value_scale`` have the output's shape; ``grads``/``grad_scales`` map each differentiable
-    input to arrays of its shape (or of the Jacobian's). Entries are mpmath numbers; ``float64(...)`` rounds.
-    ``grads`` is empty when the value is infinite (the gradient is then undefined).
+    input to arrays of its shape (or of the Jacobian's). Entries are mpmath numbers (the balls' midpoints);
+    ``float64(...)`` rounds. ``text`` maps ``"value"`` and each input name to the stored decimal digits of
+    every element, ``why`` to ``None`` where those digits are proven and otherwise the reason they are not.
+    ``grads`` is empty when the value is infinite (the gradient is then undefined). ``bits``: the working
+    precision that proved them.
     """
 
     value: np.ndarray
     value_scale: np.ndarray
     grads: dict
     grad_scales: dict
-    dps: int
+    bits: int
+    text: dict
+    why: dict
+
+    def uncertified(self) -> dict:
+        """{field: {flat index (a string): reason}} of every element whose digits are not proven."""
+        out = {field: {str(k): why for k, why in enumerate(whys.flat) if why is not None}
+               for field, whys in self.why.items()}
+        return {field: reasons for field, reasons in out.items() if reasons}
+
+    def counts(self) -> tuple[int, int]:
+        """(certified, uncertified) over the value's and the gradients' elements."""
+        flags = [w is None for arr in self.why.values() for w in arr.flat]
+        return sum(flags), len(flags) - sum(flags)
 
 
 def _derivative(outputs: list, variables: np.ndarray, cache: dict) -> np.ndarray:
@@ -63,90 +90,68 @@ def _jacobian(values: np.ndarray, variables: np.ndarray, cache: dict) -> np.ndar
     return out
 
 
-def _real(v):
-    """An mpf, or NaN for a complex result (a perturbed label outside [0, 1] under a fractional power)."""
-    if isinstance(v, mpmath.mpc):
-        return v.real if v.imag == 0 else mpmath.mpf("nan")
-    return mpmath.mpf(v) if not isinstance(v, mpmath.mpf) else +v
+def bits_for(dps: int) -> int:
+    """Working bits for ``dps`` decimal digits."""
+    return math.ceil(dps * math.log2(10)) + 8
 
 
-def _evaluate(f, args: list, dps: int) -> list:
-    with mpmath.workdps(dps):
-        return [_real(v) for v in f(*(mpmath.mpf(a) for a in args))]
-
-
-def _scales(f, args: list, dps: int, centre: list, varied: list[bool]) -> list:
-    """s_k = sum_i |x_i| |d out_k / d x_i| over the inputs marked ``varied``, by central differences in relative
-    steps of 10^(-dps/3), which balance the step's truncation against the working precision (about dps/3
-    correct digits either way); one-sided where a step leaves the function's domain (a label of 1 + h)."""
+def _scales(program, args: list, bits: int, centre: list, varied: list[bool]) -> list:
+    """s_k = sum_i |x_i| |d out_k / d x_i| over the inputs marked ``varied``, estimated by central differences
+    in relative steps of 2^(-bits/3), which balance the step's truncation against the working precision
+    (about a third of its digits either way), each quotient's ball bounded above; one-sided where a step
+    leaves the function's domain (a label of 1 + h). An estimate good to ~bits/3 bits, not a proof: a scale
+    sets the tolerance's unit, it is not a stored digit."""
     scales = [mpmath.mpf(0)] * len(centre)
-    with mpmath.workdps(dps):
-        step = mpmath.mpf(10) ** (-(dps // 3))
+    with ctx.workprec(bits):
+        h = arb(2) ** -(bits // 3)
         for i, x in enumerate(args):
             if x == 0 or not varied[i]:
                 continue
             up, down = list(args), list(args)
-            up[i] = mpmath.mpf(x) * (1 + step)
-            down[i] = mpmath.mpf(x) * (1 - step)
-            hi, lo = _evaluate(f, up, dps), _evaluate(f, down, dps)
+            up[i], down[i] = ball(x) * (1 + h), ball(x) * (1 - h)
+            hi, lo = program.evaluate(up, bits), program.evaluate(down, bits)
             for k, c in enumerate(centre):
-                if mpmath.isfinite(hi[k]) and mpmath.isfinite(lo[k]):
-                    scales[k] += abs(hi[k] - lo[k]) / (2 * step)
-                elif mpmath.isfinite(c) and (mpmath.isfinite(hi[k]) or mpmath.isfinite(lo[k])):
-                    side = hi[k] if mpmath.isfinite(hi[k]) else lo[k]
-                    scales[k] += abs(side - c) / step
+                if hi[k].is_finite() and lo[k].is_finite():
+                    scales[k] += upper_mpf((hi[k] - lo[k]) / 2 / h)
+                elif c.is_finite() and (hi[k].is_finite() or lo[k].is_finite()):
+                    side = hi[k] if hi[k].is_finite() else lo[k]
+                    scales[k] += upper_mpf((side - c) / h)
     return scales
 
 
-#: Below this magnitude a value rounds to 0 in float64 (whose smallest number is 4.9e-324), so the oracle
-#: need not resolve it: two evaluations that both fall below it agree, and the result is 0.
-UNRESOLVED = mpmath.mpf("1e-330")
-
-
-def intermediate_scales(outputs_of, values: dict, dps: int, blocks=None):
+def intermediate_scales(outputs_of, values: dict, bits: int, blocks=None):
     r"""The condition of an object through intermediate arrays that every implementation rounds.
 
-    ``values`` maps names to object arrays of the intermediates' exact values (mpmath numbers);
+    ``values`` maps names to object arrays of the intermediates' exact values (balls or mpmath numbers);
     ``outputs_of(arrays)`` builds the object's outputs from object arrays of the same shapes. Returns
     ``(output_scale, grad_scales)``: the outputs' scale under relative perturbations of every intermediate
     entry, :math:`\sum_i |x_i|\,|\partial\,\mathrm{out}/\partial x_i|`, and for each name the same scale of
-    every entry of the gradient of the outputs' sum w.r.t. that intermediate (as :func:`_scales`, at ``dps``
-    digits). ``blocks`` (default: one of every entry), a list of ``{name: boolean mask}``, varies the entries
-    of one block at a time with the others fixed at their values; the gradient w.r.t. an entry must not
-    depend on the entries of other blocks (the rows of a head's logits), and then the result is the same."""
+    every entry of the gradient of the outputs' sum w.r.t. that intermediate (as :func:`_scales`, at ``bits``).
+    ``blocks`` (default: one of every entry), a list of ``{name: boolean mask}``, varies the entries of one
+    block at a time with the others fixed at their values; the gradient w.r.t. an entry must not depend on the
+    entries of other blocks (the rows of a head's logits), and then the result is the same."""
     blocks = [{name: np.ones(v.shape, dtype=bool) for name, v in values.items()}] if blocks is None else blocks
     output_scale, grad_scales = None, {name: np.zeros(v.shape, dtype=object) for name, v in values.items()}
     for block in blocks:
-        arrays, varied = {}, []
+        arrays, varied, fixed = {}, [], []
         for name, v in values.items():
             arrays[name] = np.empty(v.shape, dtype=object)
             for index in np.ndindex(*v.shape):
-                if block[name][index]:
-                    arrays[name][index] = sp.Symbol(f"x{name}_{'_'.join(map(str, index))}")
-                    varied.append((name, index))
-                else:
-                    arrays[name][index] = sp.Float(v[index], dps)
+                symbol = sp.Symbol(f"x{name}_{'_'.join(map(str, index))}")
+                arrays[name][index] = symbol
+                (varied if block[name][index] else fixed).append((name, index, symbol))
         outputs = np.asarray(outputs_of(arrays), dtype=object)
         total = sp.Add(*outputs.flat)
-        symbols = [arrays[name][index] for name, index in varied]
-        f = sp.lambdify(symbols, list(outputs.flat) + [sp.diff(total, x) for x in symbols], modules="mpmath",
-                        cse=True)
-        args = [values[name][index] for name, index in varied]
-        scale = _scales(f, args, dps, _evaluate(f, args, dps), [True] * len(args))
+        moving = [symbol for _, _, symbol in varied]
+        program = compile_expressions(list(outputs.flat) + [sp.diff(total, x) for x in moving],
+                                      moving + [symbol for _, _, symbol in fixed])
+        args = [values[name][index] for name, index, _ in varied + fixed]
+        scale = _scales(program, args, bits, program.evaluate(args, bits), [True] * len(varied) + [False] * len(fixed))
         part = np.array(scale[:outputs.size], dtype=object).reshape(outputs.shape)
         output_scale = part if output_scale is None else output_scale + part
-        for k, (name, index) in enumerate(varied):
+        for k, (name, index, _) in enumerate(varied):
             grad_scales[name][index] = scale[outputs.size + k]
     return output_scale, grad_scales
-
-
-def _agree(a, b, scale, resolution) -> bool:
-    """Two evaluations agree to 40 digits of |b| + scale, or both are below what the working precision
-    (``resolution``) or float64 (:data:`UNRESOLVED`) can tell from 0."""
-    if mpmath.isinf(a) or mpmath.isinf(b) or mpmath.isnan(a) or mpmath.isnan(b):
-        return (a == b) or (mpmath.isnan(a) and mpmath.isnan(b))
-    return (abs(a - b) <= mpmath.mpf(10) ** (-DPS + 10) * (abs(b) + scale) or abs(a - b) <= resolution
-            or max(abs(a), abs(b)) < UNRESOLVED)
 
 
 def _starting_dps(sizes: list, tiny=()) -> int:
@@ -181,14 +186,49 @@ def with_defaults(entry, definition: Definition, case: dict) -> dict:
     return {n: case[n] if n in case else definition.defaults[n] for n in signature}
 
 
-def reference(entry, case: dict) -> Reference:
-    """The 50-digit value and gradient(s) of ``entry`` at ``case``, from its definition alone.
+def _exact_zero(expr, point: dict) -> bool:
+    """The expression is exactly 0 at the exact inputs: SymPy's evaluation decides it (a tie's symmetric terms
+    cancel), or the numerator of the expression over one denominator expands to 0, exponentials of rationals
+    multiplied out (sum_j q_j - 1). Either is a proof, and neither is complete. The second runs where every
+    input is a rational of at most 128 bits above and below (not 1.7e308 or 1e-300, whose expansions grow past
+    reach) and no float constant makes its coefficients inexact (1 + 1e-30 would be 1)."""
+    rationals = {s: sp.Rational(*v.as_integer_ratio()) for s, v in point.items()}
+    exact = expr.xreplace(rationals)
+    if exact == 0:
+        return True
+    modest = all(abs(r.p).bit_length() <= 128 and r.q.bit_length() <= 128 for r in rationals.values())
+    return modest and not exact.has(sp.Float) and sp.expand(sp.numer(sp.together(exact))) == 0
 
-    The definition is evaluated as written (no stable rewrite) by mpmath, starting from a working precision
-    that covers the digits its exp/log can lose at these inputs and doubling it until two evaluations ten
-    digits apart agree to 40 digits of ``|value| + scale``. A result below :data:`UNRESOLVED`, which rounds
-    to 0 in float64 (a symmetric gradient component that is exactly 0, or e^-800), comes out as 0.
-    Gradients are SymPy's derivatives of the definition, reduction included.
+
+def _settle(x: arb, exact_zero, last: bool) -> tuple[str, str | None, bool]:
+    """(text, why, done) for one output's ball: its proven digits (why None), or a zero that is exact by
+    construction (``exact_zero()``); ``done`` False where more precision may prove it; ``last``: at the cap,
+    the reason it was not."""
+    text, proven = decimal(x, DIGITS)
+    if proven:
+        return text, None, True
+    zero = x.is_finite() and x.contains(0)
+    if zero and exact_zero():
+        return "0.0", None, True
+    if not last:
+        return text, None, False
+    if zero:
+        radius = decimal(x.rad(), 2)[0]
+        float64_zero = "; |x| < 2^-1075, so 0 is its float64 rounding" if x.rad() < arb(2) ** -1075 else ""
+        return "0.0", f"its enclosure [0 +/- {radius}] at {ctx.prec} bits holds 0{float64_zero}", True
+    if x.is_nan():
+        return text, "the definition leaves the reals here (NaN)", True
+    return text, f"not resolved to {DIGITS} digits at {ctx.prec} bits (the precision cap)", True
+
+
+def reference(entry, case: dict) -> Reference:
+    """The proven value and gradient(s) of ``entry`` at ``case``, from its definition alone.
+
+    The definition is evaluated as written (no stable rewrite) in ball arithmetic, starting from a working
+    precision that covers the digits its exp/log can lose at these inputs and doubling it (at most
+    :data:`DOUBLINGS` times) until every element is settled by :func:`_settle`. Gradients are SymPy's
+    derivatives of the definition, reduction included. A function with no Arb route in
+    :mod:`refloss.proofs._arb` is an error that names it (Arb has the special functions the definitions use).
     """
     definition = definition_of(entry)
     arguments = with_defaults(entry, definition, case)
@@ -198,18 +238,20 @@ def reference(entry, case: dict) -> Reference:
     sizes = list(point.values()) + [float(v) for name, v in arguments.items() if name not in entry.wrt
                                     and isinstance(v, (float, np.floating)) and math.isfinite(v)]
     intermediates = {} if definition.intermediate_values is None else definition.intermediate_values(arguments)
-    tiny = [x for v in intermediates.values() for x in v.flat]
+    tiny = [to_mpf(ball(x)) for v in intermediates.values() for x in v.flat]
     values = np.asarray(definition.build(sym), dtype=object)
     if any(e is sp.nan for e in values.flat):
         raise AssertionError(f"{entry.name}: the definition is NaN at this input (a 0 * oo it should resolve)")
-    symbols = list(point)
-    probe = sp.lambdify(symbols, list(values.flat), modules="mpmath")
-    args = list(point.values())
+    symbols, args = list(point), list(point.values())
+    bits = bits_for(_starting_dps(sizes, tiny))
+    try:
+        probe = compile_expressions(list(values.flat), symbols).evaluate(args, bits)
+    except NoBallRoute as exc:
+        raise AssertionError(f"{entry.name}: {exc}; add it to proofs/_arb.py") from None
     # The value is infinite (and the gradient undefined) where an output is +oo or an infinite function of
     # the inputs; an output that is the constant -oo is a masked one (log p of a masked class), whose
-    # derivative is 0.
-    finite = all(mpmath.isfinite(v) or e == -sp.oo
-                 for v, e in zip(_evaluate(probe, args, _starting_dps(sizes, tiny)), values.flat))
+    # derivative is 0, and one that is UNDEFINED (a mean over zero weight) has the gradient 0 too.
+    finite = all(v.is_finite() or e == -sp.oo or e == UNDEFINED for v, e in zip(probe, values.flat))
     cache: dict = {}
     grads = {}
     if finite and entry.grad is not None:
@@ -221,53 +263,49 @@ def reference(entry, case: dict) -> Reference:
             else:
                 grads[name] = _derivative(list(values.flat), sym[name], cache)
     flat = list(values.flat) + [e for g in grads.values() for e in g.flat]
-    f = sp.lambdify(symbols, flat, modules="mpmath", cse=True)  # each exp(z_j) once per evaluation
+    program = compile_expressions(flat, symbols)
     # The condition scale varies the array inputs (logits, labels, weights), not the scalar parameters: a
     # user sets epsilon = -1 or gamma = 2 exactly and is owed the answer for that value (see refloss.tolerance).
     varied = ["[" in str(s) for s in symbols]  # symbolize names array entries arg[i,j], scalars arg
-    dps = _starting_dps(sizes, tiny)
-    magnitude = max([1.0] + [abs(v) for v in sizes])
-    for _ in range(5):
-        low = _evaluate(f, args, dps)
-        high = _evaluate(f, args, dps + 10)
-        scale = _scales(f, args, dps + 10, high, varied)
-        # what the working precision resolves next to terms as large as the inputs: below it, a difference
-        # of such terms is noise (the exact 0 of a symmetric gradient component comes out as 1e-90)
-        resolution = mpmath.mpf(10) ** (-(dps - 15)) * magnitude
-        if all(_agree(a, b, s, resolution) for a, b, s in zip(low, high, scale)):
+    # A ball that holds 0 may be a tiny value (e^-800) or an exact zero that SymPy's simplification does not
+    # see (a symmetric gradient component): the precision is raised for it up to the cap, and the condition
+    # scales are computed once, at the first precision that proves every other element.
+    zeros: dict = {}
+    scale = None
+    for doubling in range(DOUBLINGS + 1):
+        with ctx.workprec(bits):
+            balls = program.evaluate(args, bits)
+            settled = [("nan", None, True) if flat[k] == UNDEFINED else
+                       _settle(x, lambda k=k: zeros.setdefault(k, _exact_zero(flat[k], point)), doubling == DOUBLINGS)
+                       for k, x in enumerate(balls)]
+            pending = [x for x, (_, _, done) in zip(balls, settled) if not done]
+            if scale is None and all(x.contains(0) for x in pending):
+                scale = _scales(program, args, bits, balls, varied)
+        if not pending:
             break
-        dps *= 2
-    else:
-        raise AssertionError(f"{entry.name}: the definition did not converge up to {dps} digits")
-
-    def settled(a, b):
-        if mpmath.isinf(b) or mpmath.isnan(b):
-            return b
-        if abs(b) < UNRESOLVED or (abs(b) <= resolution and abs(a - b) > abs(b) * mpmath.mpf("1e-30")):
-            return mpmath.mpf(0)
-        return b
-
-    result = [settled(a, b) for a, b in zip(low, high)]
+        bits *= 2
 
     def take(start, shape):
-        arr = np.empty(shape, dtype=object)
+        arrays = [np.empty(shape, dtype=object) for _ in range(4)]
         for k, index in enumerate(np.ndindex(*shape)):
-            arr[index] = result[start + k]
-        sc = np.empty(shape, dtype=object)
-        for k, index in enumerate(np.ndindex(*shape)):
-            sc[index] = scale[start + k]
-        return arr, sc
+            text, why, _ = settled[start + k]
+            exact = balls[start + k]
+            arrays[0][index] = mpmath.mpf(0) if text == "0.0" else to_mpf(exact)
+            arrays[1][index] = scale[start + k]
+            arrays[2][index], arrays[3][index] = text, why
+        return arrays
 
-    value, value_scale = take(0, values.shape)
+    value, value_scale, value_text, value_why = take(0, values.shape)
+    text, why = {"value": value_text}, {"value": value_why}
     start, g, gs = values.size, {}, {}
     for name, expr in grads.items():
-        g[name], gs[name] = take(start, expr.shape)
+        g[name], gs[name], text[name], why[name] = take(start, expr.shape)
         start += expr.size
     if definition.intermediate_scales is not None and finite:
-        extra_value, extra = definition.intermediate_scales(arguments, dps + 10)
+        extra_value, extra = definition.intermediate_scales(arguments, bits)
         value_scale = value_scale + extra_value
         gs = {name: s + extra[name] for name, s in gs.items()}
-    return Reference(value, value_scale, g, gs, dps + 10)
+    return Reference(value, value_scale, g, gs, bits, text, why)
 
 
 def float64(arr) -> np.ndarray:
@@ -275,3 +313,8 @@ def float64(arr) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):  # beyond the float64 range is inf; NaN stays NaN
         return np.vectorize(float, otypes=[np.float64])(np.asarray(arr, dtype=object)) if np.size(arr) else \
             np.zeros(np.shape(arr))
+
+
+def decimal_text(x, digits: int) -> str:
+    """An mpmath number (a condition scale) rounded to ``digits`` significant digits."""
+    return decimal(ball(x), digits)[0]

@@ -1,18 +1,18 @@
 r"""Proof tactics: deciding that two SymPy expressions are equal (exactly where possible), limits, row gradients.
 
 An identity is proved exactly in log coordinates :math:`z = \log u`, else by ``sympy.simplify``, and only
-where neither decides, at random rational points with 50-digit arithmetic.
+where neither decides, at random rational points in 60-digit ball arithmetic.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
-import mpmath
 import numpy as np
 import sympy as sp
 
-from ._oracle import DPS
+from ._arb import ball, compile_expressions
+from ._oracle import DPS, bits_for
 from ._views import Row, logit_symbols
 
 ZERO_TOL = 1e-40  # what "zero" means for an identity evaluated numerically at 50 digits
@@ -78,25 +78,26 @@ def assert_identity(lhs, rhs, what: str, *, logits=(), domains=None, points: int
 
 
 def assert_identities_numerically(pairs: list[tuple], what: str, *, domains=None, points: int = 2) -> None:
-    """``lhs == rhs`` for every ``(lhs, rhs, label)`` in ``pairs``, numerically: all differences evaluated
-    together (one mpmath function, common subexpressions shared) at ``points`` random rational points with
-    :data:`DPS` + 10 digits, each within :data:`ZERO_TOL` of 0 relative to the size of its two sides.
+    """``lhs == rhs`` for every ``(lhs, rhs, label)`` in ``pairs``, numerically: all sides evaluated together in
+    ball arithmetic (one program, common subexpressions shared) at ``points`` random rational points with
+    :data:`DPS` + 10 digits, each difference within :data:`ZERO_TOL` of 0 relative to the size of its two
+    sides (bounded above: a ball that is too wide fails, it does not pass).
 
     For identities between large expressions, such as a whole model's derivative and its chain-rule form,
     where ``sympy.simplify`` would take minutes and ``evalf`` seconds per identity.
     """
     sides = [(sp.sympify(lhs), sp.sympify(rhs)) for lhs, rhs, _ in pairs]
     free = sorted(set().union(*(a.free_symbols | b.free_symbols for a, b in sides)), key=str)
-    f = sp.lambdify(free, [x for pair in sides for x in pair], modules="mpmath", cse=True)
+    program = compile_expressions([x for pair in sides for x in pair], free)
     rng = np.random.default_rng(SEED)
     domains = domains or {}
     for _ in range(points):
         at = [_random_rational(rng, *domains.get(v, _default_domain(v))) for v in free]
-        with mpmath.workdps(DPS + 10):
-            values = f(*(mpmath.mpf(q.p) / q.q for q in at))
+        values = program.evaluate([Fraction(q.p, q.q) for q in at], bits_for(DPS + 10))
         for k, (_, _, label) in enumerate(pairs):
             lhs, rhs = values[2 * k], values[2 * k + 1]
-            if not abs(lhs - rhs) <= ZERO_TOL * max(1, abs(lhs), abs(rhs)):
+            size = max(ball(1), abs(lhs).abs_upper(), abs(rhs).abs_upper())
+            if not (abs(lhs - rhs).abs_upper() <= ball(ZERO_TOL) * size):
                 shown = {str(v): str(q) for v, q in zip(free, at)}
                 raise AssertionError(f"{what}, {label}: lhs - rhs = {lhs - rhs} at {shown}, not 0")
 

@@ -21,6 +21,8 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from ._arb import UNDEFINED
+
 
 class Row:
     """One concrete row of logits ``z`` (SymPy symbols, numbers, or ``-oo`` for a masked class).
@@ -142,7 +144,7 @@ def symbolize(case: dict, wrt: tuple[str, ...] = ()) -> tuple[dict, dict]:
     ``-oo``); a finite float scalar that is not differentiated (a parameter: gamma, tau, a temperature)
     becomes its exact value as a SymPy rational, so that a definition's branch on it (tau = 1) is decided
     exactly when the expression is built; integers, strings and ``None`` stay as they are. ``point``
-    maps each symbol to its float64 value, which mpmath represents exactly. Inputs that are exactly 0 and
+    maps each symbol to its float64 value, which a ball represents exactly. Inputs that are exactly 0 and
     not differentiated (a smoothing of 0, a zero target probability) become the constant 0, so that
     0 * log 0 = 0 is decided when the expression is built; this changes neither the value nor the
     condition scale, to which an input contributes ``|x| |d out / d x| = 0``.
@@ -201,12 +203,15 @@ def elementwise(case: dict, element_fn: Callable, *, arrays: tuple[str, ...] = (
 
 def reduce(losses: np.ndarray, reduction: str, denominator=None) -> np.ndarray:
     """The reduced output as an object array: the losses ("none"), their sum, or sum / denominator
-    (default: the number of losses)."""
+    (default: the number of losses). A mean over a denominator that is exactly 0 (every target ignored, or
+    weighted 0) is :data:`UNDEFINED`: NaN, as PyTorch returns 0/0, with the gradient 0 of the sum it divides,
+    which is identically 0 there."""
     if reduction == "none":
         return losses
     total = sp.Add(*losses.flat)
     if reduction == "mean":
-        total = total / (losses.size if denominator is None else denominator)
+        denominator = losses.size if denominator is None else denominator
+        total = UNDEFINED if denominator == 0 else total / denominator
     out = np.empty((), dtype=object)
     out[()] = total
     return out

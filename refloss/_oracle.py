@@ -2,8 +2,8 @@
 
 The audit, the testing helpers, the golden data and the conformance judge reach the definitions and the oracle
 through these functions only; nothing in the core (numerics, losses, info, the registry) imports the proofs,
-and the proofs import nothing of refloss's. The engine needs the ``audit`` extra (SymPy, mpmath); without it,
-these raise :class:`RefLossError` naming the extra.
+and the proofs import nothing of refloss's. The engine needs the ``audit`` extra (SymPy, mpmath, python-flint);
+without it, these raise :class:`RefLossError` naming the extra.
 """
 
 from __future__ import annotations
@@ -36,6 +36,23 @@ def reference(entry: Entry, case: dict):
     return _engine("_oracle").reference(entry, case)
 
 
+def check_stored(entry: Entry, case: dict, stored: dict, bits: int) -> tuple[list[str], list[str]]:
+    """The stored digits of a golden case that the definition proves wrong, and how many it cannot check
+    (:func:`refloss.proofs._check.check_stored`)."""
+    return _engine("_check").check_stored(entry, case, stored, bits)
+
+
+def decimal_text(x, digits: int) -> str:
+    """An oracle number rounded to ``digits`` significant digits, as stored."""
+    return _engine("_oracle").decimal_text(x, digits)
+
+
+def stored_digits() -> tuple[int, int]:
+    """(significant digits of a stored value or gradient component, of a stored condition scale)."""
+    engine = _engine("_oracle")
+    return engine.DIGITS, engine.SCALE_DIGITS
+
+
 def definition_of(entry: Entry):
     """The entry's :class:`~refloss.proofs._definitions.Definition` (imports its family's proof module)."""
     return _engine("_definitions").definition_of(entry)
@@ -47,5 +64,5 @@ def latex(expr) -> str:
 
 
 def float64(arr) -> np.ndarray:
-    """An object array of the oracle's mpmath numbers rounded to float64."""
+    """An object array of the oracle's numbers rounded to float64."""
     return _engine("_oracle").float64(arr)

@@ -11,6 +11,9 @@ function of :mod:`refloss.checks`, the same that ``tests/test_registry.py`` and 
 * **stress**: at every named stress point, the value and every gradient component (called through the entry)
   are within the policy of the 50-digit oracle, evaluated now; the column shows the worst, in ulps;
 * **golden**: the entry's golden file is fresh and refloss matches every stored case;
+* **certified**: every stored digit agrees with an enclosure of the exact value recomputed by an independent route
+  (:func:`refloss.checks.check_digits`); the column shows how many stored values and gradient components are
+  certified (proven digits) out of all (``--json``: the integer fields ``certified`` and ``uncertified``);
 * **drawn**: the oracle on hypothesis-drawn moderate inputs of small shape;
 * **fd**: the closed-form gradient against five-point finite differences of the float64 value, on drawn
   moderate inputs of any shape (error <= :data:`refloss.checks.GRAD_TOL`), independent of the definition;
@@ -47,6 +50,8 @@ class AuditRow:
     proof_ok: bool | None = None
     stress_ulps: float | None = None
     golden_ulps: float | None = None
+    certified: int | None = None
+    uncertified: int | None = None
     drawn_ulps: float | None = None
     grad_error: float | None = None
     extreme_ok: bool | None = None
@@ -92,6 +97,7 @@ def audit_entry(entry: Entry, tier: str = "full", examples: int | None = None) -
     if tier == "full":
         row.stress_ulps = attempt("stress", lambda: checks.check_stress(entry))
     row.golden_ulps = attempt("golden", lambda: checks.check_golden(entry))
+    row.certified, row.uncertified = attempt("certified", lambda: checks.check_digits(entry)) or (None, None)
     row.drawn_ulps = attempt("drawn", lambda: checks.check_drawn(entry, examples))
     row.grad_error = attempt("fd", lambda: checks.check_fd(entry, examples))
     row.extreme_ok = attempt("extreme", lambda: checks.check_finite(entry, examples)) is True
@@ -121,13 +127,19 @@ def _fmt(x, kind: str) -> str:
     return f"{x:.1f}" if kind == "ulps" else f"{x:.1e}"
 
 
+def _certified(row: AuditRow) -> str:
+    return "-" if row.certified is None else f"{row.certified}/{row.certified + row.uncertified}"
+
+
 def format_table(rows: list[AuditRow], entries: list[Entry] | None = None) -> str:
-    head = (f"{'name':<34} {'family':<15} {'complete':>8} {'proof':>5} {'stress':>7} {'golden':>7} {'drawn':>7} "
+    head = (f"{'name':<34} {'family':<15} {'complete':>8} {'proof':>5} {'stress':>7} {'golden':>7} {'certified':>11} "
+            f"{'drawn':>7} "
             f"{'fd':>8} {'extreme':>7} {'shift':>8} {'fuzz':>7} {'time':>6}  status")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r.name:<34} {r.family:<15} {_fmt(r.complete_ok, 'ok'):>8} {_fmt(r.proof_ok, 'ok'):>5} "
                      f"{_fmt(r.stress_ulps, 'ulps'):>7} {_fmt(r.golden_ulps, 'ulps'):>7} "
+                     f"{_certified(r):>11} "
                      f"{_fmt(r.drawn_ulps, 'ulps'):>7} "
                      f"{_fmt(r.grad_error, 'e'):>8} {_fmt(r.extreme_ok, 'ok'):>7} {_fmt(r.shift_error, 'e'):>8} "
                      f"{_fmt(r.fuzz_ulps, 'ulps'):>7} {r.seconds:>5.1f}s  {'ok' if r.ok else 'FAIL'}")
@@ -137,8 +149,8 @@ def format_table(rows: list[AuditRow], entries: list[Entry] | None = None) -> st
     lines.append("")
     lines.append(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
     lines.append(f"(stress, golden, drawn, fuzz: worst error in ulps of max(|exact| + condition scale, tiny), "
-                 f"tolerance {ULPS}; fd: finite-difference error, tolerance {checks.GRAD_TOL:g}; "
-                 "shift: relative change)")
+                 f"tolerance {ULPS}; certified: stored values and gradient components whose digits are proven, "
+                 f"of all; fd: finite-difference error, tolerance {checks.GRAD_TOL:g}; shift: relative change)")
     for e in entries or []:
         if e.tolerance.reason:
             lines.append(f"  {e.name}: tolerance {e.tolerance.ulps:g} ulps: {e.tolerance.reason}")

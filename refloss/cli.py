@@ -122,6 +122,7 @@ def _cmd_audit(args) -> int:
             return 2
         entries = [e for e in entries if e.name in args.names]
     try:
+        import flint  # noqa: F401
         import hypothesis  # noqa: F401
         import mpmath  # noqa: F401
         import sympy  # noqa: F401
@@ -142,6 +143,7 @@ def _cmd_conform(args) -> int:
     from .conform._report import as_json, format_table
 
     try:
+        import flint  # noqa: F401
         import hypothesis  # noqa: F401
         import mpmath  # noqa: F401
         import sympy  # noqa: F401

@@ -62,6 +62,12 @@ def test_golden_file_is_fresh_and_matched(entry):
     checks.check_golden(entry)
 
 
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_stored_digits_lie_in_their_enclosures(entry):
+    """Every stored digit (stress points and extreme inputs) against enclosures recomputed by another route."""
+    checks.check_digits(entry)
+
+
 @pytest.mark.full
 @pytest.mark.parametrize("entry, case_id", STRESS, ids=[f"{e.name}-{c}" for e, c in STRESS])
 def test_oracle_at_stress_point(entry, case_id):

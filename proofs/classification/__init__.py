@@ -14,7 +14,7 @@ form that the registered gradient implements, proved equal to SymPy's derivative
 
 **How this module is checked.** The symbolic proofs are the ``_prove_*`` functions, listed per object
 below. Numerically, refloss's float64 value and every gradient component are checked generically, not
-here: against the oracle of the definition (mpmath at the precision the definition needs, SymPy's
+here: against the oracle of the definition (ball arithmetic at the precision the definition needs, SymPy's
 derivative of it, the condition scale of each element) at the entry's stress points and on drawn inputs,
 under the one tolerance policy of :mod:`refloss.tolerance` (``refloss audit``). The softmax losses' stress
 points are ``refloss._cases.softmax_stress`` (logit gaps of 15 to 80 with the target on the dominant class

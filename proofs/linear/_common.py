@@ -5,6 +5,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import sympy as sp
+from flint import arb, ctx
 
 EPS = sp.Symbol("varepsilon", nonnegative=True)
 
@@ -34,11 +35,13 @@ class SoftCap(sp.Function):
             return sp.sech(u / cap) ** 2
         return sp.tanh(u / cap) - u / cap * sp.sech(u / cap) ** 2
 
-    def _eval_evalf(self, prec):
+    def as_elementary(self):
+        """The elementary form the oracle evaluates (proofs/_arb.py)."""
         u, cap = self.args
-        return (cap * sp.tanh(u / cap))._eval_evalf(prec)
+        return cap * sp.tanh(u / cap)
 
-    _imp_ = staticmethod(lambda u, cap: cap * mpmath.tanh(u / cap))
+    def _eval_evalf(self, prec):
+        return self.as_elementary()._eval_evalf(prec)
 
 
 def capped(u, cap):
@@ -61,13 +64,15 @@ def head_logits(e, c, bias):
 
 
 def exact_logits(e, c, bias=None) -> np.ndarray:
-    """u = e c^T + b of float inputs, exactly, as mpmath numbers (object array (N, V))."""
+    """u = e c^T + b of float inputs, exactly, as exact balls (object array (N, V))."""
     e, c = np.asarray(e, dtype=np.float64), np.asarray(c, dtype=np.float64)
-    with mpmath.workprec(4400):  # products of float64s lie within 2^-2148 .. 2^2048: their sums are exact
+    with ctx.workprec(4400):  # products of float64s lie within 2^-2148 .. 2^2048: their sums are exact
         u = np.empty((e.shape[0], c.shape[0]), dtype=object)
         for n, v in np.ndindex(*u.shape):
-            terms = [mpmath.mpf(float(x)) * mpmath.mpf(float(y)) for x, y in zip(e[n], c[v])]
-            u[n, v] = mpmath.fsum(terms + ([] if bias is None else [mpmath.mpf(float(bias[v]))]))
+            terms = [arb(float(x)) * arb(float(y)) for x, y in zip(e[n], c[v])]
+            u[n, v] = sum(terms + ([] if bias is None else [arb(float(bias[v]))]), arb(0))
+            if not u[n, v].is_exact():
+                raise AssertionError(f"the logit u[{n}, {v}] did not come out exact")
     return u
 
 

@@ -52,10 +52,11 @@ rows copied from the classifier (peaky softmax), ties, one row, one class, every
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 import sympy as sp
+from flint import ctx
 
+from .._arb import to_mpf
 from .._definitions import define, ell, partial
 from .._oracle import intermediate_scales
 from .._tactics import assert_identities_numerically, assert_identity
@@ -114,21 +115,21 @@ def _logits(case) -> dict:
     return {"u": exact_logits(case["e"], case["c"], case.get("bias"))}
 
 
-def _intermediate_scales(case, dps: int):
+def _intermediate_scales(case, bits: int):
     """The head logits, and with a soft cap the capped logits, are rounded by every implementation
     (refloss.tolerance): the scales they add. The capped logits' scale of the gradient w.r.t. them reaches G
     through the cap's slope."""
     u = _logits(case)["u"]
-    value_scale, scales = intermediate_scales(lambda x: _build_on_logits(case, x["u"]), {"u": u}, dps,
+    value_scale, scales = intermediate_scales(lambda x: _build_on_logits(case, x["u"]), {"u": u}, bits,
                                               _row_blocks({"u": u}))
     cap = case.get("softcap")
     if cap is not None:
-        with mpmath.workdps(dps):
-            z = np.vectorize(lambda x: cap * mpmath.tanh(x / cap), otypes=[object])(u)
-            slope = np.vectorize(lambda x: mpmath.sech(x / cap) ** 2, otypes=[object])(u)
+        with ctx.workprec(bits):
+            z = np.vectorize(lambda x: cap * (x / cap).tanh(), otypes=[object])(u)
+            slope = np.vectorize(lambda x: to_mpf((x / cap).sech() ** 2), otypes=[object])(u)
         uncapped = {**case, "softcap": None}
         capped_scale, capped_scales = intermediate_scales(lambda x: _build_on_logits(uncapped, x["z"]), {"z": z},
-                                                          dps, _row_blocks({"z": z}))
+                                                          bits, _row_blocks({"z": z}))
         value_scale = value_scale + capped_scale
         scales = {"u": scales["u"] + capped_scales["z"] * slope}
     heads = {"u": ("c", case["c"], case["e"], None if case.get("bias") is None else "bias")}

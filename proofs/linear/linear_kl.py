@@ -63,10 +63,10 @@ def _kl_logits(case) -> dict:
     return {"t": exact_logits(case["e"], case["c_teacher"]), "s": exact_logits(case["e"], case["c_student"])}
 
 
-def _kl_intermediate_scales(case, dps: int):
+def _kl_intermediate_scales(case, bits: int):
     """Both heads' logits are rounded by every implementation (refloss.tolerance): the scales they add."""
     logits = _kl_logits(case)
-    value_scale, scales = intermediate_scales(lambda x: _kl_on_logits(case, x["t"], x["s"]), logits, dps,
+    value_scale, scales = intermediate_scales(lambda x: _kl_on_logits(case, x["t"], x["s"]), logits, bits,
                                               _row_blocks(logits))
     heads = {"t": ("c_teacher", case["c_teacher"], case["e"], None),
              "s": ("c_student", case["c_student"], case["e"], None)}

@@ -10,7 +10,7 @@ Notation: logits :math:`z \in \mathbb{R}^C` (the class axis is the last axis),
 **How this module is checked.** The row functions of this module are the definitions, written once: the
 same code gives the registered LaTeX, the expressions of the symbolic proofs (the ``_prove_*`` functions)
 and the oracle. Numerically, refloss's float64 value and every gradient (Jacobian) component are checked
-generically, not here: against the oracle of the definition (mpmath at the precision the definition needs,
+generically, not here: against the oracle of the definition (ball arithmetic at the precision the definition needs,
 SymPy's derivative of it, the condition scale of each element) at the entry's stress points and on drawn
 inputs, under the one tolerance policy of :mod:`refloss.tolerance` (``refloss audit``). The stress points of
 both objects are ``refloss._cases.softmax_stress``: logit gaps of 15 to 80, near-ties and exact ties,

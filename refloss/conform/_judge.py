@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from .. import tolerance
 from .._registry import Entry, get
-from .._validate import RefLossError
+from .._validate import RefLossError, RefLossWarning
 from ..golden.dataset import GoldenCase, same_inputs
 from ..golden.dataset import load as load_golden
 
@@ -175,7 +176,8 @@ def oracle_case(case_id: str, entry: Entry, kwargs: dict) -> GoldenCase:
     ref = reference(entry, kwargs)
     grads = {n: float64(g) for n, g in ref.grads.items()}
     scales = {n: float64(g) for n, g in ref.grad_scales.items()}
-    return GoldenCase(case_id, entry.name, kwargs, float64(ref.value), float64(ref.value_scale), grads, scales)
+    return GoldenCase(case_id, entry.name, kwargs, float64(ref.value), float64(ref.value_scale), grads, scales,
+                      {name: list(arr.flat) for name, arr in ref.text.items()}, ref.bits, ref.uncertified())
 
 
 class CaseBook:
@@ -245,13 +247,15 @@ def _outputs(case: GoldenCase, out: Output, oracle_map, kwargs) -> dict[str, _Co
 def _refloss_output(entry: Entry, kwargs: dict) -> Output:
     from .._oracle import gradient_components
 
-    value = np.asarray(entry.fn(**kwargs), dtype=np.float64)
-    grads = {}
-    if entry.grad is not None:
-        try:
-            grads = gradient_components(entry, entry.grad(**kwargs))
-        except RefLossError:  # undefined where the value is infinite; the oracle has no gradient either
-            grads = {}
+    with warnings.catch_warnings():  # the documented NaN of a mean over zero weight warns; it is judged
+        warnings.simplefilter("ignore", RefLossWarning)
+        value = np.asarray(entry.fn(**kwargs), dtype=np.float64)
+        grads = {}
+        if entry.grad is not None:
+            try:
+                grads = gradient_components(entry, entry.grad(**kwargs))
+            except RefLossError:  # undefined where the value is infinite; the oracle has no gradient either
+                grads = {}
     return Output(value, grads)
 
 

@@ -3,21 +3,22 @@
 For other frameworks' test suites (load the inputs, compare your outputs) and for refloss itself (the audit and
 the tests require a match under :mod:`refloss.tolerance`). ``data/<name>.json`` holds the entry's named stress
 points: the inputs, the value and the gradient with respect to each differentiable input at 25 significant
-digits of the 50-digit oracle, and the condition scale of every element (6 digits: it sets the unit of the
-tolerance), so that anyone can apply the same tolerance policy. ``data/<name>.json.sha256`` holds its checksum;
-:func:`load` refuses a file that does not match. Floats of the inputs are shortest round-trip strings
-(``repr``), ``-inf`` included.
+digits, the condition scale of every element (6 digits: it sets the unit of the tolerance), so that anyone can
+apply the same tolerance policy, the working precision that proved the digits (``bits``) and, under
+``uncertified``, each element whose digits are not proven with the reason (field -> flat index -> reason).
+``data/<name>.json.sha256`` holds its checksum; :func:`load` refuses a file that does not match. Floats of the
+inputs are shortest round-trip strings (``repr``), ``-inf`` included.
 
-Oracle: the object's SymPy definition (``proofs/<family>/<name>.py``), evaluated by mpmath with as many digits
-as it needs, and SymPy's derivative of it: neither depends on refloss's float64 code nor on its closed-form
-gradients.
+Oracle: the object's SymPy definition (``proofs/<family>/<name>.py``) and SymPy's derivative of it, evaluated in
+Arb ball arithmetic until both ends of every ball round to the stored digits (``docs/verification.rst``, *What
+is proven*): neither depends on refloss's float64 code nor on its closed-form gradients.
 
-**The file is the cache of the oracle.** The oracle costs seconds per stress point, so it runs once, when the
+**The file is the cache of the oracle.** The oracle costs up to a second per stress point, so it runs once, when the
 definition or its inputs change, not on every test run (as Boost.Math's generated test data and SciPy's
 ``_precompute``). The file's ``fingerprint`` records what produced it (:func:`fingerprint`: digests of the
-definition's source and of the oracle engine's, of the stress inputs, the differentiated inputs, and the SymPy
-and mpmath releases); :func:`stale` compares it with the checkout, without SymPy or the oracle, and the default
-test tier fails on a stale file, naming ``make golden``, which regenerates exactly the stale files
+definition's source and of the oracle engine's, of the stress inputs, the differentiated inputs, and the SymPy,
+mpmath and python-flint releases); :func:`stale` compares it with the checkout, without SymPy or the oracle, and
+the default test tier fails on a stale file, naming ``make golden``, which regenerates exactly the stale files
 (``python -m refloss.golden.dataset --stale``; ``python -m refloss.golden.dataset NAME ...`` regenerates the
 named ones). The full tier regenerates every file and requires it byte for byte.
 
@@ -43,13 +44,16 @@ from .. import _fuzz, tolerance
 from .._generated import DATA, path_of, stored_formulas  # noqa: F401 - part of this module's interface
 from .._validate import RefLossError
 
-VERSION = 3
-DIGITS = 25  # of the 50 correct ones, enough to round to float64 (17) with room to spare
-SCALE_DIGITS = 6  # a condition scale sets the unit of the tolerance; it is not a value to match
+VERSION = 4
 
 
 @dataclass(frozen=True)
 class GoldenCase:
+    """One stored case: inputs, the oracle's value and gradients rounded to float64 with their condition scales,
+    the stored digits themselves (``texts``: ``"value"`` and each input name to the flat list), the working
+    precision that proved them (``bits``) and the elements whose digits are not proven (``uncertified``:
+    field -> flat index -> reason)."""
+
     id: str
     name: str
     kwargs: dict
@@ -57,6 +61,15 @@ class GoldenCase:
     value_scale: np.ndarray
     grads: dict[str, np.ndarray]
     grad_scales: dict[str, np.ndarray]
+    texts: dict[str, list[str]]
+    bits: int
+    uncertified: dict[str, dict[str, str]]
+
+    def counts(self) -> tuple[int, int]:
+        """(certified, uncertified) stored values and gradient components."""
+        total = sum(len(t) for t in self.texts.values())
+        unproven = sum(len(u) for u in self.uncertified.values())
+        return total - unproven, unproven
 
 
 def _encode_input(x):
@@ -80,18 +93,9 @@ def _decode(x):
     return np.array([float(t) for t in x["data"]], dtype=np.float64).reshape(x["shape"])
 
 
-def _encode_exact(arr, digits: int = DIGITS) -> dict:
-    import mpmath
-
-    a = np.asarray(arr, dtype=object)
-    return {"dtype": "float64", "shape": list(a.shape),
-            "data": [mpmath.nstr(t, digits, min_fixed=1, max_fixed=0) if mpmath.isfinite(t) else str(float(t))
-                     for t in a.ravel()]}
-
-
 #: The releases of the oracle's toolchain a file was generated with, to the precision that pyproject.toml pins
 #: them (a minor release may change SymPy's LaTeX or mpmath's last digits; a patch release may not).
-TOOLCHAIN = ("sympy", "mpmath")
+TOOLCHAIN = ("sympy", "mpmath", "python-flint")
 
 
 def _release(package: str) -> str:
@@ -176,27 +180,38 @@ def stale(name: str) -> list[str]:
 
 def generate(name: str) -> dict:
     """The oracle of the entry's definition at its stress points and extreme inputs, and its LaTeX."""
-    import mpmath
-
-    from .._oracle import definition_of, latex, reference
+    from .._oracle import decimal_text, definition_of, latex, reference, stored_digits
     from .._registry import get
 
     entry = get(name)
     definition = definition_of(entry)
     gradient = definition.gradient_formula()
+    digits, scale_digits = stored_digits()
+
+    def exact(texts) -> dict:
+        return {"dtype": "float64", "shape": list(texts.shape), "data": list(texts.flat)}
+
+    def scales(arr) -> dict:
+        arr = np.asarray(arr, dtype=object)
+        return {"dtype": "float64", "shape": list(arr.shape), "data": [decimal_text(x, scale_digits) for x in arr.flat]}
 
     def evaluated(cases: dict) -> list[dict]:
         out = []
         for case_id, kwargs in cases.items():
             ref = reference(entry, kwargs)
             out.append({"id": f"{name}__{case_id}", "kwargs": {k: _encode_input(v) for k, v in kwargs.items()},
-                        "value": _encode_exact(ref.value), "value_scale": _encode_exact(ref.value_scale, SCALE_DIGITS),
-                        "grads": {w: _encode_exact(g) for w, g in ref.grads.items()},
-                        "grad_scales": {w: _encode_exact(g, SCALE_DIGITS) for w, g in ref.grad_scales.items()}})
+                        "value": exact(ref.text["value"]), "value_scale": scales(ref.value_scale),
+                        "grads": {w: exact(ref.text[w]) for w in ref.grads},
+                        "grad_scales": {w: scales(g) for w, g in ref.grad_scales.items()},
+                        "bits": ref.bits, "uncertified": ref.uncertified()})
         return out
 
-    return {"format": "refloss-golden", "version": VERSION, "name": name, "digits": DIGITS,
-            "oracle": f"{entry.proof} (SymPy definition), mpmath {mpmath.__version__}",
+    return {"format": "refloss-golden", "version": VERSION, "name": name, "digits": digits,
+            "oracle": f"{entry.proof} (SymPy definition) in Arb ball arithmetic, "
+                      f"python-flint {_release('python-flint')}",
+            "certified": "every digit of a value or gradient component is proven (both ends of an Arb enclosure "
+                         "of the exact value round to it) unless the case's 'uncertified' names it (field -> "
+                         "flat index -> reason)",
             "policy": f"|got - value| <= {tolerance.ULPS} * 2^-52 * max(|value| + scale, 2^-1022), elementwise",
             "generator": f"python -m refloss.golden.dataset {name}",
             "fingerprint": fingerprint(entry),
@@ -243,7 +258,9 @@ def load(name: str, path: Path | None = None, section: str = "cases") -> list[Go
     return [GoldenCase(c["id"], payload["name"], {k: _decode(v) for k, v in c["kwargs"].items()},
                        _decode(c["value"]), _decode(c["value_scale"]),
                        {k: _decode(v) for k, v in c["grads"].items()},
-                       {k: _decode(v) for k, v in c["grad_scales"].items()}) for c in payload[section]]
+                       {k: _decode(v) for k, v in c["grad_scales"].items()},
+                       {"value": c["value"]["data"], **{k: v["data"] for k, v in c["grads"].items()}},
+                       c["bits"], c["uncertified"]) for c in payload[section]]
 
 
 def same_inputs(a: dict, b: dict) -> bool:

@@ -30,8 +30,8 @@ def _entropy_parts(logits, reduction):
     paper=_SHANNON,
     strategy=lambda extreme: _entropy_cases(extreme),
     stress=lambda: {**cases.softmax_stress(targets=False),
-                    **{f"{k}__base_2": {**c, "base": 2.0} for k, c in cases.softmax_stress(targets=False).items()
-                       if k in ("gaps__target_dominant", "ties")}},
+                    **{f"{k}__base_{b:g}": {**c, "base": b} for k, c in cases.softmax_stress(targets=False).items()
+                       if k in ("gaps__target_dominant", "ties") for b in (2.0, 10.0)}},
     shift_invariant=("logits",),
 )
 def softmax_entropy(logits: ArrayLike, *, base: float | None = None, reduction: str = "mean"):

@@ -159,4 +159,9 @@ def _cross_entropy_stress():
                                                   "label_smoothing": 1.0, "reduction": "none"},
         "near_zero_logits_probabilities_smoothing_0.999__sum": {
             "logits": near_zero, "target": soft, "label_smoothing": 0.999, "reduction": "sum"},
+        # "mean" over zero total weight: NaN (0/0, PyTorch's), the gradient 0
+        "every_target_ignored__mean": {"logits": gaps[:2], "target": np.array([-100, -100]), "reduction": "mean"},
+        "zero_total_weight__label_smoothing__mean": {
+            "logits": gaps[:3], "target": np.array([0, 1, 0]), "weight": np.array([0.0, 0.0, 3.0]),
+            "label_smoothing": 0.1, "reduction": "mean"},
     }

@@ -64,7 +64,8 @@ def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
     strategy=lambda extreme: _focal_cases(extreme),
     stress=lambda: {**cases.softmax_stress(gamma=(0.0, 0.5, 2.0)),
                     "alpha_per_class": {**cases.softmax_stress()["gaps__target_second"], "gamma": 1.5,
-                                        "alpha": np.array([0.25, 0.5, 2.0])}},
+                                        "alpha": np.array([0.25, 0.5, 2.0])},
+                    "alpha_scalar": {**cases.softmax_stress()["gaps__target_dominant"], "gamma": 2.0, "alpha": 0.25}},
     shift_invariant=("logits",),
 )
 def focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: ArrayLike | float | None = None,

@@ -62,6 +62,8 @@ def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFoc
     strategy=lambda extreme: _sigmoid_focal_cases(extreme),
     stress=lambda: {**{f"{name}__gamma_{g:g}": {**case, "gamma": g} for name, case in _binary_stress().items()
                        if "weight" not in case and name != "defaults" for g in (0.5, 2.0)},
+                    **{f"soft_labels__gamma_0.5__alpha_{a}": {**_binary_stress()["soft_labels"], "gamma": 0.5,
+                                                              "alpha": a} for a in (0.75, None)},
                     "defaults": _binary_stress()["defaults"]},
 )
 def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: float | None = 0.25,

@@ -187,6 +187,12 @@ def _linear_stress() -> dict[str, dict]:
         "one_row": _case([[0.25, -4.0]], _GAP_C, [1], z_loss=1.0, reduction="mean"),
         "one_class": _case([[3.0, 1.0], [-700.0, 2.0]], [[1.0, -0.5]], [0, 0], softcap=50.0),
         "every_target_ignored_sum": _case([[1.0, 2.0], [3.0, 4.0]], _GAP_C, [-100, -100], reduction="sum"),
+        # "mean" over zero total weight: NaN (0/0, PyTorch's), the gradient 0
+        "every_target_ignored_z_loss_mean": _case([[1.0, 2.0], [3.0, 4.0]], _GAP_C, [-100, -100], z_loss=0.5,
+                                                  reduction="mean"),
+        # the z-loss shares the class-weighted denominator W but is not itself weighted
+        "weights_z_loss_mean": _case(_GAP_E, _GAP_C, [0, 1, 2, 0], weight=np.array([0.5, 2.0, 0.0]),
+                                     z_loss=1e-2, reduction="mean"),
         "huge_softcap_tiny_logits": _case([[1e-5, 2e-5]], _GAP_C, [0], softcap=1e300),
         "tiny_softcap": _case([[1.0, -2.0], [0.5, 0.5]], _GAP_C, [0, 2], softcap=1e-3, reduction="mean"),
         # equal rows of c tie every row's logits at 3; full smoothing then makes G = 0 for any e
