@@ -22,24 +22,30 @@ def logits_from_max(z: np.ndarray) -> np.ndarray:
         return z - np.max(z, axis=-1, keepdims=True)
 
 
-def _log_sum_exp_from_max(shifted: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """log(sum_j exp(z_j - m)) = log1p(sum over all but one maximal entry): log1p keeps the largest
-    log-probability accurate near 0, where log(1 + tiny) would round to 0 (scipy.special.log_softmax
-    uses log(s), so it returns exactly 0 for logits [100, 0] instead of -3.7e-44)."""
-    rest = np.exp(shifted)
-    np.put_along_axis(rest, np.argmax(z, axis=-1)[..., None], 0.0, axis=-1)
-    return np.log1p(rest.sum(axis=-1, keepdims=True))
+def softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""``(z - m, e^(z - m), log S, S)`` of validated logits, with :math:`S = \sum_j e^{z_j - m}`: one exponential
+    per entry for the log-softmax ``z - m - log S`` and the softmax ``e^(z - m) / S``. ``log S`` is log1p of the
+    sum over all but one maximal entry: log1p keeps the largest log-probability accurate near 0, where log(1 +
+    tiny) would round to 0 (scipy.special.log_softmax uses log(s), so it returns exactly 0 for logits [100, 0]
+    instead of -3.7e-44)."""
+    shifted = logits_from_max(z)
+    exp_shifted = np.exp(shifted)
+    top = np.argmax(z, axis=-1)[..., None]
+    np.put_along_axis(exp_shifted, top, 0.0, axis=-1)
+    rest = exp_shifted.sum(axis=-1, keepdims=True)
+    np.put_along_axis(exp_shifted, top, 1.0, axis=-1)  # e^0 at the maximum
+    return shifted, exp_shifted, np.log1p(rest), 1.0 + rest
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     """log_softmax of validated logits (class axis last), accurate in every entry."""
-    shifted = logits_from_max(z)
-    return shifted - _log_sum_exp_from_max(shifted, z)
+    shifted, _, log_total, _ = softmax_parts(z)
+    return shifted - log_total
 
 
 def _logsumexp(z: np.ndarray) -> np.ndarray:
     """log sum_j e^{z_j} of validated logits: max + log1p(rest), without overflow for any finite row."""
-    return (np.max(z, axis=-1, keepdims=True) + _log_sum_exp_from_max(logits_from_max(z), z))[..., 0][()]
+    return (np.max(z, axis=-1, keepdims=True) + softmax_parts(z)[2])[..., 0][()]
 
 
 def softmax_over_uniform_minus_1(z: np.ndarray) -> np.ndarray:
@@ -77,8 +83,9 @@ def softmax_over_uniform_minus_1(z: np.ndarray) -> np.ndarray:
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """softmax of validated logits, as exp(log_softmax) so tiny probabilities keep relative accuracy."""
-    return np.exp(_log_softmax(z))
+    """softmax of validated logits, as e^(z - m) / S: tiny probabilities keep relative accuracy."""
+    _, exp_shifted, _, total = softmax_parts(z)
+    return exp_shifted / total
 
 
 def softplus(x: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from numpy.typing import ArrayLike
 
 from .. import _cases as cases
 from .. import _validate as v
+from .._blocks import by_rows
 from .._registry import Param, gradient_of, register
 from ..numerics import _logsumexp, softmax
 from ._common import _BLANCHARD
@@ -42,7 +43,8 @@ def logsumexp(logits: ArrayLike) -> np.ndarray:
 
     Reference: Blanchard, Higham & Higham (2021), Algorithm 2 (shifted log-sum-exp with log1p).
     """
-    return _logsumexp(v.logits(logits))
+    z = v.logits(logits)
+    return by_rows(_logsumexp, z.reshape(-1, z.shape[-1])).reshape(z.shape[:-1])[()]
 
 
 @gradient_of("logsumexp")
@@ -54,4 +56,5 @@ def logsumexp_grad(logits: ArrayLike) -> np.ndarray:
     >>> logsumexp_grad([0.0, np.log(3.0)])
     array([0.25, 0.75])
     """
-    return softmax(v.logits(logits))
+    z = v.logits(logits)
+    return by_rows(softmax, z.reshape(-1, z.shape[-1])).reshape(z.shape)

@@ -11,7 +11,7 @@ from ... import _cases as cases
 from ... import _validate as v
 from ..._reduce import check_reduction
 from ..._registry import Paper, Param
-from ...numerics import _log_softmax, plogq, softmax_over_uniform_minus_1, softplus
+from ...numerics import plogq, softmax_over_uniform_minus_1, softmax_parts
 
 _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' | 'sum' | 'none' (denominator of 'mean' as documented)")
 
@@ -30,23 +30,41 @@ _FOCAL = Paper("Focal Loss for Dense Object Detection", arxiv="1708.02002", wher
 class _CETerms(NamedTuple):
     logits: np.ndarray  # (..., C)
     logp: np.ndarray  # (..., C)
-    targeted: np.ndarray  # (..., C): the a_c with loss = -sum_c a_c log p_c, less their common part u
+    targeted: np.ndarray | None  # (..., C): the a_c with loss = -sum_c a_c log p_c, less their common part u
     uniform: np.ndarray  # (..., 1): u, eps / C per kept row when smoothing without class weights, else 0
     denominator: float  # of "mean"
+    # one class per row (class targets without smoothing): a = w_y e_y, held as y and w_y, not as a dense a
+    y: np.ndarray | None = None  # (...,) the target class (0 on ignored rows)
+    w_y: np.ndarray | None = None  # (...,) its weight, 0 on ignored rows
+    exp_shifted: np.ndarray | None = None  # (..., C) e^(z - m), and the softmax's denominator S: p = e^(z - m) / S
+    total: np.ndarray | None = None  # (..., 1)
 
     @property
     def coeff(self) -> np.ndarray:
+        """The dense a (not formed for one class per row, whose users read ``y`` and ``w_y``)."""
         return self.targeted + self.uniform
 
 
-def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CETerms:
+class _CEInputs(NamedTuple):
+    """Validated cross-entropy arguments, before any (..., C) work: what every block of rows shares."""
+
+    z: np.ndarray  # (..., C) logits
+    target: np.ndarray  # (...,) class indices, or (..., C) probabilities
+    probabilities: bool
+    w: np.ndarray  # (C,) class weights (ones without)
+    weighted: bool
+    eps: float
+    ignore_index: int
+    denominator: float  # of "mean"
+
+
+def _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CEInputs:
     z = v.logits(logits)
     check_reduction(reduction)
     eps = v.scalar(label_smoothing, v.UNIT_INTERVAL, "label_smoothing")
     ignore_index = v.integer(ignore_index, "ignore_index")
     n_classes = z.shape[-1]
     w = np.ones(n_classes) if weight is None else v.nonnegative_weights(weight, "weight", length=n_classes)
-    logp = _log_softmax(z)
     target_arr = v.as_array(target, "target")
     if target_arr.shape == z.shape:
         # Probability targets (PyTorch dispatches on equal shapes): a = w * ((1 - eps) t + eps / C).
@@ -56,22 +74,43 @@ def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, 
         if ignore_index >= 0:
             raise v.RefLossError("ignore_index is not supported with probability targets (leave it negative)")
         t = v.probabilities(target_arr, z.shape, "target")
-        n_rows = float(np.prod(z.shape[:-1]))
-        if weight is None:
-            return _CETerms(z, logp, (1.0 - eps) * t, np.full(z.shape[:-1] + (1,), eps / n_classes), n_rows)
-        return _CETerms(z, logp, w * ((1.0 - eps) * t + eps / n_classes), np.zeros(z.shape[:-1] + (1,)), n_rows)
+        return _CEInputs(z, t, True, w, weight is not None, eps, ignore_index, float(np.prod(z.shape[:-1])))
     y = v.class_targets(target_arr, z.shape, ignore_index, "target")
     kept = y != ignore_index
-    y_safe = np.where(kept, y, 0)
+    denominator = float((w[np.where(kept, y, 0)] * kept).sum())
+    return _CEInputs(z, y, False, w, weight is not None, eps, ignore_index, denominator)
+
+
+def _ce_terms(inputs: _CEInputs, z: np.ndarray, target: np.ndarray) -> _CETerms:
+    """The terms of the rows ``z`` (all of ``inputs.z``, or a block of its rows) and their targets."""
+    n_classes, eps, w = z.shape[-1], inputs.eps, inputs.w
+    shifted, exp_shifted, log_total, total = softmax_parts(z)
+    logp = shifted - log_total
+    if inputs.probabilities:
+        if not inputs.weighted:
+            return _CETerms(z, logp, (1.0 - eps) * target, np.full(z.shape[:-1] + (1,), eps / n_classes),
+                            inputs.denominator)
+        return _CETerms(z, logp, w * ((1.0 - eps) * target + eps / n_classes), np.zeros(z.shape[:-1] + (1,)),
+                        inputs.denominator)
+    kept = target != inputs.ignore_index
+    y_safe = np.where(kept, target, 0)
+    w_y = w[y_safe] * kept
+    if eps == 0.0:
+        return _CETerms(z, logp, None, np.zeros(z.shape[:-1] + (1,)), inputs.denominator, y_safe, w_y, exp_shifted,
+                        total)
     one_hot = np.zeros(z.shape)
     np.put_along_axis(one_hot, y_safe[..., None], 1.0, axis=-1)
-    w_y = w[y_safe] * kept
     # a = m_n [ (1 - eps) w_y e_y + (eps / C) w ]: the smoothing part uses every class weight, not w_y.
     targeted = kept[..., None] * (1.0 - eps) * w_y[..., None] * one_hot
     uniform = kept[..., None] * (eps / n_classes)
-    if weight is not None:
+    if inputs.weighted:
         targeted, uniform = targeted + uniform * w, np.zeros_like(uniform)
-    return _CETerms(z, logp, targeted, uniform, float(w_y.sum()))
+    return _CETerms(z, logp, targeted, uniform, inputs.denominator)
+
+
+def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CETerms:
+    inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
+    return _ce_terms(inputs, inputs.z, inputs.target)
 
 
 def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
@@ -89,7 +128,17 @@ def _softmax_minus_coefficients(logp: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def _logit_gradient(terms: _CETerms) -> np.ndarray:
-    """p_j sum_c a_c - a_j, the common part u of the a_c as u (C p_j - 1) (module docstring)."""
+    """p_j sum_c a_c - a_j, the common part u of the a_c as u (C p_j - 1) (module docstring). With one class per
+    row that is w_y p_j off the target and w_y expm1(log p_y) on it: the same numbers as the general form, whose
+    leave-one-out sums of a one-hot a are w_y and 0, without its (..., C) coefficient arrays."""
+    if terms.y is not None:
+        grad = terms.exp_shifted * (terms.w_y[..., None] / terms.total)
+        target_logp = np.take_along_axis(terms.logp, terms.y[..., None], axis=-1)
+        with np.errstate(invalid="ignore"):  # a masked target's w_y * expm1(-inf) is refused before it is used
+            np.put_along_axis(grad, terms.y[..., None], np.where(terms.w_y[..., None] > 0,
+                                                                 terms.w_y[..., None] * np.expm1(target_logp), 0.0),
+                              axis=-1)
+        return grad
     grad = _softmax_minus_coefficients(terms.logp, terms.targeted)
     if terms.uniform.any():  # then no kept row has a masked class (_raise_if_masked)
         smoothed = (terms.uniform > 0)[..., 0]
@@ -98,6 +147,8 @@ def _logit_gradient(terms: _CETerms) -> np.ndarray:
 
 
 def _losses(terms: _CETerms) -> np.ndarray:
+    if terms.y is not None:
+        return -plogq(terms.w_y, np.take_along_axis(terms.logp, terms.y[..., None], axis=-1)[..., 0])
     return -plogq(terms.coeff, terms.logp).sum(axis=-1)
 
 
@@ -112,6 +163,14 @@ def _raise_if_masked(masked: np.ndarray, weight: np.ndarray, what: str) -> None:
                              "so its gradient is undefined")
 
 
+def _masked_coefficients(terms: _CETerms) -> tuple[np.ndarray, np.ndarray]:
+    """(masked, a): which logits are -inf and their coefficients, for :func:`_raise_if_masked` (with one class
+    per row, only the target's)."""
+    if terms.y is not None:
+        return np.isneginf(np.take_along_axis(terms.logits, terms.y[..., None], axis=-1)[..., 0]), terms.w_y
+    return np.isneginf(terms.logits), terms.coeff
+
+
 def _binary_inputs(logits, target, reduction):
     """Elementwise logits (any non-empty shape, finite) and labels in [0, 1] of the same shape."""
     x = v.real_array(logits, "logits")
@@ -122,8 +181,35 @@ def _binary_inputs(logits, target, reduction):
 
 
 def _binary_cross_entropy(x, y, pos_weight=1.0):
-    """pos_weight * y * softplus(-x) + (1 - y) * softplus(x): two non-negative terms, no cancellation."""
-    return pos_weight * y * softplus(-x) + (1.0 - y) * softplus(x)
+    """pos_weight * y * softplus(-x) + (1 - y) * softplus(x): two non-negative terms, no cancellation, with
+    softplus(+-x) = max(+-x, 0) + log1p(e^-|x|) sharing the one exponential."""
+    tail = np.abs(x, out=np.empty(np.shape(x)))  # in place from here: a block's temporaries are few
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    positive = np.maximum(-x, 0.0, out=np.empty(np.shape(x)))
+    positive += tail
+    positive *= y
+    if not (np.isscalar(pos_weight) and pos_weight == 1.0):
+        positive *= pos_weight
+    negative = np.maximum(x, 0.0, out=np.empty(np.shape(x)))
+    negative += tail
+    negative *= 1.0 - y
+    negative += positive
+    return negative
+
+
+def _sigmoids(x):
+    """(sigma(x), sigma(-x)) from the one exponential e^-|x|, each to a few ulps relative."""
+    decay = np.abs(x, out=np.empty(np.shape(x)))
+    np.negative(decay, out=decay)
+    np.exp(decay, out=decay)
+    near_one = np.add(decay, 1.0, out=np.empty(np.shape(x)))
+    np.reciprocal(near_one, out=near_one)
+    near_zero = decay
+    near_zero *= near_one
+    positive = x >= 0
+    return np.where(positive, near_one, near_zero), np.where(positive, near_zero, near_one)
 
 
 def _bce_inputs(logits, target, weight, pos_weight, reduction):

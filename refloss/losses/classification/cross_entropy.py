@@ -7,9 +7,19 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
+from ..._blocks import by_rows
 from ..._reduce import reduce, reduce_scale
 from ..._registry import Param, gradient_of, register
-from ._common import _PYTORCH_CE, _REDUCTION, _cross_entropy_terms, _logit_gradient, _losses, _raise_if_masked
+from ._common import (
+    _PYTORCH_CE,
+    _REDUCTION,
+    _ce_inputs,
+    _ce_terms,
+    _logit_gradient,
+    _losses,
+    _masked_coefficients,
+    _raise_if_masked,
+)
 
 
 @register(
@@ -83,8 +93,9 @@ def cross_entropy(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | N
     References: Szegedy et al. (2016) for label smoothing; PyTorch ``torch.nn.CrossEntropyLoss`` docs for
     weights, ``ignore_index`` and the denominators of ``"mean"``.
     """
-    terms = _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction)
-    return reduce(_losses(terms), reduction, terms.denominator)
+    inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
+    losses = by_rows(lambda z, t: _losses(_ce_terms(inputs, z, t)), *_rows(inputs))
+    return reduce(losses.reshape(inputs.z.shape[:-1]), reduction, inputs.denominator)
 
 
 @gradient_of("cross_entropy")
@@ -104,10 +115,22 @@ def cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLik
     >>> cross_entropy_grad([[0.0, 0.0]], [1])
     array([[ 0.5, -0.5]])
     """
-    terms = _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction)
-    _raise_if_masked(np.isneginf(terms.logits), terms.coeff, "cross_entropy")
-    scale = reduce_scale(terms.logp.shape[:-1], reduction, terms.denominator)
-    return scale * _logit_gradient(terms)
+    inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
+
+    def rows_gradient(z, t):
+        terms = _ce_terms(inputs, z, t)
+        _raise_if_masked(*_masked_coefficients(terms), "cross_entropy")
+        return _logit_gradient(terms)
+
+    grad = by_rows(rows_gradient, *_rows(inputs))
+    grad *= reduce_scale(inputs.z.shape[:-1], reduction, inputs.denominator)
+    return grad.reshape(inputs.z.shape)
+
+
+def _rows(inputs) -> tuple[np.ndarray, np.ndarray]:
+    """The logits as rows (N, C) and the targets row by row (N,) or (N, C): views, no copies."""
+    z = inputs.z.reshape(-1, inputs.z.shape[-1])
+    return z, inputs.target.reshape(z.shape[0], -1) if inputs.probabilities else inputs.target.reshape(-1)
 
 
 def _cross_entropy_cases(extreme):
