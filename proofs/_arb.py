@@ -66,9 +66,10 @@ def upper_mpf(x: arb) -> mpmath.mpf:
 
 # --- the program -------------------------------------------------------------------------------------------
 #
-# A step is (name, operands): an operation of the table below on the values of earlier steps. Each entry of
-# the table is (value rule, tangent rule); a tangent rule maps (operand values, result, operand tangents) to
-# the result's tangent, and tangents are sparse {input slot: arb}.
+# A step is (kind, payload, operands): an input, a constant, or an operation on the values of earlier steps,
+# most of them from the table OPERATIONS below. Each entry of the table is (value rule, tangent rule); a tangent
+# rule maps (operand values, result, operand tangents) to the result's tangent; tangents are sparse
+# {input slot: arb}.
 
 
 def _scaled(tangent: dict, factor: arb) -> dict:
@@ -110,7 +111,7 @@ def _pow_tangent(xs, y, dxs):
 
 def _unary(value, derivative):
     """An elementwise function and its derivative as a function of (x, f(x))."""
-    return (lambda x: value(x)), (lambda xs, y, dxs: _scaled(dxs[0], derivative(xs[0], y)) if dxs[0] else {})
+    return value, (lambda xs, y, dxs: _scaled(dxs[0], derivative(xs[0], y)) if dxs[0] else {})
 
 
 def _choose(pick):

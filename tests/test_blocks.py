@@ -17,6 +17,9 @@ CASES = {
         {"logits": np.nan_to_num(Z, neginf=-700.0), "target": RNG.random((7, 3, 5)), "weight": RNG.random((3, 1)),
          "pos_weight": RNG.random(5) * 3, "reduction": r} for r in ("mean", "sum", "none")],
     "logsumexp": [{"logits": Z}],
+    "softmax_tsallis_entropy": [{"logits": Z, "q": q, "reduction": "mean"} for q in (0.5, 1.0, 2.0)],
+    "kl_divergence_logits": [{"p_logits": Z, "q_logits": RNG.standard_normal((7, 3, 5)) * 30.0, "reduction": r}
+                             for r in ("mean", "none")],
 }
 for case in CASES["cross_entropy"]:
     case["target"][0, 1] = 1  # the masked class is no target
@@ -24,7 +27,9 @@ for case in CASES["cross_entropy"]:
 
 def _everything(name, case):
     entry = refloss.get(name)
-    return np.asarray(entry.fn(**case)), np.asarray(entry.grad(**case))
+    grads = entry.grad(**case)
+    return (np.asarray(entry.fn(**case)),) + tuple(np.asarray(g) for g in (grads if isinstance(grads, tuple)
+                                                                          else (grads,)))
 
 
 @pytest.mark.parametrize("name, case", [(n, c) for n, cs in CASES.items() for c in cs])

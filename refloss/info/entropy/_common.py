@@ -70,11 +70,20 @@ class _KLTerms(NamedTuple):
     kl: np.ndarray
 
 
-def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
+def _kl_inputs(p_logits, q_logits, reduction) -> tuple[np.ndarray, np.ndarray]:
     a = v.logits(p_logits, "p_logits")
     b = v.logits(q_logits, "q_logits")
     v.same_shape(a, b, "p_logits", "q_logits")
     check_reduction(reduction)
+    return a, b
+
+
+def _kl_terms(p_logits, q_logits, reduction) -> _KLTerms:
+    return _kl_rows(*_kl_inputs(p_logits, q_logits, reduction))
+
+
+def _kl_rows(a: np.ndarray, b: np.ndarray) -> _KLTerms:
+    """The terms of validated rows of logits (all of them, or a block)."""
     logp, logq = _log_softmax(a), _log_softmax(b)
     p, q = np.exp(logp), np.exp(logq)
     k = np.argmax(a, axis=-1)[..., None]

@@ -10,9 +10,10 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
+from ..._blocks import by_rows
 from ..._reduce import reduce, reduce_scale
 from ..._registry import Param, gradient_of, register
-from ._common import _KULLBACK, _REDUCTION, _kl_gradients, _kl_terms
+from ._common import _KULLBACK, _REDUCTION, _kl_gradients, _kl_inputs, _kl_rows
 
 
 class KLDivergenceGrad(NamedTuple):
@@ -59,7 +60,9 @@ def kl_divergence_logits(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction:
     >>> round(kl_divergence_logits([0.0, 0.0], [0.0, np.log(3.0)]), 15)  # log 2 - (1/2) log 3
     0.143841036225890
     """
-    return reduce(_kl_terms(p_logits, q_logits, reduction).kl, reduction)
+    a, b = _kl_inputs(p_logits, q_logits, reduction)
+    kl = by_rows(lambda a, b: _kl_rows(a, b).kl, *_rows(a, b))
+    return reduce(kl.reshape(a.shape[:-1]), reduction)
 
 
 @gradient_of("kl_divergence_logits")
@@ -80,10 +83,16 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     >>> g.q_logits
     array([[-0.25,  0.25]])
     """
-    t = _kl_terms(p_logits, q_logits, reduction)
-    grad_p, grad_q = _kl_gradients(t)
-    scale = reduce_scale(t.kl.shape, reduction)
-    return KLDivergenceGrad(p_logits=scale * grad_p, q_logits=scale * grad_q)
+    a, b = _kl_inputs(p_logits, q_logits, reduction)
+    grad_p, grad_q = by_rows(lambda a, b: _kl_gradients(_kl_rows(a, b)), *_rows(a, b))
+    scale = reduce_scale(a.shape[:-1], reduction)
+    grad_p *= scale
+    grad_q *= scale
+    return KLDivergenceGrad(p_logits=grad_p.reshape(a.shape), q_logits=grad_q.reshape(a.shape))
+
+
+def _rows(*logits) -> list[np.ndarray]:
+    return [z.reshape(-1, z.shape[-1]) for z in logits]
 
 
 def _kl_cases(extreme):

@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
+from ..._blocks import by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
 from ..._registry import Paper, Param, gradient_of, register
 from ...numerics import _log_softmax, expm1mx, logits_from_max
@@ -18,10 +19,10 @@ _TSALLIS = Paper("Possible generalization of Boltzmann-Gibbs statistics",
 _ORDER = v.Interval(0.0, lo_open=True)
 
 
-def _order_and_logp(logits, q, reduction):
+def _logits_and_order(logits, q, reduction):
     z = v.logits(logits)
     check_reduction(reduction)
-    return z, v.scalar(q, _ORDER, "q"), _log_softmax(z)
+    return z, v.scalar(q, _ORDER, "q")
 
 
 def _tsallis_terms(logp: np.ndarray, q: float) -> np.ndarray:
@@ -83,8 +84,9 @@ def softmax_tsallis_entropy(logits: ArrayLike, *, q: float = 2.0, reduction: str
     >>> softmax_tsallis_entropy([[40.0, 0.0]], reduction="none")  # 2 e^-40, where 1 - sum p^2 returns 0
     array([8.49670851e-18])
     """
-    z, q, logp = _order_and_logp(logits, q, reduction)
-    return reduce(_tsallis_terms(logp, q).sum(axis=-1), reduction)
+    z, q = _logits_and_order(logits, q, reduction)
+    rows = by_rows(lambda z: _tsallis_terms(_log_softmax(z), q).sum(axis=-1), z.reshape(-1, z.shape[-1]))
+    return reduce(rows.reshape(z.shape[:-1]), reduction)
 
 
 @gradient_of("softmax_tsallis_entropy")
@@ -101,7 +103,15 @@ def softmax_tsallis_entropy_grad(logits: ArrayLike, *, q: float = 2.0, reduction
     >>> softmax_tsallis_entropy_grad([[np.log(3.0), 0.0]], reduction="sum")  # 2 p0 p1 (p1 - p0), p = (3/4, 1/4)
     array([[-0.1875,  0.1875]])
     """
-    z, q, logp = _order_and_logp(logits, q, reduction)
+    z, q = _logits_and_order(logits, q, reduction)
+    grad = by_rows(lambda z: _rows_gradient(z, q), z.reshape(-1, z.shape[-1]))
+    grad *= reduce_scale(z.shape[:-1], reduction)
+    return grad.reshape(z.shape)
+
+
+def _rows_gradient(z: np.ndarray, q: float) -> np.ndarray:
+    """The unreduced gradient of validated rows (all of them, or a block)."""
+    logp = _log_softmax(z)
     t = q - 1.0
     live = np.isfinite(logp)  # not masked (p^q may matter for a small q where p itself underflows)
     lp = np.where(live, logp, -np.inf)
@@ -130,5 +140,4 @@ def softmax_tsallis_entropy_grad(logits: ArrayLike, *, q: float = 2.0, reduction
     # (q/t) e^{q log p_j + t D_j} (-expm1(-t D_j)), the exponent log p_j + log sum_c p_c^q <= log p_j
     far = q / (t if t != 0.0 else 1.0) * np.exp(np.where(live, logp, 0.0) + log_power_sum) \
         * -np.expm1(-np.where(small, 0.0, far_x))
-    grad = np.where(live, np.where(small, near, far), 0.0)
-    return reduce_scale(z.shape[:-1], reduction) * grad
+    return np.where(live, np.where(small, near, far), 0.0)
