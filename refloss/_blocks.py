@@ -30,6 +30,11 @@ def row_slices(n_rows: int, row_size: int, block_elements: int = BLOCK_ELEMENTS)
     return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)] or [slice(0, 0)]
 
 
+def as_rows(z: np.ndarray) -> np.ndarray:
+    """``z`` as rows over its last axis, ``(N, C)`` (a view of a contiguous array; a 1-D ``z`` is one row)."""
+    return z.reshape(-1, z.shape[-1])
+
+
 def by_rows(fn: Callable, *arrays: np.ndarray, row_size: int | None = None):
     """``fn(*blocks)`` on blocks of the arrays' rows (their first axis), the results stacked along it.
 

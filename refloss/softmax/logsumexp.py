@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 
 from .. import _cases as cases
 from .. import _validate as v
-from .._blocks import by_rows
+from .._blocks import as_rows, by_rows
 from .._registry import Param, gradient_of, register
 from ..numerics import _logsumexp, softmax
 from ._common import _BLANCHARD
@@ -44,7 +44,7 @@ def logsumexp(logits: ArrayLike) -> np.ndarray:
     Reference: Blanchard, Higham & Higham (2021), Algorithm 2 (shifted log-sum-exp with log1p).
     """
     z = v.logits(logits)
-    return by_rows(_logsumexp, z.reshape(-1, z.shape[-1])).reshape(z.shape[:-1])[()]
+    return by_rows(_logsumexp, as_rows(z)).reshape(z.shape[:-1])[()]
 
 
 @gradient_of("logsumexp")
@@ -57,4 +57,4 @@ def logsumexp_grad(logits: ArrayLike) -> np.ndarray:
     array([0.25, 0.75])
     """
     z = v.logits(logits)
-    return by_rows(softmax, z.reshape(-1, z.shape[-1])).reshape(z.shape)
+    return by_rows(softmax, as_rows(z)).reshape(z.shape)

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import by_rows
+from ..._blocks import as_rows, by_rows
 from ..._reduce import reduce, reduce_scale
 from ..._registry import Param, gradient_of, register
 from ._common import _KULLBACK, _REDUCTION, _kl_gradients, _kl_inputs, _kl_rows
@@ -61,7 +61,7 @@ def kl_divergence_logits(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction:
     0.143841036225890
     """
     a, b = _kl_inputs(p_logits, q_logits, reduction)
-    kl = by_rows(lambda a, b: _kl_rows(a, b).kl, *_rows(a, b))
+    kl = by_rows(lambda a, b: _kl_rows(a, b).kl, as_rows(a), as_rows(b))
     return reduce(kl.reshape(a.shape[:-1]), reduction)
 
 
@@ -84,15 +84,11 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     array([[-0.25,  0.25]])
     """
     a, b = _kl_inputs(p_logits, q_logits, reduction)
-    grad_p, grad_q = by_rows(lambda a, b: _kl_gradients(_kl_rows(a, b)), *_rows(a, b))
+    grad_p, grad_q = by_rows(lambda a, b: _kl_gradients(_kl_rows(a, b)), as_rows(a), as_rows(b))
     scale = reduce_scale(a.shape[:-1], reduction)
     grad_p *= scale
     grad_q *= scale
     return KLDivergenceGrad(p_logits=grad_p.reshape(a.shape), q_logits=grad_q.reshape(a.shape))
-
-
-def _rows(*logits) -> list[np.ndarray]:
-    return [z.reshape(-1, z.shape[-1]) for z in logits]
 
 
 def _kl_cases(extreme):

@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import by_rows
+from ..._blocks import as_rows, by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
 from ..._registry import Paper, Param, gradient_of, register
 from ...numerics import _log_softmax, expm1mx, logits_from_max
@@ -85,7 +85,7 @@ def softmax_tsallis_entropy(logits: ArrayLike, *, q: float = 2.0, reduction: str
     array([8.49670851e-18])
     """
     z, q = _logits_and_order(logits, q, reduction)
-    rows = by_rows(lambda z: _tsallis_terms(_log_softmax(z), q).sum(axis=-1), z.reshape(-1, z.shape[-1]))
+    rows = by_rows(lambda z: _tsallis_terms(_log_softmax(z), q).sum(axis=-1), as_rows(z))
     return reduce(rows.reshape(z.shape[:-1]), reduction)
 
 
@@ -104,7 +104,7 @@ def softmax_tsallis_entropy_grad(logits: ArrayLike, *, q: float = 2.0, reduction
     array([[-0.1875,  0.1875]])
     """
     z, q = _logits_and_order(logits, q, reduction)
-    grad = by_rows(lambda z: _rows_gradient(z, q), z.reshape(-1, z.shape[-1]))
+    grad = by_rows(lambda z: _rows_gradient(z, q), as_rows(z))
     grad *= reduce_scale(z.shape[:-1], reduction)
     return grad.reshape(z.shape)
 

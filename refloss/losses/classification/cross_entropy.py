@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import by_rows
+from ..._blocks import as_rows, by_rows
 from ..._reduce import reduce, reduce_scale
 from ..._registry import Param, gradient_of, register
 from ._common import (
@@ -129,7 +129,7 @@ def cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLik
 
 def _rows(inputs) -> tuple[np.ndarray, np.ndarray]:
     """The logits as rows (N, C) and the targets row by row (N,) or (N, C): views, no copies."""
-    z = inputs.z.reshape(-1, inputs.z.shape[-1])
+    z = as_rows(inputs.z)
     return z, inputs.target.reshape(z.shape[0], -1) if inputs.probabilities else inputs.target.reshape(-1)
 
 
