@@ -17,6 +17,8 @@ CASES = {
         {"logits": np.nan_to_num(Z, neginf=-700.0), "target": RNG.random((7, 3, 5)), "weight": RNG.random((3, 1)),
          "pos_weight": RNG.random(5) * 3, "reduction": r} for r in ("mean", "sum", "none")],
     "logsumexp": [{"logits": Z}],
+    "sigmoid_focal_loss": [{"logits": np.nan_to_num(Z, neginf=-700.0), "target": RNG.random((7, 3, 5)), "gamma": g,
+                            "alpha": a, "reduction": r} for g, a, r in ((2.0, 0.25, "mean"), (0.5, None, "none"))],
     "softmax_tsallis_entropy": [{"logits": Z, "q": q, "reduction": "mean"} for q in (0.5, 1.0, 2.0)],
     "kl_divergence_logits": [{"p_logits": Z, "q_logits": RNG.standard_normal((7, 3, 5)) * 30.0, "reduction": r}
                              for r in ("mean", "none")],

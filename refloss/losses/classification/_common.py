@@ -212,6 +212,14 @@ def _sigmoids(x):
     return np.where(positive, near_one, near_zero), np.where(positive, near_zero, near_one)
 
 
+def _element_rows(*arrays) -> list[np.ndarray]:
+    """Elementwise arrays broadcast to the first one's shape, as rows over its last axis, for
+    :func:`refloss._blocks.by_rows` (views: broadcast weights are not copied; a 0-d array is one row of one)."""
+    shape = np.shape(arrays[0])
+    return [np.broadcast_to(a, shape).reshape(-1, shape[-1]) if shape else np.broadcast_to(a, (1, 1))
+            for a in arrays]
+
+
 def _bce_inputs(logits, target, weight, pos_weight, reduction):
     x, y = _binary_inputs(logits, target, reduction)
     w = 1.0 if weight is None else v.nonnegative_weights(weight, "weight", broadcast_to=x.shape)

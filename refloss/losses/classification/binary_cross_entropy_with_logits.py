@@ -11,7 +11,15 @@ from ... import _validate as v
 from ..._blocks import by_rows, reduce_by_rows
 from ..._reduce import reduce_scale
 from ..._registry import Paper, Param, gradient_of, register
-from ._common import _REDUCTION, _bce_inputs, _binary_case, _binary_cross_entropy, _binary_stress, _sigmoids
+from ._common import (
+    _REDUCTION,
+    _bce_inputs,
+    _binary_case,
+    _binary_cross_entropy,
+    _binary_stress,
+    _element_rows,
+    _sigmoids,
+)
 
 
 @register(
@@ -55,7 +63,7 @@ def binary_cross_entropy_with_logits(logits: ArrayLike, target: ArrayLike, *, we
     0.0
     """
     x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
-    losses = reduce_by_rows(lambda x, y, w, pw: w * _binary_cross_entropy(x, y, pw), *_rows(x, y, w, pw),
+    losses = reduce_by_rows(lambda x, y, w, pw: w * _binary_cross_entropy(x, y, pw), *_element_rows(x, y, w, pw),
                             reduction=reduction)
     return losses.reshape(x.shape) if reduction == "none" else losses
 
@@ -73,7 +81,7 @@ def binary_cross_entropy_with_logits_grad(logits: ArrayLike, target: ArrayLike, 
     array([-0.5])
     """
     x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
-    grad = by_rows(_rows_gradient, *_rows(x, y, w, pw))
+    grad = by_rows(_rows_gradient, *_element_rows(x, y, w, pw))
     grad *= reduce_scale(x.shape, reduction)
     return grad.reshape(x.shape)
 
@@ -88,12 +96,6 @@ def _rows_gradient(x, y, w, pw):
     grad *= w
     return grad
 
-
-def _rows(*arrays) -> list[np.ndarray]:
-    """The arrays broadcast to the logits' shape, as rows (views: broadcast weights are not copied)."""
-    shape = np.shape(arrays[0])
-    return [np.broadcast_to(a, shape).reshape(-1, shape[-1]) if shape else np.broadcast_to(a, (1, 1))
-            for a in arrays]
 
 
 def _bce_cases(extreme):

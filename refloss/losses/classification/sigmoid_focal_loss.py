@@ -10,10 +10,19 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._reduce import reduce, reduce_scale
+from ..._blocks import by_rows, reduce_by_rows
+from ..._reduce import reduce_scale
 from ..._registry import Param, gradient_of, register
 from ...numerics import power_of_exp, softplus
-from ._common import _FOCAL, _REDUCTION, _binary_case, _binary_cross_entropy, _binary_inputs, _binary_stress
+from ._common import (
+    _FOCAL,
+    _REDUCTION,
+    _binary_case,
+    _binary_cross_entropy,
+    _binary_inputs,
+    _binary_stress,
+    _element_rows,
+)
 
 
 class _SigmoidFocalTerms(NamedTuple):
@@ -28,14 +37,15 @@ class _SigmoidFocalTerms(NamedTuple):
     m_pow: np.ndarray  # (1 - p_t)^gamma, from log(1 - p_t)
 
 
-def _sigmoid_focal_terms(logits, target, gamma, alpha, reduction) -> _SigmoidFocalTerms:
+def _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction):
     x, y = _binary_inputs(logits, target, reduction)
     gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
-    if alpha is None:
-        alpha_t = 1.0
-    else:
-        a = v.scalar(alpha, v.UNIT_INTERVAL, "alpha")
-        alpha_t = a * y + (1.0 - a) * (1.0 - y)
+    return x, y, gamma, None if alpha is None else v.scalar(alpha, v.UNIT_INTERVAL, "alpha")
+
+
+def _sigmoid_focal_terms(x, y, gamma: float, alpha: float | None) -> _SigmoidFocalTerms:
+    """The terms of validated elements (all of them, or a block of rows)."""
+    alpha_t = 1.0 if alpha is None else alpha * y + (1.0 - alpha) * (1.0 - y)
     p, one_minus_p = scipy.special.expit(x), scipy.special.expit(-x)
     ce = _binary_cross_entropy(x, y)
     m = p * (1.0 - y) + one_minus_p * y  # 1 - p_t
@@ -86,8 +96,14 @@ def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2
 
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Sec. 3.1-3.2.
     """
-    t = _sigmoid_focal_terms(logits, target, gamma, alpha, reduction)
-    return reduce(t.alpha_t * t.m_pow * t.ce, reduction)
+    x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
+
+    def losses(x, y):
+        t = _sigmoid_focal_terms(x, y, gamma, alpha)
+        return t.alpha_t * t.m_pow * t.ce
+
+    out = reduce_by_rows(losses, *_element_rows(x, y), reduction=reduction)
+    return out.reshape(x.shape) if reduction == "none" else out
 
 
 @gradient_of("sigmoid_focal_loss")
@@ -102,14 +118,19 @@ def sigmoid_focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: floa
     >>> sigmoid_focal_loss_grad([0.0], [1.0], alpha=None, gamma=0.0, reduction="sum")  # BCE: p - y
     array([-0.5])
     """
-    t = _sigmoid_focal_terms(logits, target, gamma, alpha, reduction)
+    x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
+    grad = by_rows(lambda x, y: _rows_gradient(_sigmoid_focal_terms(x, y, gamma, alpha)), *_element_rows(x, y))
+    grad *= reduce_scale(x.shape, reduction)
+    return grad.reshape(x.shape)
+
+
+def _rows_gradient(t: _SigmoidFocalTerms) -> np.ndarray:
     ratio = np.where(t.m > 0, t.p * t.one_minus_p / np.where(t.m > 0, t.m, 1.0), 1.0)
     p_minus_y = (1.0 - t.y) * t.p - t.y * t.one_minus_p
     # m^gamma * ce first, then the ratio in [0, 1], then gamma: at |x| ~ 1.7e308 (or gamma ~ 1e306) the
     # product gamma * ce * ratio overflows before the factor that makes it 0
     focusing = ((t.m_pow * t.ce) * ratio) * t.gamma * (1.0 - 2.0 * t.y)
-    grad = t.alpha_t * (t.m_pow * p_minus_y + focusing)
-    return reduce_scale(t.x.shape, reduction) * grad
+    return t.alpha_t * (t.m_pow * p_minus_y + focusing)
 
 
 def _sigmoid_focal_cases(extreme):
