@@ -7,7 +7,8 @@ labels or a second row of logits of the same shape; the other parameters at thei
 (logits standard normal times 3, targets uniform), records its resident set size, runs value and gradient once as
 warm-up and then ``--repeats`` times, and prints one JSON line: the wall times, their median, and the working
 set: the peak RSS (``getrusage(RUSAGE_SELF).ru_maxrss``) above the RSS with the inputs built, in multiples of the
-logits' size. A new object joins through the registry; one whose inputs cannot be built is a row that says why.
+logits' size. refloss computes both with :func:`refloss.value_and_grad`, as a script that wants both would. A new
+object joins through the registry; one whose inputs cannot be built is a row that says why.
 
 Peers (torch float64 with autograd, where torch computes the same objective): ``cross_entropy``
 (``F.cross_entropy``), ``binary_cross_entropy_with_logits`` (``F.binary_cross_entropy_with_logits`` on the same
@@ -62,12 +63,14 @@ def build_case(entry, rows: int, classes: int, rng):
 
 
 def refloss_run(entry, case: dict):
-    """Value and gradient through the registry (the gradient skipped where it is a Jacobian)."""
-    def run():
-        value = entry.fn(**case)
-        grad = entry.grad(**case) if entry.grad is not None and entry.grad_kind != "jacobian" else None
-        return value, grad
-    return run
+    """Value and gradient from one call, :func:`refloss.value_and_grad` (the value alone where the gradient is a
+    Jacobian)."""
+    import refloss
+
+    if entry.grad is None or entry.grad_kind == "jacobian":
+        return lambda: (entry.fn(**case), None)
+    both = refloss.value_and_grad(entry.fn)
+    return lambda: both(**case)
 
 
 def torch_run(name: str, case: dict):

@@ -13,20 +13,22 @@ from typing import Callable
 
 import numpy as np
 
-#: Numbers per temporary of one block: 2^21 float64 = 16 MiB, whatever the row length (a row longer than this is
-#: one block by itself): a few such temporaries are 6% of a 1000 MiB batch of logits, and the per-block overhead
-#: is noise (2^18 to 2^25 measured within this machine's noise of each other on 4096 x 32000).
-BLOCK_ELEMENTS = 2 ** 21
+#: Numbers per temporary of one block: 2^15 float64 = 256 KiB, whatever the row length (a row longer than this is
+#: one block by itself). A block's few temporaries then stay in the processor's cache, and the allocator hands the
+#: same memory back block after block; temporaries of a few MiB are returned to the system and come back as fresh
+#: pages on every block. Measured at 4096 x 32000 (``benchmarks/reference_scale.py``; one row per block): the
+#: value of cross-entropy 3.4x and of the binary cross-entropy 2.7x slower at 2^17, both slower again at 2^21.
+BLOCK_ELEMENTS = 2 ** 15
 
 
-def row_slices(n_rows: int, row_size: int, block_elements: int = BLOCK_ELEMENTS) -> list[slice]:
+def row_slices(n_rows: int, row_size: int, block_elements: int | None = None) -> list[slice]:
     """Consecutive slices of ``n_rows`` rows of ``row_size`` numbers, each at most ``block_elements`` numbers
-    (at least one row).
+    (default :data:`BLOCK_ELEMENTS`, read at the call; at least one row).
 
     >>> row_slices(5, 4, block_elements=8)
     [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
     """
-    step = max(1, block_elements // max(row_size, 1))
+    step = max(1, (BLOCK_ELEMENTS if block_elements is None else block_elements) // max(row_size, 1))
     return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)] or [slice(0, 0)]
 
 
@@ -58,17 +60,34 @@ def by_rows(fn: Callable, *arrays: np.ndarray, row_size: int | None = None):
     return outputs if isinstance(result, tuple) else outputs[0]
 
 
-def reduce_by_rows(fn: Callable, *arrays: np.ndarray, reduction: str):
-    """:func:`refloss._reduce.reduce` (denominator: the number of elements) of the elementwise losses
-    ``fn(*blocks)``, in O(rows) memory for ``"sum"`` and ``"mean"``: the losses of a block are summed per row
-    as they are made. Where a row's sum overflows, the losses are made whole, for ``reduce``'s rule (the mean of
-    finite values that do not overflow)."""
+def outputs_by_rows(terms_of: Callable, outputs: tuple[Callable, ...], *arrays: np.ndarray) -> tuple:
+    """``(f(terms) for f in outputs)`` with ``terms = terms_of(*blocks)``, by rows: a block's shared terms (its
+    log-softmax) are computed once for every output asked for, so that a value and its gradient from one pass are
+    the same numbers as from two.
+
+    >>> outputs_by_rows(lambda z: 2.0 * z, (lambda t: t.sum(axis=-1), lambda t: t[:, 0]), np.arange(4.0).reshape(2, 2))
+    (array([ 2., 10.]), array([0., 4.]))
+    """
+    return by_rows(lambda *block: (lambda terms: tuple(f(terms) for f in outputs))(terms_of(*block)), *arrays)
+
+
+def reduce_by_rows(terms_of: Callable, losses_of: Callable, *arrays: np.ndarray, reduction: str,
+                   also: tuple[Callable, ...] = ()) -> tuple:
+    """``(reduce(losses), *outputs)``: :func:`refloss._reduce.reduce` (denominator: the number of elements) of the
+    elementwise losses ``losses_of(terms)``, ``terms = terms_of(*blocks)``, and the outputs ``also`` (a gradient)
+    of the same terms in the same pass (:func:`outputs_by_rows`). For ``"sum"`` and ``"mean"`` the losses take
+    O(rows) memory: a block's are summed per row as they are made. Where a row's sum overflows, the losses are made
+    whole, for ``reduce``'s rule (the mean of finite values that do not overflow)."""
     from ._reduce import reduce
 
     if reduction == "none":
-        return by_rows(fn, *arrays)
-    with np.errstate(over="ignore"):  # a row sum beyond the float64 range is inf: then the rule below
-        row_sums = by_rows(lambda *block: np.sum(fn(*block).reshape(len(block[0]), -1), axis=1), *arrays)
-    if not np.isfinite(row_sums).all():
-        return reduce(fn(*arrays), reduction)
-    return reduce(row_sums, reduction, denominator=float(np.prod(arrays[0].shape)))
+        return outputs_by_rows(terms_of, (losses_of, *also), *arrays)
+
+    def row_sums(terms):
+        with np.errstate(over="ignore"):  # a row sum beyond the float64 range is inf: then the rule below
+            return np.sum(losses_of(terms), axis=-1)
+
+    sums, *outputs = outputs_by_rows(terms_of, (row_sums, *also), *arrays)
+    if not np.isfinite(sums).all():
+        return (reduce(losses_of(terms_of(*arrays)), reduction), *outputs)
+    return (reduce(sums, reduction, denominator=float(np.prod(arrays[0].shape))), *outputs)

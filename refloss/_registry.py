@@ -33,6 +33,10 @@ Kinds of object the fields are designed for:
 * sample-based estimators, critic-matrix bounds, and bounds or metrics without a gradient: ``wrt=()``
   and no ``gradient_of``; their strategies draw samples and seeds like any other argument;
 * an ``accel`` twin that must agree with the reference: ``accel`` names the function in :mod:`accel`.
+
+An object whose value and gradient share their expensive part (a log-softmax over a batch) may also register,
+below the gradient, one pass that returns both (``@value_and_grad_of(name)``); :func:`value_and_grad` uses it,
+and it must return exactly the numbers of the two separate functions (``tests/test_value_and_grad.py``).
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class Entry:
     overflow: str = ""
     shift_invariant: tuple[str, ...] = ()
     module: str = ""
+    value_and_grad: Callable | None = None  # one pass returning (value, gradient), where the object has one
 
     def stress_cases(self) -> dict[str, dict]:
         """The named stress points: inputs that every check runs as explicit examples, every time."""
@@ -196,6 +201,49 @@ def gradient_of(name: str) -> Callable[[Callable], Callable]:
         return grad
 
     return decorator
+
+
+def value_and_grad_of(name: str) -> Callable[[Callable], Callable]:
+    """Decorator on a function returning ``(value, gradient)`` of a registered object in one pass, written below
+    its gradient; it takes the value function's arguments."""
+
+    def decorator(both: Callable) -> Callable:
+        entry = _ENTRIES.get(name)
+        if entry is None or entry.grad is None:
+            raise ValueError(f"value_and_grad_of({name!r}): register the value and its gradient first")
+        _ENTRIES[name] = dataclasses.replace(entry, value_and_grad=both)
+        return both
+
+    return decorator
+
+
+def value_and_grad(fn: Callable | str) -> Callable:
+    """``(value, gradient)`` of a registered object from one call, as ``jax.value_and_grad`` returns them.
+
+    ``fn`` is a registered value function (``refloss.cross_entropy``) or its registry name. The returned function
+    takes ``fn``'s arguments. Where the object computes both in one pass (the softmax losses: one log-softmax
+    instead of two) that pass is used; otherwise the value and the gradient functions are called in turn. Either
+    way the numbers are exactly those of ``fn`` and its gradient function, and a gradient that is undefined
+    raises as the gradient function does (for instance a target class masked with ``-inf``, whose loss is +inf).
+
+    >>> import refloss
+    >>> loss, grad = refloss.value_and_grad(refloss.cross_entropy)([[0.0, 0.0]], [1], reduction="sum")
+    >>> round(loss, 15), grad
+    (0.693147180559945, array([[ 0.5, -0.5]]))
+    """
+    entry = get(fn) if isinstance(fn, str) else next((e for e in _ENTRIES.values() if e.fn is fn), None)
+    if entry is None:
+        raise KeyError(f"{getattr(fn, '__name__', fn)!r} is not a registered value function")
+    if entry.grad is None:
+        raise ValueError(f"{entry.name} has no gradient (wrt names no differentiable argument)")
+    if entry.value_and_grad is not None:
+        return entry.value_and_grad
+
+    def both(*args, **kwargs):
+        return entry.fn(*args, **kwargs), entry.grad(*args, **kwargs)
+
+    both.__name__ = f"{entry.fn.__name__}_value_and_grad"
+    return both
 
 
 def catalogue() -> list[Entry]:

@@ -160,17 +160,28 @@ def as_array(x, name: str) -> np.ndarray:
 
 def real_array(x, name: str, *, allow_neg_inf: bool = False) -> np.ndarray:
     """Convert to a float64 array; reject NaN, +inf, and -inf unless ``allow_neg_inf``."""
+    arr = _float64(x, name)
+    if arr.size:
+        _check_extremes(arr.max(), arr.min() if not allow_neg_inf else 0.0, name)
+    return arr
+
+
+def _float64(x, name: str) -> np.ndarray:
     arr = as_array(x, name)
     if arr.dtype.kind not in "biuf":
         raise RefLossError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if np.isnan(arr).any():
+    return arr.astype(np.float64, copy=False)
+
+
+def _check_extremes(maxima, minima, name: str) -> None:
+    """NaN and +inf read from maxima (a maximum over numbers that hold a NaN is NaN), -inf from minima: reductions
+    that read a batch of logits once, where ``isnan(x).any()`` would first build a mask of its size."""
+    if np.isnan(maxima).any():
         raise RefLossError(f"{name} contains NaN")
-    if np.isposinf(arr).any():
+    if np.isposinf(maxima).any():
         raise RefLossError(f"{name} contains +inf")
-    if not allow_neg_inf and np.isneginf(arr).any():
+    if np.isneginf(minima).any():
         raise RefLossError(f"{name} contains -inf")
-    return arr
 
 
 def logits(x, name: str = "logits") -> np.ndarray:
@@ -178,12 +189,15 @@ def logits(x, name: str = "logits") -> np.ndarray:
 
     A row whose entries are all -inf has no softmax and is rejected.
     """
-    arr = real_array(x, name, allow_neg_inf=True)
+    arr = _float64(x, name)
     if arr.ndim == 0:
+        real_array(arr, name)  # a NaN or inf scalar is named as such first
         raise RefLossError(f"{name} must have at least one axis (the class axis, last), got a scalar")
     if arr.size == 0:
         raise RefLossError(f"{name} is empty (shape {arr.shape}): empty batch or no classes")
-    if np.isneginf(arr).all(axis=-1).any():
+    row_maxima = arr.max(axis=-1)
+    _check_extremes(row_maxima, 0.0, name)
+    if np.isneginf(row_maxima).any():
         raise RefLossError(f"{name} has a row whose entries are all -inf: its softmax is undefined")
     return arr
 
@@ -225,7 +239,7 @@ def probabilities(x, shape: tuple, name: str = "target") -> np.ndarray:
     arr = real_array(x, name)
     if arr.shape != shape:
         raise RefLossError(f"{name} must have the shape of logits {shape}, got {arr.shape}")
-    if (arr < 0).any():
+    if arr.size and arr.min() < 0:
         raise RefLossError(f"{name} has negative entries; probabilities must be >= 0")
     row_error = np.abs(arr.sum(axis=-1) - 1.0)
     if (row_error > PROB_SUM_ATOL).any():
@@ -240,7 +254,7 @@ def unit_interval_array(x, shape: tuple, name: str) -> np.ndarray:
     arr = real_array(x, name)
     if arr.shape != shape:
         raise RefLossError(f"{name} must have the shape of logits {shape}, got {arr.shape}")
-    if ((arr < 0) | (arr > 1)).any():
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
         raise RefLossError(f"{name} entries must lie in [0, 1]")
     return arr
 
@@ -248,7 +262,7 @@ def unit_interval_array(x, shape: tuple, name: str) -> np.ndarray:
 def nonnegative_weights(w, name: str, broadcast_to: tuple | None = None, length: int | None = None) -> np.ndarray:
     """Finite non-negative weights: a vector of ``length`` entries, or an array that broadcasts to a shape."""
     arr = real_array(w, name)
-    if (arr < 0).any():
+    if arr.size and arr.min() < 0:
         raise RefLossError(f"{name} must be non-negative")
     if length is not None and arr.shape != (length,):
         raise RefLossError(f"{name} must have shape ({length},) (one entry per class), got {arr.shape}")

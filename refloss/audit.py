@@ -21,8 +21,9 @@ function of :mod:`refloss.checks`, the same that ``tests/test_registry.py`` and 
   with logits up to 1e4 and ``-inf`` masks;
 * **shift**: invariance under a constant added to each row, for entries that declare it;
 * **fuzz**: bad inputs raise :class:`~refloss.RefLossError` naming the argument, and the oracle at extreme
-  finite inputs (logits to 1.7e308, a mean whose sum overflows, huge parameters, a masked target), and the
-  inputs are not modified.
+  finite inputs (logits to 1.7e308, a mean whose sum overflows, huge parameters, a masked target), the
+  inputs are not modified, and :func:`refloss.value_and_grad` gives exactly the separate value and gradient at
+  every stress point.
 
 The two tiers of the test suite are the audit's too (:data:`refloss.checks.TIERS`): ``--tier full`` (the
 default) recomputes the oracle at every stress point and draws 25 examples per property; ``--tier default``
@@ -76,6 +77,7 @@ def _failure_text(exc: BaseException) -> str:
 def _fuzz(entry: Entry, live: bool) -> float:
     checks.check_bad_input(entry)
     checks.check_unmodified(entry)
+    checks.check_value_and_grad(entry)
     return checks.check_extreme_oracle(entry, live)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _cases, _fuzz, tolerance
 from ._oracle import check_stored, definition_of, float64, gradient_components, latex, reference
-from ._registry import Entry
+from ._registry import Entry, value_and_grad
 from ._validate import RefLossError, RefLossWarning
 from .golden import dataset
 
@@ -360,21 +360,65 @@ def check_shift(entry: Entry, examples: int) -> float | None:
     return run_property(st.tuples(_cases.strategy(entry, False), shifts), one, examples)
 
 
+def _functions(entry: Entry) -> tuple:
+    """The entry's public functions: the value, and with a gradient the gradient and :func:`value_and_grad`."""
+    return (entry.fn,) if entry.grad is None else (entry.fn, entry.grad, value_and_grad(entry.fn))
+
+
 def check_unmodified(entry: Entry) -> None:
-    """The value and the gradient leave their input arrays as they were (the first three stress points)."""
+    """The value, the gradient and :func:`value_and_grad` leave their input arrays as they were (the first three
+    stress points)."""
     for case in list(entry.stress_cases().values())[:3]:
         before = {k: np.array(v, copy=True) for k, v in case.items() if isinstance(v, np.ndarray)}
-        entry.fn(**case)
-        if entry.grad is not None:
-            entry.grad(**case)
+        for fn in _functions(entry):
+            fn(**case)
         for k, v in before.items():
             if not np.array_equal(case[k], v, equal_nan=True):
                 raise AssertionError(f"{entry.name} modified its input {k}")
 
 
+def _outcome(fn, case: dict):
+    """``fn(**case)`` as a flat tuple of arrays, or the type of the error it raised."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RefLossWarning)  # a stated NaN, compared as a number below
+            out = fn(**case)
+    except RefLossError as exc:
+        return type(exc)
+    return tuple(None if part is None else np.asarray(part) for item in (out if isinstance(out, tuple) else (out,))
+                 for part in (item if isinstance(item, tuple) else (item,)))
+
+
+def _identical(a, b) -> bool:
+    """The same float64 numbers in the same shape (NaN equal to NaN), or both None (a gradient not asked for)."""
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def check_value_and_grad(entry: Entry) -> int:
+    """At every stress point, :func:`value_and_grad` gives exactly the value and the gradient of the two separate
+    functions (the same float64 numbers, not merely close), or refuses as the gradient does; returns how many
+    points ran (0 without a gradient)."""
+    if entry.grad is None:
+        return 0
+    both = value_and_grad(entry.fn)
+    cases = entry.stress_cases()
+    for case_id, case in cases.items():
+        value, grad, together = _outcome(entry.fn, case), _outcome(entry.grad, case), _outcome(both, case)
+        expected = grad if isinstance(grad, type) else value + grad
+        if isinstance(expected, type) or isinstance(together, type):
+            same = expected is together
+        else:
+            same = len(expected) == len(together) and all(map(_identical, expected, together))
+        if not same:
+            raise AssertionError(f"{entry.name} at {case_id}: value_and_grad differs from the value and gradient")
+    return len(cases)
+
+
 def bad_input_raises(entry: Entry, name: str, case: dict) -> None:
-    """The value and the gradient raise RefLossError naming ``name`` on ``case``."""
-    for fn in (entry.fn, entry.grad) if entry.grad is not None else (entry.fn,):
+    """The value, the gradient and :func:`value_and_grad` raise RefLossError naming ``name`` on ``case``."""
+    for fn in _functions(entry):
         try:
             fn(**case)
         except RefLossError as exc:

@@ -38,6 +38,7 @@ def _everything(name, case):
 def test_blocks_of_one_row_give_the_whole_array_s_numbers(monkeypatch, name, case):
     whole = _everything(name, case)
     monkeypatch.setattr(_blocks, "BLOCK_ELEMENTS", 1)  # one row per block
+    assert len(_blocks.row_slices(7, 5)) == 7
     blocked = _everything(name, case)
     for a, b in zip(whole, blocked):
         assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)

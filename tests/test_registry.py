@@ -100,6 +100,17 @@ def test_inputs_are_not_modified(entry):
     checks.check_unmodified(entry)
 
 
+@pytest.mark.parametrize("entry", WITH_GRAD, ids=ids)
+def test_value_and_grad_is_exactly_the_value_and_the_gradient(entry):
+    assert checks.check_value_and_grad(entry) == len(entry.stress_cases())
+
+
+def test_value_and_grad_takes_a_registered_value_function_or_its_name():
+    assert refloss.value_and_grad("cross_entropy") is refloss.value_and_grad(refloss.cross_entropy)
+    with pytest.raises(KeyError, match="cross_entropy_grad"):
+        refloss.value_and_grad(refloss.cross_entropy_grad)
+
+
 # -- the checks can fail: each planted bug is caught by the check named for it ----------------------------
 
 
@@ -129,6 +140,17 @@ def test_wrong_registered_grad_fails_the_oracle_through_the_entry(swap):
         checks.check_golden(wrong)
     with pytest.raises(AssertionError, match="gradient w.r.t. logits"):
         checks.check_drawn(wrong, 3)
+
+
+def test_a_value_and_grad_that_differs_by_one_rounding_fails(swap):
+    ce = refloss.get("cross_entropy")
+
+    def nearly(*args, **kwargs):
+        value, grad = ce.value_and_grad(*args, **kwargs)
+        return np.nextafter(value, np.inf), grad
+
+    with pytest.raises(AssertionError, match="value_and_grad differs"):
+        checks.check_value_and_grad(swap(_planted(ce, value_and_grad=nearly)))
 
 
 def test_wrong_component_fails(swap):

@@ -3,13 +3,15 @@ losses' inputs, the papers, the binary stress points."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._reduce import check_reduction
+from ..._reduce import check_reduction, reduce_scale
 from ..._registry import Paper, Param
 from ...numerics import plogq, softmax_over_uniform_minus_1, softmax_parts
 
@@ -27,17 +29,29 @@ _PYTORCH_CE = Paper(
 _FOCAL = Paper("Focal Loss for Dense Object Detection", arxiv="1708.02002", where="Sec. 3, Eq. 5 and Sec. 3.2")
 
 
-class _CETerms(NamedTuple):
+@dataclass
+class _CETerms:
     logits: np.ndarray  # (..., C)
-    logp: np.ndarray  # (..., C)
+    shifted: np.ndarray  # (..., C) z - m
+    log_total: np.ndarray  # (..., 1) log S, S = sum_j e^(z_j - m): log p = z - m - log S
     targeted: np.ndarray | None  # (..., C): the a_c with loss = -sum_c a_c log p_c, less their common part u
     uniform: np.ndarray  # (..., 1): u, eps / C per kept row when smoothing without class weights, else 0
     denominator: float  # of "mean"
     # one class per row (class targets without smoothing): a = w_y e_y, held as y and w_y, not as a dense a
     y: np.ndarray | None = None  # (...,) the target class (0 on ignored rows)
     w_y: np.ndarray | None = None  # (...,) its weight, 0 on ignored rows
-    exp_shifted: np.ndarray | None = None  # (..., C) e^(z - m), and the softmax's denominator S: p = e^(z - m) / S
+    exp_shifted: np.ndarray | None = None  # (..., C) e^(z - m), and S: p = e^(z - m) / S
     total: np.ndarray | None = None  # (..., 1)
+
+    @cached_property
+    def logp(self) -> np.ndarray:
+        """log p (..., C), formed only when asked: one class per row needs only ``logp_y``."""
+        return self.shifted - self.log_total
+
+    @property
+    def logp_y(self) -> np.ndarray:
+        """(...,) log p at the target, one class per row."""
+        return np.take_along_axis(self.shifted, self.y[..., None], axis=-1)[..., 0] - self.log_total[..., 0]
 
     @property
     def coeff(self) -> np.ndarray:
@@ -85,19 +99,18 @@ def _ce_terms(inputs: _CEInputs, z: np.ndarray, target: np.ndarray) -> _CETerms:
     """The terms of the rows ``z`` (all of ``inputs.z``, or a block of its rows) and their targets."""
     n_classes, eps, w = z.shape[-1], inputs.eps, inputs.w
     shifted, exp_shifted, log_total, total = softmax_parts(z)
-    logp = shifted - log_total
     if inputs.probabilities:
         if not inputs.weighted:
-            return _CETerms(z, logp, (1.0 - eps) * target, np.full(z.shape[:-1] + (1,), eps / n_classes),
-                            inputs.denominator)
-        return _CETerms(z, logp, w * ((1.0 - eps) * target + eps / n_classes), np.zeros(z.shape[:-1] + (1,)),
-                        inputs.denominator)
+            return _CETerms(z, shifted, log_total, (1.0 - eps) * target,
+                            np.full(z.shape[:-1] + (1,), eps / n_classes), inputs.denominator)
+        return _CETerms(z, shifted, log_total, w * ((1.0 - eps) * target + eps / n_classes),
+                        np.zeros(z.shape[:-1] + (1,)), inputs.denominator)
     kept = target != inputs.ignore_index
     y_safe = np.where(kept, target, 0)
     w_y = w[y_safe] * kept
     if eps == 0.0:
-        return _CETerms(z, logp, None, np.zeros(z.shape[:-1] + (1,)), inputs.denominator, y_safe, w_y, exp_shifted,
-                        total)
+        return _CETerms(z, shifted, log_total, None, np.zeros(z.shape[:-1] + (1,)), inputs.denominator, y_safe, w_y,
+                        exp_shifted, total)
     one_hot = np.zeros(z.shape)
     np.put_along_axis(one_hot, y_safe[..., None], 1.0, axis=-1)
     # a = m_n [ (1 - eps) w_y e_y + (eps / C) w ]: the smoothing part uses every class weight, not w_y.
@@ -105,7 +118,7 @@ def _ce_terms(inputs: _CEInputs, z: np.ndarray, target: np.ndarray) -> _CETerms:
     uniform = kept[..., None] * (eps / n_classes)
     if inputs.weighted:
         targeted, uniform = targeted + uniform * w, np.zeros_like(uniform)
-    return _CETerms(z, logp, targeted, uniform, inputs.denominator)
+    return _CETerms(z, shifted, log_total, targeted, uniform, inputs.denominator)
 
 
 def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CETerms:
@@ -133,11 +146,10 @@ def _logit_gradient(terms: _CETerms) -> np.ndarray:
     leave-one-out sums of a one-hot a are w_y and 0, without its (..., C) coefficient arrays."""
     if terms.y is not None:
         grad = terms.exp_shifted * (terms.w_y[..., None] / terms.total)
-        target_logp = np.take_along_axis(terms.logp, terms.y[..., None], axis=-1)
+        w_y = terms.w_y[..., None]
         with np.errstate(invalid="ignore"):  # a masked target's w_y * expm1(-inf) is refused before it is used
-            np.put_along_axis(grad, terms.y[..., None], np.where(terms.w_y[..., None] > 0,
-                                                                 terms.w_y[..., None] * np.expm1(target_logp), 0.0),
-                              axis=-1)
+            on_target = np.where(w_y > 0, w_y * np.expm1(terms.logp_y[..., None]), 0.0)
+        np.put_along_axis(grad, terms.y[..., None], on_target, axis=-1)
         return grad
     grad = _softmax_minus_coefficients(terms.logp, terms.targeted)
     if terms.uniform.any():  # then no kept row has a masked class (_raise_if_masked)
@@ -148,7 +160,7 @@ def _logit_gradient(terms: _CETerms) -> np.ndarray:
 
 def _losses(terms: _CETerms) -> np.ndarray:
     if terms.y is not None:
-        return -plogq(terms.w_y, np.take_along_axis(terms.logp, terms.y[..., None], axis=-1)[..., 0])
+        return -plogq(terms.w_y, terms.logp_y)
     return -plogq(terms.coeff, terms.logp).sum(axis=-1)
 
 
@@ -180,36 +192,40 @@ def _binary_inputs(logits, target, reduction):
     return x, v.unit_interval_array(target, x.shape, "target")
 
 
-def _binary_cross_entropy(x, y, pos_weight=1.0):
+def _decay(x):
+    """e^-|x|: the one exponential of a sigmoid, its complement and both softplus terms."""
+    decay = np.abs(x, out=np.empty(np.shape(x)))
+    np.negative(decay, out=decay)
+    return np.exp(decay, out=decay)
+
+
+def _binary_cross_entropy(x, y, pos_weight=1.0, decay=None):
     """pos_weight * y * softplus(-x) + (1 - y) * softplus(x): two non-negative terms, no cancellation, with
-    softplus(+-x) = max(+-x, 0) + log1p(e^-|x|) sharing the one exponential."""
-    tail = np.abs(x, out=np.empty(np.shape(x)))  # in place from here: a block's temporaries are few
-    np.negative(tail, out=tail)
-    np.exp(tail, out=tail)
-    np.log1p(tail, out=tail)
-    positive = np.maximum(-x, 0.0, out=np.empty(np.shape(x)))
+    softplus(+-x) = max(+-x, 0) + log1p(e^-|x|) sharing the one exponential (``decay``, made here if not given).
+    In place from the three arrays it makes: a block's temporaries are few (``refloss/_blocks.py``)."""
+    tail = np.log1p(_decay(x) if decay is None else decay)
+    positive = np.maximum(x, 0.0)
+    positive -= x  # max(-x, 0), exactly
     positive += tail
     positive *= y
     if not (np.isscalar(pos_weight) and pos_weight == 1.0):
         positive *= pos_weight
-    negative = np.maximum(x, 0.0, out=np.empty(np.shape(x)))
+    negative = np.maximum(x, 0.0)
     negative += tail
-    negative *= 1.0 - y
+    negative *= np.subtract(1.0, y, out=tail)
     negative += positive
     return negative
 
 
-def _sigmoids(x):
-    """(sigma(x), sigma(-x)) from the one exponential e^-|x|, each to a few ulps relative."""
-    decay = np.abs(x, out=np.empty(np.shape(x)))
-    np.negative(decay, out=decay)
-    np.exp(decay, out=decay)
-    near_one = np.add(decay, 1.0, out=np.empty(np.shape(x)))
-    np.reciprocal(near_one, out=near_one)
-    near_zero = decay
-    near_zero *= near_one
-    positive = x >= 0
-    return np.where(positive, near_one, near_zero), np.where(positive, near_zero, near_one)
+def _sigmoids(x, decay=None):
+    """(sigma(x), sigma(-x)), each an exact numerator over 1 + u, u = e^-|x| (``decay``, made here if not given):
+    sigma(x) = max(u, [x >= 0]) / (1 + u) and sigma(-x) = max(u, [x < 0]) / (1 + u), to a few ulps relative. (The
+    maximum selects the numerator without a branch on the sign: np.where on random signs is several times slower.)"""
+    u = _decay(x) if decay is None else decay
+    sigma, sigma_minus, denominator = np.maximum(u, x >= 0), np.maximum(u, x < 0), u + 1.0
+    sigma /= denominator
+    sigma_minus /= denominator
+    return sigma, sigma_minus
 
 
 def _element_rows(*arrays) -> list[np.ndarray]:
@@ -218,6 +234,13 @@ def _element_rows(*arrays) -> list[np.ndarray]:
     shape = np.shape(arrays[0])
     return [np.broadcast_to(a, shape).reshape(-1, shape[-1]) if shape else np.broadcast_to(a, (1, 1))
             for a in arrays]
+
+
+def _elementwise_scaled(grad: np.ndarray, shape: tuple, reduction: str) -> np.ndarray:
+    """The gradient of elementwise losses made by :func:`_element_rows`' rows: times the reduction's scale, in the
+    logits' shape."""
+    grad *= reduce_scale(shape, reduction)
+    return grad.reshape(shape)
 
 
 def _bce_inputs(logits, target, weight, pos_weight, reduction):

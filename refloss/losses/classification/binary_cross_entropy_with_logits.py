@@ -3,21 +3,24 @@ registration."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import by_rows, reduce_by_rows
-from ..._reduce import reduce_scale
-from ..._registry import Paper, Param, gradient_of, register
+from ..._blocks import outputs_by_rows, reduce_by_rows
+from ..._registry import Paper, Param, gradient_of, register, value_and_grad_of
 from ._common import (
     _REDUCTION,
     _bce_inputs,
     _binary_case,
     _binary_cross_entropy,
     _binary_stress,
+    _decay,
     _element_rows,
+    _elementwise_scaled,
     _sigmoids,
 )
 
@@ -63,8 +66,7 @@ def binary_cross_entropy_with_logits(logits: ArrayLike, target: ArrayLike, *, we
     0.0
     """
     x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
-    losses = reduce_by_rows(lambda x, y, w, pw: w * _binary_cross_entropy(x, y, pw), *_element_rows(x, y, w, pw),
-                            reduction=reduction)
+    (losses,) = reduce_by_rows(_block, _losses, *_element_rows(x, y, w, pw), reduction=reduction)
     return losses.reshape(x.shape) if reduction == "none" else losses
 
 
@@ -81,21 +83,50 @@ def binary_cross_entropy_with_logits_grad(logits: ArrayLike, target: ArrayLike, 
     array([-0.5])
     """
     x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
-    grad = by_rows(_rows_gradient, *_element_rows(x, y, w, pw))
-    grad *= reduce_scale(x.shape, reduction)
-    return grad.reshape(x.shape)
+    (grad,) = outputs_by_rows(_block, (_gradient,), *_element_rows(x, y, w, pw))
+    return _elementwise_scaled(grad, x.shape, reduction)
 
 
-def _rows_gradient(x, y, w, pw):
-    sigma, sigma_minus = _sigmoids(x)
-    grad = np.subtract(1.0, y, out=np.empty(np.shape(y)))
+@value_and_grad_of("binary_cross_entropy_with_logits")
+def _binary_cross_entropy_with_logits_value_and_grad(logits: ArrayLike, target: ArrayLike, *,
+                                                     weight: ArrayLike | None = None,
+                                                     pos_weight: ArrayLike | None = None, reduction: str = "mean"):
+    """:func:`binary_cross_entropy_with_logits` and its gradient from one exponential per element."""
+    x, y, w, pw = _bce_inputs(logits, target, weight, pos_weight, reduction)
+    losses, grad = reduce_by_rows(_block, _losses, *_element_rows(x, y, w, pw), reduction=reduction,
+                                  also=(_gradient,))
+    return losses.reshape(x.shape) if reduction == "none" else losses, _elementwise_scaled(grad, x.shape, reduction)
+
+
+class _Block(NamedTuple):
+    """A block of rows of the (broadcast) elementwise arguments, and their one exponential."""
+
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    pw: np.ndarray
+    decay: np.ndarray  # e^-|x|
+
+
+def _block(x, y, w, pw) -> _Block:
+    return _Block(x, y, w, pw, _decay(x))
+
+
+def _losses(b: _Block) -> np.ndarray:
+    losses = _binary_cross_entropy(b.x, b.y, b.pw, b.decay)
+    losses *= b.w
+    return losses
+
+
+def _gradient(b: _Block) -> np.ndarray:
+    sigma, sigma_minus = _sigmoids(b.x, b.decay)
+    grad = np.subtract(1.0, b.y, out=np.empty(np.shape(b.y)))
     grad *= sigma
-    sigma_minus *= y
-    sigma_minus *= pw
+    sigma_minus *= b.y
+    sigma_minus *= b.pw
     grad -= sigma_minus
-    grad *= w
+    grad *= b.w
     return grad
-
 
 
 def _bce_cases(extreme):

@@ -7,9 +7,9 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import as_rows, by_rows
+from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import reduce, reduce_scale
-from ..._registry import Param, gradient_of, register
+from ..._registry import Param, gradient_of, register, value_and_grad_of
 from ._common import (
     _PYTORCH_CE,
     _REDUCTION,
@@ -94,8 +94,8 @@ def cross_entropy(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | N
     weights, ``ignore_index`` and the denominators of ``"mean"``.
     """
     inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
-    losses = by_rows(lambda z, t: _losses(_ce_terms(inputs, z, t)), *_rows(inputs))
-    return reduce(losses.reshape(inputs.z.shape[:-1]), reduction, inputs.denominator)
+    (losses,) = _passes(inputs, _losses)
+    return _reduced(inputs, losses, reduction)
 
 
 @gradient_of("cross_entropy")
@@ -116,13 +116,33 @@ def cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLik
     array([[ 0.5, -0.5]])
     """
     inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
+    (grad,) = _passes(inputs, _checked_gradient)
+    return _scaled(inputs, grad, reduction)
 
-    def rows_gradient(z, t):
-        terms = _ce_terms(inputs, z, t)
-        _raise_if_masked(*_masked_coefficients(terms), "cross_entropy")
-        return _logit_gradient(terms)
 
-    grad = by_rows(rows_gradient, *_rows(inputs))
+@value_and_grad_of("cross_entropy")
+def _cross_entropy_value_and_grad(logits: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None,
+                                  ignore_index: int = -100, label_smoothing: float = 0.0, reduction: str = "mean"):
+    """:func:`cross_entropy` and :func:`cross_entropy_grad` from one log-softmax per block of rows."""
+    inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
+    losses, grad = _passes(inputs, _losses, _checked_gradient)
+    return _reduced(inputs, losses, reduction), _scaled(inputs, grad, reduction)
+
+
+def _passes(inputs, *outputs):
+    return outputs_by_rows(lambda z, t: _ce_terms(inputs, z, t), outputs, *_rows(inputs))
+
+
+def _checked_gradient(terms):
+    _raise_if_masked(*_masked_coefficients(terms), "cross_entropy")
+    return _logit_gradient(terms)
+
+
+def _reduced(inputs, losses, reduction):
+    return reduce(losses.reshape(inputs.z.shape[:-1]), reduction, inputs.denominator)
+
+
+def _scaled(inputs, grad, reduction):
     grad *= reduce_scale(inputs.z.shape[:-1], reduction, inputs.denominator)
     return grad.reshape(inputs.z.shape)
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.special
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import by_rows, reduce_by_rows
-from ..._reduce import reduce_scale
-from ..._registry import Param, gradient_of, register
-from ...numerics import power_of_exp, softplus
+from ..._blocks import outputs_by_rows, reduce_by_rows
+from ..._registry import Param, gradient_of, register, value_and_grad_of
+from ...numerics import power_of_exp
 from ._common import (
     _FOCAL,
     _REDUCTION,
@@ -21,7 +19,10 @@ from ._common import (
     _binary_cross_entropy,
     _binary_inputs,
     _binary_stress,
+    _decay,
     _element_rows,
+    _elementwise_scaled,
+    _sigmoids,
 )
 
 
@@ -46,13 +47,15 @@ def _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction):
 def _sigmoid_focal_terms(x, y, gamma: float, alpha: float | None) -> _SigmoidFocalTerms:
     """The terms of validated elements (all of them, or a block of rows)."""
     alpha_t = 1.0 if alpha is None else alpha * y + (1.0 - alpha) * (1.0 - y)
-    p, one_minus_p = scipy.special.expit(x), scipy.special.expit(-x)
-    ce = _binary_cross_entropy(x, y)
+    decay = _decay(x)
+    p, one_minus_p = _sigmoids(x, decay)
+    ce = _binary_cross_entropy(x, y, decay=decay)
     m = p * (1.0 - y) + one_minus_p * y  # 1 - p_t
     # log(1 - p_t) = log(p (1-y) + (1-p) y) from log p = -softplus(-x) and log(1-p) = -softplus(x), so that
     # (1 - p_t)^gamma keeps its digits where 1 - p_t rounds to 1 and gamma is huge
+    tail = np.log1p(decay)
     with np.errstate(divide="ignore"):
-        log_m = np.logaddexp(-softplus(-x) + np.log1p(-y), -softplus(x) + np.log(y))
+        log_m = np.logaddexp(-(np.maximum(-x, 0.0) + tail) + np.log1p(-y), -(np.maximum(x, 0.0) + tail) + np.log(y))
     return _SigmoidFocalTerms(x, y, gamma, alpha_t, p, one_minus_p, ce, m, power_of_exp(gamma, log_m))
 
 
@@ -98,12 +101,9 @@ def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2
     """
     x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
 
-    def losses(x, y):
-        t = _sigmoid_focal_terms(x, y, gamma, alpha)
-        return t.alpha_t * t.m_pow * t.ce
-
-    out = reduce_by_rows(losses, *_element_rows(x, y), reduction=reduction)
-    return out.reshape(x.shape) if reduction == "none" else out
+    (losses,) = reduce_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), _losses, *_element_rows(x, y),
+                               reduction=reduction)
+    return losses.reshape(x.shape) if reduction == "none" else losses
 
 
 @gradient_of("sigmoid_focal_loss")
@@ -119,12 +119,25 @@ def sigmoid_focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: floa
     array([-0.5])
     """
     x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
-    grad = by_rows(lambda x, y: _rows_gradient(_sigmoid_focal_terms(x, y, gamma, alpha)), *_element_rows(x, y))
-    grad *= reduce_scale(x.shape, reduction)
-    return grad.reshape(x.shape)
+    (grad,) = outputs_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), (_gradient,), *_element_rows(x, y))
+    return _elementwise_scaled(grad, x.shape, reduction)
 
 
-def _rows_gradient(t: _SigmoidFocalTerms) -> np.ndarray:
+@value_and_grad_of("sigmoid_focal_loss")
+def _sigmoid_focal_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
+                                       alpha: float | None = 0.25, reduction: str = "mean"):
+    """:func:`sigmoid_focal_loss` and its gradient from one pass over the elements' terms."""
+    x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
+    losses, grad = reduce_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), _losses, *_element_rows(x, y),
+                                  reduction=reduction, also=(_gradient,))
+    return losses.reshape(x.shape) if reduction == "none" else losses, _elementwise_scaled(grad, x.shape, reduction)
+
+
+def _losses(t: _SigmoidFocalTerms) -> np.ndarray:
+    return t.alpha_t * t.m_pow * t.ce
+
+
+def _gradient(t: _SigmoidFocalTerms) -> np.ndarray:
     ratio = np.where(t.m > 0, t.p * t.one_minus_p / np.where(t.m > 0, t.m, 1.0), 1.0)
     p_minus_y = (1.0 - t.y) * t.p - t.y * t.one_minus_p
     # m^gamma * ce first, then the ratio in [0, 1], then gamma: at |x| ~ 1.7e308 (or gamma ~ 1e306) the
