@@ -14,10 +14,13 @@ from typing import Callable
 import numpy as np
 
 #: Numbers per temporary of one block: 2^15 float64 = 256 KiB, whatever the row length (a row longer than this is
-#: one block by itself). A block's few temporaries then stay in the processor's cache, and the allocator hands the
-#: same memory back block after block; temporaries of a few MiB are returned to the system and come back as fresh
-#: pages on every block. Measured at 4096 x 32000 (``benchmarks/reference_scale.py``; one row per block): the
-#: value of cross-entropy 3.4x and of the binary cross-entropy 2.7x slower at 2^17, both slower again at 2^21.
+#: one block by itself), so that a block's few temporaries stay in the processor's cache. Measured at 4096 x 32000
+#: (``benchmarks/reference_scale.py``, one row per block): the value of cross-entropy 3.4x and of the binary
+#: cross-entropy 2.7x slower at 2^17, both slower again at 2^21. What this does not control: glibc may hand the top
+#: of its heap back to the system when a block's temporaries are freed and fault it in again on the next block
+#: (about 156 page faults per block, seen in the values of ``kl_divergence_logits``, ``softmax_tsallis_entropy`` and
+#: ``softmax_entropy`` in a fresh process); any earlier free of an array of at most 32 MiB raises glibc's
+#: thresholds and ends it, so it depends on what the process did before.
 BLOCK_ELEMENTS = 2 ** 15
 
 

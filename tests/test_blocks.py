@@ -1,5 +1,7 @@
 """Rows in blocks (refloss._blocks): the same numbers as on the whole array, in bounded memory."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -22,9 +24,24 @@ CASES = {
     "softmax_tsallis_entropy": [{"logits": Z, "q": q, "reduction": "mean"} for q in (0.5, 1.0, 2.0)],
     "kl_divergence_logits": [{"p_logits": Z, "q_logits": RNG.standard_normal((7, 3, 5)) * 30.0, "reduction": r}
                              for r in ("mean", "none")],
+    "comp_sum_loss": [{"logits": Z, "target": RNG.integers(0, 5, (7, 3)), "tau": t, "reduction": r}
+                      for t, r in ((0.0, "mean"), (0.5, "none"), (1.0, "sum"), (1.5, "mean"), (3.0, "none"))],
+    "generalized_cross_entropy": [{"logits": Z, "target": RNG.integers(0, 5, (7, 3)), "q": q, "reduction": r}
+                                  for q, r in ((1e-3, "mean"), (0.7, "none"))],
+    "mae_loss": [{"logits": Z, "target": RNG.integers(0, 5, (7, 3)), "reduction": r} for r in ("sum", "none")],
+    "sum_exponential_loss": [{"logits": Z, "target": RNG.integers(0, 5, (7, 3)), "reduction": r}
+                             for r in ("mean", "none")],
+    "focal_loss": [{"logits": Z, "target": np.arange(21).reshape(7, 3) % 5, "gamma": g, "alpha": a, "reduction": r}
+                   for g, a, r in ((2.0, None, "mean"), (0.5, 0.25, "sum"),
+                                   (1.5, np.array([0.25, 0.5, 2.0, 0.0, 1.0]), "none"))],
+    "poly1_loss": [{"logits": Z, "target": np.arange(21).reshape(7, 3) % 5, "epsilon": e, "reduction": r}
+                   for e, r in ((1.0, "mean"), (-1.0, "none"), (-0.5, "sum"))],
+    "softmax_entropy": [{"logits": Z, "base": b, "reduction": r}
+                        for b, r in ((None, "mean"), (2.0, "none"), (10.0, "sum"))],
 }
-for case in CASES["cross_entropy"]:
-    case["target"][0, 1] = 1  # the masked class is no target
+for name in ("cross_entropy", "comp_sum_loss", "generalized_cross_entropy", "mae_loss", "sum_exponential_loss"):
+    for case in CASES[name]:
+        case["target"][0, 1] = 1  # the masked class is no target
 
 
 def _everything(name, case):
@@ -50,3 +67,32 @@ def test_a_sum_that_overflows_row_by_row_keeps_the_mean_of_finite_values():
     mean = refloss.binary_cross_entropy_with_logits(x, np.ones((2, 3)))
     assert mean == pytest.approx(1.7e308, rel=1e-15)
     assert refloss.binary_cross_entropy_with_logits(x, np.ones((2, 3)), reduction="sum") == np.inf
+
+
+ROW_VALUED = [e for e in refloss.catalogue() if e.family in ("softmax", "classification", "comp_sum", "entropy")
+              and e.grad_kind != "jacobian"]  # log_softmax's value is (N, C) itself
+
+
+@pytest.mark.parametrize("entry", ROW_VALUED, ids=lambda e: e.name)
+def test_the_value_alone_needs_memory_of_a_few_blocks_not_of_the_batch(monkeypatch, entry):
+    """Peak NumPy memory (tracemalloc) of the value on 1024 x 4096 logits (32 MiB), beyond its inputs: below 2 MiB,
+    which any temporary of the batch's size (a 4 MiB mask of it) exceeds."""
+    monkeypatch.setattr(_blocks, "BLOCK_ELEMENTS", 2 ** 12)
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((1024, 4096))
+    params = {p.name for p in entry.params}
+    if "p_logits" in params:
+        case = {"p_logits": z, "q_logits": rng.standard_normal(z.shape)}
+    elif "target" not in params:
+        case = {"logits": z}
+    elif next(iter(entry.stress_cases().values()))["target"].dtype.kind in "iu":
+        case = {"logits": z, "target": rng.integers(0, z.shape[1], z.shape[0])}
+    else:
+        case = {"logits": z, "target": rng.random(z.shape)}  # elementwise labels
+    tracemalloc.start()
+    try:
+        entry.fn(**case)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 2 ** 20, f"{entry.name}: {peak / 2 ** 20:.1f} MiB"

@@ -7,6 +7,7 @@ from numpy.typing import ArrayLike
 
 from .. import _cases as cases
 from .. import _validate as v
+from .._blocks import as_rows, by_rows
 from .._registry import Param, gradient_of, register
 from ..numerics import _log_softmax
 from ._common import _BLANCHARD
@@ -40,7 +41,8 @@ def log_softmax(logits: ArrayLike) -> np.ndarray:
 
     Reference: Blanchard, Higham & Higham (2021), Algorithm 4.
     """
-    return _log_softmax(v.logits(logits))
+    z = v.logits(logits)
+    return by_rows(_log_softmax, as_rows(z)).reshape(z.shape)
 
 
 #: The largest Jacobian :func:`log_softmax_grad` builds (2^27 float64 entries, 1 GiB); beyond it, a RefLossError.

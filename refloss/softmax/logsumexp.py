@@ -7,9 +7,9 @@ from numpy.typing import ArrayLike
 
 from .. import _cases as cases
 from .. import _validate as v
-from .._blocks import as_rows, by_rows
-from .._registry import Param, gradient_of, register
-from ..numerics import _logsumexp, softmax
+from .._blocks import as_rows, outputs_by_rows
+from .._registry import Param, gradient_of, register, value_and_grad_of
+from ..numerics import softmax_parts
 from ._common import _BLANCHARD
 
 
@@ -44,7 +44,8 @@ def logsumexp(logits: ArrayLike) -> np.ndarray:
     Reference: Blanchard, Higham & Higham (2021), Algorithm 2 (shifted log-sum-exp with log1p).
     """
     z = v.logits(logits)
-    return by_rows(_logsumexp, as_rows(z)).reshape(z.shape[:-1])[()]
+    (value,) = outputs_by_rows(_row_parts, (_value,), as_rows(z))
+    return value.reshape(z.shape[:-1])[()]
 
 
 @gradient_of("logsumexp")
@@ -57,4 +58,28 @@ def logsumexp_grad(logits: ArrayLike) -> np.ndarray:
     array([0.25, 0.75])
     """
     z = v.logits(logits)
-    return by_rows(softmax, as_rows(z)).reshape(z.shape)
+    (grad,) = outputs_by_rows(_row_parts, (_softmax,), as_rows(z))
+    return grad.reshape(z.shape)
+
+
+@value_and_grad_of("logsumexp")
+def _logsumexp_value_and_grad(logits: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`logsumexp` and :func:`logsumexp_grad` from one exponential per logit."""
+    z = v.logits(logits)
+    value, grad = outputs_by_rows(_row_parts, (_value, _softmax), as_rows(z))
+    return value.reshape(z.shape[:-1])[()], grad.reshape(z.shape)
+
+
+def _row_parts(z):
+    """The rows' maxima and :func:`refloss.numerics.softmax_parts`."""
+    return np.max(z, axis=-1, keepdims=True), softmax_parts(z)
+
+
+def _value(parts):
+    row_max, (_, _, log_total, _) = parts
+    return (row_max + log_total)[..., 0]
+
+
+def _softmax(parts):
+    _, (_, exp_shifted, _, total) = parts
+    return exp_shifted / total

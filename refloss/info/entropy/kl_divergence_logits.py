@@ -3,6 +3,7 @@ registration."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -10,9 +11,9 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import as_rows, by_rows
+from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import reduce, reduce_scale
-from ..._registry import Param, gradient_of, register
+from ..._registry import Param, gradient_of, register, value_and_grad_of
 from ._common import _KULLBACK, _REDUCTION, _kl_gradients, _kl_inputs, _kl_rows
 
 
@@ -61,8 +62,8 @@ def kl_divergence_logits(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction:
     0.143841036225890
     """
     a, b = _kl_inputs(p_logits, q_logits, reduction)
-    kl = by_rows(lambda a, b: _kl_rows(a, b).kl, as_rows(a), as_rows(b))
-    return reduce(kl.reshape(a.shape[:-1]), reduction)
+    (kl,) = _passes(a, b, _kl)
+    return _reduced(a, kl, reduction)
 
 
 @gradient_of("kl_divergence_logits")
@@ -84,7 +85,49 @@ def kl_divergence_logits_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduc
     array([[-0.25,  0.25]])
     """
     a, b = _kl_inputs(p_logits, q_logits, reduction)
-    grad_p, grad_q = by_rows(lambda a, b: _kl_gradients(_kl_rows(a, b)), as_rows(a), as_rows(b))
+    return _scaled(a, *_passes(a, b, _grad_p, _grad_q), reduction)
+
+
+@value_and_grad_of("kl_divergence_logits")
+def _kl_divergence_logits_value_and_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, reduction: str = "mean"):
+    """:func:`kl_divergence_logits` and :func:`kl_divergence_logits_grad` from one pass over each block of rows."""
+    a, b = _kl_inputs(p_logits, q_logits, reduction)
+    kl, grad_p, grad_q = _passes(a, b, _kl, _grad_p, _grad_q)
+    return _reduced(a, kl, reduction), _scaled(a, grad_p, grad_q, reduction)
+
+
+class _Block:
+    """A block's KL terms, and their two gradients computed once when the first of them is asked for."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray):
+        self.terms = _kl_rows(a, b)
+
+    @cached_property
+    def gradients(self) -> tuple[np.ndarray, np.ndarray]:
+        return _kl_gradients(self.terms)
+
+
+def _passes(a: np.ndarray, b: np.ndarray, *outputs):
+    return outputs_by_rows(_Block, outputs, as_rows(a), as_rows(b))
+
+
+def _kl(block: _Block) -> np.ndarray:
+    return block.terms.kl
+
+
+def _grad_p(block: _Block) -> np.ndarray:
+    return block.gradients[0]
+
+
+def _grad_q(block: _Block) -> np.ndarray:
+    return block.gradients[1]
+
+
+def _reduced(a: np.ndarray, kl: np.ndarray, reduction: str):
+    return reduce(kl.reshape(a.shape[:-1]), reduction)
+
+
+def _scaled(a: np.ndarray, grad_p: np.ndarray, grad_q: np.ndarray, reduction: str) -> KLDivergenceGrad:
     scale = reduce_scale(a.shape[:-1], reduction)
     grad_p *= scale
     grad_q *= scale

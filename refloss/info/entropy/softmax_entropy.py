@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
+from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
-from ..._registry import Param, gradient_of, register
-from ...numerics import _log_softmax, logits_from_max, plogq
+from ..._registry import Param, gradient_of, register, value_and_grad_of
+from ...numerics import plogq, softmax_parts
 from ._common import _BASE, _REDUCTION, _SHANNON, _log_base
 
 
-def _entropy_parts(logits, reduction):
+def _entropy_inputs(logits, reduction) -> np.ndarray:
     z = v.logits(logits)
     check_reduction(reduction)
-    logp = _log_softmax(z)
-    p = np.exp(logp)
-    return p, logp, -plogq(p, logp).sum(axis=-1)
+    return z
+
+
+class _EntropyTerms(NamedTuple):
+    """The terms of a block of rows (N, C)."""
+
+    shifted: np.ndarray  # z - max
+    logp: np.ndarray
+    p: np.ndarray
+
+
+def _entropy_terms(z: np.ndarray) -> _EntropyTerms:
+    """The terms of validated rows (all of them, or a block)."""
+    shifted, _, log_total, _ = softmax_parts(z)
+    logp = shifted - log_total
+    return _EntropyTerms(shifted, logp, np.exp(logp))
 
 
 @register(
@@ -59,7 +75,9 @@ def softmax_entropy(logits: ArrayLike, *, base: float | None = None, reduction: 
     array([2.90086312e-12])
     """
     log_base = _log_base(base)
-    return reduce(_entropy_parts(logits, reduction)[2] / log_base, reduction)
+    z = _entropy_inputs(logits, reduction)
+    (entropy,) = _passes(z, _entropy_with(log_base))
+    return reduce(entropy.reshape(z.shape[:-1]), reduction)
 
 
 @gradient_of("softmax_entropy")
@@ -73,14 +91,45 @@ def softmax_entropy_grad(logits: ArrayLike, *, base: float | None = None, reduct
     >>> softmax_entropy_grad([[0.0, 0.0]])  # the uniform distribution is a stationary point
     array([[0., 0.]])
     """
-    z = v.logits(logits)
-    check_reduction(reduction)
+    z = _entropy_inputs(logits, reduction)
     log_base = _log_base(base)
-    p = np.exp(_log_softmax(z))
-    # z - max, with 0 where p = 0 (masked, or beyond the float64 range): those terms are p_j * (...) = 0.
-    zm = np.where(p > 0, logits_from_max(z), 0.0)
-    centred = zm - (p * zm).sum(axis=-1, keepdims=True)
-    return -reduce_scale(z.shape[:-1], reduction) / log_base * p * centred
+    (grad,) = _passes(z, _gradient_with(-reduce_scale(z.shape[:-1], reduction) / log_base))
+    return grad.reshape(z.shape)
+
+
+@value_and_grad_of("softmax_entropy")
+def _softmax_entropy_value_and_grad(logits: ArrayLike, *, base: float | None = None, reduction: str = "mean"):
+    """:func:`softmax_entropy` and :func:`softmax_entropy_grad` from one log-softmax per block of rows."""
+    log_base = _log_base(base)
+    z = _entropy_inputs(logits, reduction)
+    entropy, grad = _passes(z, _entropy_with(log_base),
+                            _gradient_with(-reduce_scale(z.shape[:-1], reduction) / log_base))
+    return reduce(entropy.reshape(z.shape[:-1]), reduction), grad.reshape(z.shape)
+
+
+def _passes(z: np.ndarray, *outputs):
+    return outputs_by_rows(_entropy_terms, outputs, as_rows(z))
+
+
+def _entropy_with(log_base: float):
+    """The entropy of each row of a block (N,), in the unit of ``log_base``."""
+
+    def entropy(t: _EntropyTerms) -> np.ndarray:
+        return -plogq(t.p, t.logp).sum(axis=-1) / log_base
+
+    return entropy
+
+
+def _gradient_with(scale: float):
+    """The gradient of a block's rows (N, C), ``scale`` (the reduction's, over -log(base)) first."""
+
+    def gradient(t: _EntropyTerms) -> np.ndarray:
+        # z - max, with 0 where p = 0 (masked, or beyond the float64 range): those terms are p_j * (...) = 0.
+        zm = np.where(t.p > 0, t.shifted, 0.0)
+        centred = zm - (t.p * zm).sum(axis=-1, keepdims=True)
+        return scale * t.p * centred
+
+    return gradient
 
 
 def _entropy_cases(extreme):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.special
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import as_rows, by_rows
+from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
-from ..._registry import Paper, Param, gradient_of, register
-from ...numerics import _log_softmax, expm1mx, logits_from_max
+from ..._registry import Paper, Param, gradient_of, register, value_and_grad_of
+from ...numerics import expm1mx, softmax_parts
 from ._common import _REDUCTION
 
 _TSALLIS = Paper("Possible generalization of Boltzmann-Gibbs statistics",
@@ -85,7 +87,7 @@ def softmax_tsallis_entropy(logits: ArrayLike, *, q: float = 2.0, reduction: str
     array([8.49670851e-18])
     """
     z, q = _logits_and_order(logits, q, reduction)
-    rows = by_rows(lambda z: _tsallis_terms(_log_softmax(z), q).sum(axis=-1), as_rows(z))
+    (rows,) = _passes(z, _entropy_with(q))
     return reduce(rows.reshape(z.shape[:-1]), reduction)
 
 
@@ -104,19 +106,58 @@ def softmax_tsallis_entropy_grad(logits: ArrayLike, *, q: float = 2.0, reduction
     array([[-0.1875,  0.1875]])
     """
     z, q = _logits_and_order(logits, q, reduction)
-    grad = by_rows(lambda z: _rows_gradient(z, q), as_rows(z))
+    (grad,) = _passes(z, _gradient_with(q))
+    return _scaled(z, grad, reduction)
+
+
+@value_and_grad_of("softmax_tsallis_entropy")
+def _softmax_tsallis_entropy_value_and_grad(logits: ArrayLike, *, q: float = 2.0, reduction: str = "mean"):
+    """:func:`softmax_tsallis_entropy` and its gradient from one log-softmax per block of rows."""
+    z, q = _logits_and_order(logits, q, reduction)
+    rows, grad = _passes(z, _entropy_with(q), _gradient_with(q))
+    return reduce(rows.reshape(z.shape[:-1]), reduction), _scaled(z, grad, reduction)
+
+
+class _TsallisTerms(NamedTuple):
+    """The terms of a block of rows (N, C)."""
+
+    shifted: np.ndarray  # z - max
+    logp: np.ndarray
+
+
+def _tsallis_rows(z: np.ndarray) -> _TsallisTerms:
+    """The log-softmax of validated rows (all of them, or a block), and their logits from the row maximum."""
+    shifted, _, log_total, _ = softmax_parts(z)
+    return _TsallisTerms(shifted, shifted - log_total)
+
+
+def _passes(z: np.ndarray, *outputs):
+    return outputs_by_rows(_tsallis_rows, outputs, as_rows(z))
+
+
+def _entropy_with(q: float):
+    """S_q of each row of a block (N,)."""
+    return lambda t: _tsallis_terms(t.logp, q).sum(axis=-1)
+
+
+def _gradient_with(q: float):
+    """The unreduced gradient of a block's rows (N, C)."""
+    return lambda t: _rows_gradient(t.shifted, t.logp, q)
+
+
+def _scaled(z: np.ndarray, grad: np.ndarray, reduction: str) -> np.ndarray:
     grad *= reduce_scale(z.shape[:-1], reduction)
     return grad.reshape(z.shape)
 
 
-def _rows_gradient(z: np.ndarray, q: float) -> np.ndarray:
-    """The unreduced gradient of validated rows (all of them, or a block)."""
-    logp = _log_softmax(z)
+def _rows_gradient(shifted: np.ndarray, logp: np.ndarray, q: float) -> np.ndarray:
+    """The unreduced gradient of validated rows (all of them, or a block), from their logits less the row maximum
+    and their log-softmax."""
     t = q - 1.0
     live = np.isfinite(logp)  # not masked (p^q may matter for a small q where p itself underflows)
     lp = np.where(live, logp, -np.inf)
     p = np.exp(lp)
-    zm = np.where(live, logits_from_max(z), 0.0)  # logits from the row maximum
+    zm = np.where(live, shifted, 0.0)  # logits from the row maximum
     centred = zm - (p * zm).sum(axis=-1, keepdims=True)
     # t D_j = log sum_c p_c^q - (q - 1) log p_j = (LSE_c(q z'_c) - q z'_j) + log p_j with z' = z - max: finite for
     # any q, and exact in q (q - 1 rounds once q passes 2^53)

@@ -9,24 +9,37 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
+from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
-from ..._registry import Param, gradient_of, register
-from ...numerics import _log_softmax, log1mexp, power_of_exp
+from ..._registry import Param, gradient_of, register, value_and_grad_of
+from ...numerics import log1mexp, power_of_exp, softmax_parts
 from ._common import _FOCAL, _REDUCTION, _raise_if_masked
 
 
-class _FocalTerms(NamedTuple):
+class _FocalInputs(NamedTuple):
+    """Validated focal-loss arguments, before any (..., C) work: what every block of rows shares."""
+
+    z: np.ndarray  # (..., C) logits
     target: np.ndarray  # (...) class indices
-    masked_target: np.ndarray  # (...) the target's logit is -inf
-    logp: np.ndarray  # (..., C)
-    logp_y: np.ndarray  # (...)
-    q: np.ndarray  # (...) 1 - p_y, as -expm1(log p_y)
-    q_pow: np.ndarray  # (...) (1 - p_y)^gamma, as exp(gamma log1mexp(log p_y))
     gamma: float
     alpha_y: np.ndarray  # (...) alpha gathered at the target
 
 
-def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
+class _FocalTerms(NamedTuple):
+    """The terms of a block of rows (N, C)."""
+
+    z: np.ndarray  # (N, C) logits
+    target: np.ndarray  # (N,) class indices
+    shifted: np.ndarray  # (N, C) z - max: log p = shifted - log_total
+    log_total: np.ndarray  # (N, 1)
+    logp_y: np.ndarray  # (N,)
+    q: np.ndarray  # (N,) 1 - p_y, as -expm1(log p_y)
+    q_pow: np.ndarray  # (N,) (1 - p_y)^gamma, as exp(gamma log1mexp(log p_y))
+    gamma: float
+    alpha_y: np.ndarray  # (N,) alpha gathered at the target
+
+
+def _focal_inputs(logits, target, gamma, alpha, reduction) -> _FocalInputs:
     z = v.logits(logits)
     check_reduction(reduction)
     gamma = v.scalar(gamma, v.NONNEGATIVE, "gamma")
@@ -40,12 +53,16 @@ def _focal_terms(logits, target, gamma, alpha, reduction) -> _FocalTerms:
             alpha_y = np.full(y.shape, v.scalar(alpha, v.NONNEGATIVE, "alpha"))
         else:
             alpha_y = v.nonnegative_weights(a, "alpha", length=n_classes)[y]
-    logp = _log_softmax(z)
-    logp_y = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    return _FocalInputs(z, y, gamma, alpha_y)
+
+
+def _focal_terms(z, y, alpha_y, gamma: float) -> _FocalTerms:
+    """The terms of validated rows ``z`` (N, C), their targets and alphas (N,) (all rows, or a block)."""
+    shifted, _, log_total, _ = softmax_parts(z)
+    logp_y = np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0] - log_total[..., 0]
     q = -np.expm1(logp_y)  # 1 - p_y without cancellation as p_y -> 1
     q_pow = power_of_exp(gamma, log1mexp(logp_y))  # (1 - p_y)^gamma keeps its digits for a huge gamma
-    masked_target = np.take_along_axis(np.isneginf(z), y[..., None], axis=-1)[..., 0]
-    return _FocalTerms(y, masked_target, logp, logp_y, q, q_pow, gamma, alpha_y)
+    return _FocalTerms(z, y, shifted, log_total, logp_y, q, q_pow, gamma, alpha_y)
 
 
 @register(
@@ -91,8 +108,9 @@ def focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alph
 
     Reference: Lin, Goyal, Girshick, He, Dollar (2017), Eq. 5.
     """
-    t = _focal_terms(logits, target, gamma, alpha, reduction)
-    return reduce(np.where(t.alpha_y > 0, -t.alpha_y * t.q_pow * t.logp_y, 0.0), reduction)
+    inputs = _focal_inputs(logits, target, gamma, alpha, reduction)
+    (losses,) = _passes(inputs, _losses)
+    return _reduced(inputs, losses, reduction)
 
 
 @gradient_of("focal_loss")
@@ -108,16 +126,52 @@ def focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
     >>> focal_loss_grad([[0.0, 0.0]], [0], gamma=0.0)  # gamma = 0 is cross-entropy: p - e_y
     array([[-0.5,  0.5]])
     """
-    t = _focal_terms(logits, target, gamma, alpha, reduction)
-    _raise_if_masked(t.masked_target, t.alpha_y, "focal_loss")
-    p_y = np.exp(t.logp_y)
-    # p_y log(p_y) / q: -> -p_y as q -> 0, and 0 where p_y = 0 (a logit 1.8e308 below the maximum)
-    safe_q = np.where(t.q > 0, t.q, 1.0)
-    p_log_ratio = np.where(p_y > 0, p_y * np.where(t.q > 0, np.where(p_y > 0, t.logp_y, 0.0) / safe_q, -1.0), 0.0)
-    factor = t.alpha_y * t.q_pow * (1.0 + t.gamma * -p_log_ratio)
-    p_minus_e = np.exp(t.logp)
-    np.put_along_axis(p_minus_e, t.target[..., None], np.expm1(t.logp_y)[..., None], -1)
-    return reduce_scale(t.target.shape, reduction) * factor[..., None] * p_minus_e
+    inputs = _focal_inputs(logits, target, gamma, alpha, reduction)
+    (grad,) = _passes(inputs, _gradient_with(reduce_scale(inputs.target.shape, reduction)))
+    return grad.reshape(inputs.z.shape)
+
+
+@value_and_grad_of("focal_loss")
+def _focal_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0,
+                               alpha: ArrayLike | float | None = None, reduction: str = "mean"):
+    """:func:`focal_loss` and :func:`focal_loss_grad` from one log-softmax per block of rows."""
+    inputs = _focal_inputs(logits, target, gamma, alpha, reduction)
+    losses, grad = _passes(inputs, _losses, _gradient_with(reduce_scale(inputs.target.shape, reduction)))
+    return _reduced(inputs, losses, reduction), grad.reshape(inputs.z.shape)
+
+
+def _passes(inputs: _FocalInputs, *outputs):
+    z = as_rows(inputs.z)
+    return outputs_by_rows(lambda z, y, alpha_y: _focal_terms(z, y, alpha_y, inputs.gamma), outputs,
+                           z, inputs.target.reshape(-1), inputs.alpha_y.reshape(-1))
+
+
+def _losses(t: _FocalTerms) -> np.ndarray:
+    return np.where(t.alpha_y > 0, -t.alpha_y * t.q_pow * t.logp_y, 0.0)
+
+
+def _reduced(inputs: _FocalInputs, losses: np.ndarray, reduction: str):
+    return reduce(losses.reshape(inputs.target.shape), reduction)
+
+
+def _gradient_with(scale: float):
+    """The gradient of a block's terms, times the reduction's ``scale`` (before the (N, C) product, as one
+    factor per row)."""
+
+    def gradient(t: _FocalTerms) -> np.ndarray:
+        masked_target = np.isneginf(np.take_along_axis(t.z, t.target[..., None], axis=-1)[..., 0])
+        _raise_if_masked(masked_target, t.alpha_y, "focal_loss")
+        p_y = np.exp(t.logp_y)
+        # p_y log(p_y) / q: -> -p_y as q -> 0, and 0 where p_y = 0 (a logit 1.8e308 below the maximum)
+        safe_q = np.where(t.q > 0, t.q, 1.0)
+        p_log_ratio = np.where(p_y > 0, p_y * np.where(t.q > 0, np.where(p_y > 0, t.logp_y, 0.0) / safe_q, -1.0),
+                               0.0)
+        factor = t.alpha_y * t.q_pow * (1.0 + t.gamma * -p_log_ratio)
+        p_minus_e = np.exp(t.shifted - t.log_total)
+        np.put_along_axis(p_minus_e, t.target[..., None], np.expm1(t.logp_y)[..., None], -1)
+        return scale * factor[..., None] * p_minus_e
+
+    return gradient
 
 
 def _focal_cases(extreme):

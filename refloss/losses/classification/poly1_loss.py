@@ -3,14 +3,17 @@ registration."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
+from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
-from ..._registry import Paper, Param, gradient_of, register
-from ...numerics import _log_softmax, expm1mx
+from ..._registry import Paper, Param, gradient_of, register, value_and_grad_of
+from ...numerics import expm1mx, softmax_parts
 from ._common import _REDUCTION, _raise_if_masked
 
 _POLY = Paper("PolyLoss: A Polynomial Expansion Perspective of Classification Loss Functions", arxiv="2204.12511",
@@ -18,14 +21,28 @@ _POLY = Paper("PolyLoss: A Polynomial Expansion Perspective of Classification Lo
               "docstring)")
 
 
-def _poly1_terms(logits, target, epsilon, reduction):
+def _poly1_inputs(logits, target, epsilon, reduction):
     z = v.logits(logits)
     check_reduction(reduction)
     epsilon = v.scalar(epsilon, _POLY_EPSILON, "epsilon")
-    y = v.class_targets(target, z.shape, None, "target")
-    logp = _log_softmax(z)
-    masked_target = np.take_along_axis(np.isneginf(z), y[..., None], axis=-1)[..., 0]
-    return y, logp, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0], epsilon, masked_target
+    return z, v.class_targets(target, z.shape, None, "target"), epsilon
+
+
+class _Poly1Terms(NamedTuple):
+    """The terms of a block of rows (N, C)."""
+
+    z: np.ndarray  # (N, C) logits
+    y: np.ndarray  # (N,) class indices
+    shifted: np.ndarray  # (N, C) z - max: log p = shifted - log_total
+    log_total: np.ndarray  # (N, 1)
+    s: np.ndarray  # (N,) log p_y
+
+
+def _poly1_terms(z, y) -> _Poly1Terms:
+    """The terms of validated rows ``z`` (N, C) and their targets (N,) (all rows, or a block)."""
+    shifted, _, log_total, _ = softmax_parts(z)
+    return _Poly1Terms(z, y, shifted, log_total,
+                       np.take_along_axis(shifted, y[..., None], axis=-1)[..., 0] - log_total[..., 0])
 
 
 _POLY_EPSILON = v.Interval(-1.0)
@@ -71,14 +88,9 @@ def poly1_loss(logits: ArrayLike, target: ArrayLike, *, epsilon: float = 1.0, re
 
     Reference: Leng et al. (2022), Poly-1.
     """
-    y, logp, s, epsilon, _ = _poly1_terms(logits, target, epsilon, reduction)
-    with np.errstate(invalid="ignore"):  # a masked target: s = -inf, the loss is +inf
-        if epsilon >= 0.0:
-            losses = -s - epsilon * np.expm1(s)
-        else:
-            losses = (1.0 + epsilon) * -s - epsilon * expm1mx(np.where(np.isneginf(s), 0.0, s))
-            losses = np.where(np.isneginf(s), np.inf, losses)
-    return reduce(losses, reduction)
+    z, y, epsilon = _poly1_inputs(logits, target, epsilon, reduction)
+    (losses,) = _passes(z, y, _losses_with(epsilon))
+    return reduce(losses.reshape(y.shape), reduction)
 
 
 @gradient_of("poly1_loss")
@@ -95,10 +107,47 @@ def poly1_loss_grad(logits: ArrayLike, target: ArrayLike, *, epsilon: float = 1.
     >>> poly1_loss_grad([[0.0, 0.0]], [0], epsilon=0.0)  # epsilon = 0 is cross-entropy: p - e_y
     array([[-0.5,  0.5]])
     """
-    y, logp, s, epsilon, masked_target = _poly1_terms(logits, target, epsilon, reduction)
-    _raise_if_masked(masked_target, np.ones(masked_target.shape), "poly1_loss")
-    one_minus_p = -np.expm1(s)
-    factor = (1.0 + epsilon * np.exp(s)) if epsilon >= 0.0 else (1.0 + epsilon) - epsilon * one_minus_p
-    grad = np.exp(logp)
-    np.put_along_axis(grad, y[..., None], -one_minus_p[..., None], axis=-1)
-    return reduce_scale(y.shape, reduction) * factor[..., None] * grad
+    z, y, epsilon = _poly1_inputs(logits, target, epsilon, reduction)
+    (grad,) = _passes(z, y, _gradient_with(epsilon, reduce_scale(y.shape, reduction)))
+    return grad.reshape(z.shape)
+
+
+@value_and_grad_of("poly1_loss")
+def _poly1_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, epsilon: float = 1.0, reduction: str = "mean"):
+    """:func:`poly1_loss` and :func:`poly1_loss_grad` from one log-softmax per block of rows."""
+    z, y, epsilon = _poly1_inputs(logits, target, epsilon, reduction)
+    losses, grad = _passes(z, y, _losses_with(epsilon), _gradient_with(epsilon, reduce_scale(y.shape, reduction)))
+    return reduce(losses.reshape(y.shape), reduction), grad.reshape(z.shape)
+
+
+def _passes(z, y, *outputs):
+    return outputs_by_rows(_poly1_terms, outputs, as_rows(z), y.reshape(-1))
+
+
+def _losses_with(epsilon: float):
+    """The losses of a block's terms (N,)."""
+
+    def losses(t: _Poly1Terms) -> np.ndarray:
+        s = t.s
+        with np.errstate(invalid="ignore"):  # a masked target: s = -inf, the loss is +inf
+            if epsilon >= 0.0:
+                return -s - epsilon * np.expm1(s)
+            out = (1.0 + epsilon) * -s - epsilon * expm1mx(np.where(np.isneginf(s), 0.0, s))
+            return np.where(np.isneginf(s), np.inf, out)
+
+    return losses
+
+
+def _gradient_with(epsilon: float, scale: float):
+    """The gradient of a block's terms (N, C), times the reduction's ``scale`` (one factor per row first)."""
+
+    def gradient(t: _Poly1Terms) -> np.ndarray:
+        masked_target = np.isneginf(np.take_along_axis(t.z, t.y[..., None], axis=-1)[..., 0])
+        _raise_if_masked(masked_target, np.ones(masked_target.shape), "poly1_loss")
+        one_minus_p = -np.expm1(t.s)
+        factor = (1.0 + epsilon * np.exp(t.s)) if epsilon >= 0.0 else (1.0 + epsilon) - epsilon * one_minus_p
+        grad = np.exp(t.shifted - t.log_total)
+        np.put_along_axis(grad, t.y[..., None], -one_minus_p[..., None], axis=-1)
+        return scale * factor[..., None] * grad
+
+    return gradient

@@ -1,15 +1,23 @@
 """The comp-sum family's shared parts: the target's log-probability terms, the family's value and gradient in
-tau, the papers."""
+tau, their passes over blocks of rows, the papers.
+
+Every member is a function of the row's log p_y, so its rows are independent: the inputs are validated once on
+the whole arrays (:func:`_comp_sum_inputs`), then the log-softmax and what follows from it are computed a bounded
+block of rows at a time (:mod:`refloss._blocks`), by the same operations as on the whole array, so the numbers do
+not depend on the blocks. The value, the gradient and the fused pass of each member go through one helper
+(:func:`_passes`), so that the fused pass returns exactly the numbers of the two separate functions.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import scipy.special
 
 from ... import _validate as v
-from ..._reduce import check_reduction, reduce_scale
+from ..._blocks import as_rows, outputs_by_rows
+from ..._reduce import check_reduction, reduce, reduce_scale
 from ..._registry import Paper, Param
 from ...numerics import _log_softmax
 
@@ -34,17 +42,30 @@ _REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over elements | 'sum' | 'n
 _LOGITS = Param("logits", v.LOGITS)
 
 
-class _TargetTerms(NamedTuple):
-    logp: np.ndarray  # (..., C) log-softmax
+class _Inputs(NamedTuple):
+    z: np.ndarray  # (..., C) validated logits
     target: np.ndarray  # (...) class indices
-    logp_y: np.ndarray  # (...) log p_y
-    masked: np.ndarray  # (..., C) logits that are -inf
+    reduction: str
 
 
-def _target_terms(logits, target, reduction) -> _TargetTerms:
+class _TargetTerms(NamedTuple):
+    logp: np.ndarray  # (rows, C) log-softmax of a block of rows
+    target: np.ndarray  # (rows,) class indices
+    logp_y: np.ndarray  # (rows,) log p_y
+    masked: np.ndarray  # (rows, C) logits that are -inf
+
+
+def _comp_sum_inputs(logits, target, reduction) -> _Inputs:
+    """The logits, targets and reduction, validated once per call on the whole arrays (not per block), in this
+    order, so every member names the same first bad argument; the member then validates its own parameter."""
     z = v.logits(logits)
     check_reduction(reduction)
-    y = v.class_targets(target, z.shape, None, "target")
+    return _Inputs(z, v.class_targets(target, z.shape, None, "target"), reduction)
+
+
+def _target_terms(z: np.ndarray, y: np.ndarray) -> _TargetTerms:
+    """The terms of a block of rows ``z`` (N, C) and their targets ``y`` (N,): row by row the numbers of the whole
+    array, since the log-softmax of a row depends on that row only."""
     logp = _log_softmax(z)
     return _TargetTerms(logp, y, np.take_along_axis(logp, y[..., None], axis=-1)[..., 0], np.isneginf(z))
 
@@ -62,16 +83,15 @@ def _comp_sum_values(logp_y, tau_minus_one: float) -> np.ndarray:
     return np.where(masked, np.inf if tau_minus_one <= 0.0 else 1.0 / tau_minus_one, values)
 
 
-def _comp_sum_gradient(terms: _TargetTerms, tau_minus_one: float, reduction) -> np.ndarray:
-    """p_y^(tau-1) (p - e_y): others exp((tau-1)s + log p_j), the target p_y^(tau-1) expm1(s).
+def _comp_sum_gradient(terms: _TargetTerms, tau_minus_one: float) -> np.ndarray:
+    """p_y^(tau-1) (p - e_y) of a block of rows, before the reduction's scale: others exp((tau-1)s + log p_j), the
+    target p_y^(tau-1) expm1(s).
 
     Where p_y = 0 in float64 (log p_y = -inf): a masked target has no gradient for tau <= 1 (the loss is
-    +inf); a finite target logit 1.8e308 below the maximum has the limit of the closed form: p - e_y at
-    tau = 1, 0 for tau > 1, and components beyond the float64 range (+-inf) for tau < 1.
+    +inf; :func:`_raise_if_undefined` refuses it before any block); a finite target logit 1.8e308 below the
+    maximum has the limit of the closed form: p - e_y at tau = 1, 0 for tau > 1, and components beyond the float64
+    range (+-inf) for tau < 1.
     """
-    masked_target = np.take_along_axis(terms.masked, terms.target[..., None], axis=-1)
-    if masked_target.any() and tau_minus_one <= 0.0:
-        raise v.RefLossError("the loss is +inf (the target class has logit -inf), so its gradient is undefined")
     far = np.isneginf(terms.logp_y)[..., None]
     s = np.where(far, 0.0, terms.logp_y[..., None])
     with np.errstate(over="ignore"):
@@ -87,4 +107,52 @@ def _comp_sum_gradient(terms: _TargetTerms, tau_minus_one: float, reduction) -> 
         np.put_along_axis(beyond, terms.target[..., None], -np.inf, axis=-1)
         limit = p_minus_e if tau_minus_one == 0.0 else np.zeros_like(grad) if tau_minus_one > 0.0 else beyond
         grad = np.where(far, limit, grad)
-    return reduce_scale(terms.target.shape, reduction) * grad
+    return grad
+
+
+def _raise_if_undefined(inputs: _Inputs, tau_minus_one: float) -> None:
+    """A masked target (logit -inf) makes the loss +inf for tau <= 1: no gradient. Decided on the whole input's
+    mask at the targets (N numbers) before any block, so neither the gradient nor the fused pass computes blocks
+    it then throws away."""
+    if tau_minus_one <= 0.0 and np.isneginf(np.take_along_axis(inputs.z, inputs.target[..., None], axis=-1)).any():
+        raise v.RefLossError("the loss is +inf (the target class has logit -inf), so its gradient is undefined")
+
+
+def _passes(inputs: _Inputs, *outputs: Callable[[_TargetTerms], np.ndarray]) -> tuple:
+    """``outputs`` of the terms of each block of rows, stacked over the rows: (N,) per value, (N, C) per gradient.
+
+    The one way a member's value, gradient and fused pass reach the terms, so the three agree bit for bit."""
+    z = as_rows(inputs.z)
+    return outputs_by_rows(_target_terms, outputs, z, inputs.target.reshape(-1))
+
+
+def _comp_sum_value(inputs: _Inputs, tau_minus_one: float):
+    """The reduced loss of the member tau = 1 + ``tau_minus_one``: its (N,) losses by blocks of rows, reduced once
+    on the batch shape (``"none"`` returns that shape)."""
+    (losses,) = _passes(inputs, lambda terms: _comp_sum_values(terms.logp_y, tau_minus_one))
+    return _reduced(inputs, losses)
+
+
+def _comp_sum_grad(inputs: _Inputs, tau_minus_one: float) -> np.ndarray:
+    """The gradient of :func:`_comp_sum_value` by blocks of rows, scaled once for the reduction."""
+    _raise_if_undefined(inputs, tau_minus_one)
+    (grad,) = _passes(inputs, lambda terms: _comp_sum_gradient(terms, tau_minus_one))
+    return _scaled(inputs, grad)
+
+
+def _comp_sum_value_and_grad(inputs: _Inputs, tau_minus_one: float) -> tuple:
+    """:func:`_comp_sum_value` and :func:`_comp_sum_grad` from one log-softmax per block of rows; a masked target
+    with tau <= 1 raises as the gradient does."""
+    _raise_if_undefined(inputs, tau_minus_one)
+    losses, grad = _passes(inputs, lambda terms: _comp_sum_values(terms.logp_y, tau_minus_one),
+                           lambda terms: _comp_sum_gradient(terms, tau_minus_one))
+    return _reduced(inputs, losses), _scaled(inputs, grad)
+
+
+def _reduced(inputs: _Inputs, losses: np.ndarray):
+    return reduce(losses.reshape(inputs.z.shape[:-1]), inputs.reduction)
+
+
+def _scaled(inputs: _Inputs, grad: np.ndarray) -> np.ndarray:
+    grad *= reduce_scale(inputs.z.shape[:-1], inputs.reduction)
+    return grad.reshape(inputs.z.shape)

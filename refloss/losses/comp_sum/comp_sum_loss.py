@@ -7,17 +7,17 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._reduce import reduce
-from ..._registry import Param, gradient_of, register
+from ..._registry import Param, gradient_of, register, value_and_grad_of
 from ._common import (
     _COMP_SUM,
     _LOGITS,
     _OVERFLOW,
     _REDUCTION,
     _TARGET,
-    _comp_sum_gradient,
-    _comp_sum_values,
-    _target_terms,
+    _comp_sum_grad,
+    _comp_sum_inputs,
+    _comp_sum_value,
+    _comp_sum_value_and_grad,
 )
 
 
@@ -55,9 +55,8 @@ def comp_sum_loss(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0, red
 
     Reference: Mao, Mohri & Zhong (2023), comp-sum losses.
     """
-    terms = _target_terms(logits, target, reduction)
-    tau = v.scalar(tau, v.NONNEGATIVE, "tau")
-    return reduce(_comp_sum_values(terms.logp_y, tau - 1.0), reduction)
+    inputs = _comp_sum_inputs(logits, target, reduction)
+    return _comp_sum_value(inputs, v.scalar(tau, v.NONNEGATIVE, "tau") - 1.0)
 
 
 @gradient_of("comp_sum_loss")
@@ -70,5 +69,12 @@ def comp_sum_loss_grad(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0
     >>> comp_sum_loss_grad([[0.0, np.log(3.0)]], [1], tau=2.0)  # p_y (p - e_y) = (3/4)(1/4, -1/4)
     array([[ 0.1875, -0.1875]])
     """
-    terms = _target_terms(logits, target, reduction)
-    return _comp_sum_gradient(terms, v.scalar(tau, v.NONNEGATIVE, "tau") - 1.0, reduction)
+    inputs = _comp_sum_inputs(logits, target, reduction)
+    return _comp_sum_grad(inputs, v.scalar(tau, v.NONNEGATIVE, "tau") - 1.0)
+
+
+@value_and_grad_of("comp_sum_loss")
+def _comp_sum_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0, reduction: str = "mean"):
+    """:func:`comp_sum_loss` and :func:`comp_sum_loss_grad` from one log-softmax per block of rows."""
+    inputs = _comp_sum_inputs(logits, target, reduction)
+    return _comp_sum_value_and_grad(inputs, v.scalar(tau, v.NONNEGATIVE, "tau") - 1.0)

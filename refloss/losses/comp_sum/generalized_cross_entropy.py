@@ -8,9 +8,17 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._reduce import reduce
-from ..._registry import Param, gradient_of, register
-from ._common import _GCE, _LOGITS, _REDUCTION, _TARGET, _comp_sum_gradient, _comp_sum_values, _target_terms
+from ..._registry import Param, gradient_of, register, value_and_grad_of
+from ._common import (
+    _GCE,
+    _LOGITS,
+    _REDUCTION,
+    _TARGET,
+    _comp_sum_grad,
+    _comp_sum_inputs,
+    _comp_sum_value,
+    _comp_sum_value_and_grad,
+)
 
 _Q = v.Interval(0.0, 1.0, lo_open=True)
 
@@ -44,8 +52,8 @@ def generalized_cross_entropy(logits: ArrayLike, target: ArrayLike, *, q: float 
 
     Reference: Zhang & Sabuncu (2018), Eq. 6.
     """
-    terms = _target_terms(logits, target, reduction)
-    return reduce(_comp_sum_values(terms.logp_y, v.scalar(q, _Q, "q")), reduction)
+    inputs = _comp_sum_inputs(logits, target, reduction)
+    return _comp_sum_value(inputs, v.scalar(q, _Q, "q"))
 
 
 @gradient_of("generalized_cross_entropy")
@@ -57,5 +65,13 @@ def generalized_cross_entropy_grad(logits: ArrayLike, target: ArrayLike, *, q: f
     >>> generalized_cross_entropy_grad([[0.0, np.log(3.0)]], [0], q=0.5)  # (1/2) (p - e_0) = (1/2)(-3/4, 3/4)
     array([[-0.375,  0.375]])
     """
-    terms = _target_terms(logits, target, reduction)
-    return _comp_sum_gradient(terms, v.scalar(q, _Q, "q"), reduction)
+    inputs = _comp_sum_inputs(logits, target, reduction)
+    return _comp_sum_grad(inputs, v.scalar(q, _Q, "q"))
+
+
+@value_and_grad_of("generalized_cross_entropy")
+def _generalized_cross_entropy_value_and_grad(logits: ArrayLike, target: ArrayLike, *, q: float = 0.7,
+                                              reduction: str = "mean"):
+    """:func:`generalized_cross_entropy` and its gradient from one log-softmax per block of rows."""
+    inputs = _comp_sum_inputs(logits, target, reduction)
+    return _comp_sum_value_and_grad(inputs, v.scalar(q, _Q, "q"))

@@ -6,9 +6,17 @@ import numpy as np  # noqa: F401 - the doctests use np
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
-from ..._reduce import reduce
-from ..._registry import gradient_of, register
-from ._common import _COMP_SUM, _LOGITS, _REDUCTION, _TARGET, _comp_sum_gradient, _comp_sum_values, _target_terms
+from ..._registry import gradient_of, register, value_and_grad_of
+from ._common import (
+    _COMP_SUM,
+    _LOGITS,
+    _REDUCTION,
+    _TARGET,
+    _comp_sum_grad,
+    _comp_sum_inputs,
+    _comp_sum_value,
+    _comp_sum_value_and_grad,
+)
 
 
 @register(
@@ -40,8 +48,7 @@ def mae_loss(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
 
     Reference: Mao, Mohri & Zhong (2023), the comp-sum loss with tau = 2.
     """
-    terms = _target_terms(logits, target, reduction)
-    return reduce(_comp_sum_values(terms.logp_y, 1.0), reduction)
+    return _comp_sum_value(_comp_sum_inputs(logits, target, reduction), 1.0)
 
 
 @gradient_of("mae_loss")
@@ -51,4 +58,10 @@ def mae_loss_grad(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mea
     >>> mae_loss_grad([[0.0, np.log(3.0)]], [1])  # (3/4)(1/4, -1/4)
     array([[ 0.1875, -0.1875]])
     """
-    return _comp_sum_gradient(_target_terms(logits, target, reduction), 1.0, reduction)
+    return _comp_sum_grad(_comp_sum_inputs(logits, target, reduction), 1.0)
+
+
+@value_and_grad_of("mae_loss")
+def _mae_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
+    """:func:`mae_loss` and :func:`mae_loss_grad` from one log-softmax per block of rows."""
+    return _comp_sum_value_and_grad(_comp_sum_inputs(logits, target, reduction), 1.0)

@@ -6,17 +6,17 @@ import numpy as np  # noqa: F401 - the doctests use np
 from numpy.typing import ArrayLike
 
 from ... import _cases as cases
-from ..._reduce import reduce
-from ..._registry import gradient_of, register
+from ..._registry import gradient_of, register, value_and_grad_of
 from ._common import (
     _COMP_SUM,
     _LOGITS,
     _OVERFLOW,
     _REDUCTION,
     _TARGET,
-    _comp_sum_gradient,
-    _comp_sum_values,
-    _target_terms,
+    _comp_sum_grad,
+    _comp_sum_inputs,
+    _comp_sum_value,
+    _comp_sum_value_and_grad,
 )
 
 
@@ -48,8 +48,7 @@ def sum_exponential_loss(logits: ArrayLike, target: ArrayLike, *, reduction: str
 
     Reference: Mao, Mohri & Zhong (2023), the comp-sum loss with tau = 0.
     """
-    terms = _target_terms(logits, target, reduction)
-    return reduce(_comp_sum_values(terms.logp_y, -1.0), reduction)
+    return _comp_sum_value(_comp_sum_inputs(logits, target, reduction), -1.0)
 
 
 @gradient_of("sum_exponential_loss")
@@ -63,4 +62,10 @@ def sum_exponential_loss_grad(logits: ArrayLike, target: ArrayLike, *, reduction
     >>> sum_exponential_loss_grad([[0.0, np.log(3.0)]], [1])  # (1/3, -1/3)
     array([[ 0.33333333, -0.33333333]])
     """
-    return _comp_sum_gradient(_target_terms(logits, target, reduction), -1.0, reduction)
+    return _comp_sum_grad(_comp_sum_inputs(logits, target, reduction), -1.0)
+
+
+@value_and_grad_of("sum_exponential_loss")
+def _sum_exponential_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
+    """:func:`sum_exponential_loss` and :func:`sum_exponential_loss_grad` from one log-softmax per block of rows."""
+    return _comp_sum_value_and_grad(_comp_sum_inputs(logits, target, reduction), -1.0)
