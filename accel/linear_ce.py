@@ -457,10 +457,11 @@ def linear_cross_entropy(e, c, target, *, bias=None, weight=None, ignore_index: 
                          backend: str = "auto", chunk_size: int | None = None) -> LinearCrossEntropyResult:
     r"""Cross-entropy of the linear head ``e @ c.T + bias`` and its gradients, never holding the N x V logits.
 
-    Same arguments and semantics as :func:`refloss.linear_cross_entropy` (its reference twin, which
-    materialises the logits in float64): class weights, ``ignore_index``, label smoothing, PaLM's z-loss
+    The semantics of :func:`refloss.linear_cross_entropy` (its reference twin, which materialises the logits in
+    float64) on its 2-D heads with class targets: class weights, ``ignore_index``, label smoothing, PaLM's z-loss
     :math:`\lambda\,\mathrm{LSE}^2`, Gemma 2's soft cap :math:`s\tanh(u/s)`, and PyTorch's ``"mean"``
-    (divided by the total class weight of the kept targets; ``nan`` with a warning when that is 0). The
+    (divided by the total class weight of the kept targets; ``nan`` with a warning when that is 0). The twin's
+    other cases (probability targets, classifiers per position, batches of other shapes or of no row) raise here. The
     gradients are those of the reduced loss (of ``loss.sum()`` for ``"none"``).
 
     Args:

@@ -52,6 +52,8 @@ def build_case(entry, rows: int, classes: int, rng):
     z = rng.standard_normal((rows, classes)) * 3.0
     if set(params) >= {"p_logits", "q_logits"}:
         return {"p_logits": z, "q_logits": rng.standard_normal((rows, classes)) * 3.0}
+    if "log_q" in params:  # elementwise KL terms: log-inputs and probabilities of the same shape
+        return {"log_q": z, "target": rng.uniform(0.0, 1.0, (rows, classes))}
     if "logits" not in params:
         return f"inputs {', '.join(list(params)[:3])} are not built here (accel's benchmarks cover the linear heads)"
     if "target" not in params:
@@ -122,7 +124,7 @@ def child(variant: str, rows: int, classes: int, repeats: int) -> None:
     if isinstance(case, str):
         h.emit({"status": "unavailable", "error": case})
         return
-    input_bytes = case.get("logits", case.get("p_logits")).nbytes
+    input_bytes = next(iter(case.values())).nbytes  # the first argument: logits, p_logits, log_q
     if side == "torch":
         import torch  # noqa: F401 - its import is not the call's working set
     before = _rss_bytes()

@@ -43,7 +43,9 @@ napoleon_use_rtype = False
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # array-likes are described in Args:; annotations would only add noise
-autodoc_preserve_defaults = True
+# Every default is a literal whose repr is its source text, so the source is not parsed for them: the public
+# functions are the registry's wrappers (refloss._options), whose signatures add the options to the source's.
+autodoc_preserve_defaults = False
 add_module_names = False
 
 # Section titles of the generated catalogue and API pages; a family missing here is titled by its name.

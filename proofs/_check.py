@@ -15,7 +15,7 @@ from flint import arb, ctx
 
 from ._arb import compile_expressions, contradicts
 from ._definitions import definition_of
-from ._oracle import DIGITS, with_defaults
+from ._oracle import DIGITS, OPTION_DEFAULTS, _build, with_defaults
 from ._views import symbolize
 
 
@@ -28,13 +28,15 @@ def check_stored(entry, case: dict, stored: dict, bits: int) -> tuple[list[str],
     point of whose enclosure rounds to the stored text (``"logits[5]"``), and those whose enclosure stayed too
     wide to tell."""
     definition = definition_of(entry)
-    sym, point = symbolize(with_defaults(entry, definition, case), entry.wrt)
-    values = np.asarray(definition.build(sym), dtype=object)
+    arguments = with_defaults(entry, definition, case)
+    axis, where, weights = (arguments.pop(name, OPTION_DEFAULTS[name]) for name in ("axis", "where", "sample_weight"))
+    sym, point = symbolize({**arguments, **({} if weights is None else {"sample_weight": weights})}, entry.wrt)
+    values, _, _, class_axis = _build(entry, definition, sym, axis, where)
     symbols = list(point)
     slots = {s: i for i, s in enumerate(symbols)}
     program = compile_expressions(list(values.flat), symbols)
     for _ in range(4):
-        enclosures = _enclosures(entry, program, values, sym, slots, list(point.values()), stored, bits)
+        enclosures = _enclosures(entry, program, values, sym, slots, list(point.values()), stored, bits, class_axis)
         wrong, unchecked = [], []
         for name, texts in stored.items():
             for k, (x, text) in enumerate(zip(enclosures[name], texts, strict=True)):
@@ -58,8 +60,9 @@ def _tells_one_unit(x: arb, text: str) -> bool:
     return x.rad() < abs(x.mid()) * arb(10) ** -(DIGITS + 1)
 
 
-def _enclosures(entry, program, values, sym, slots, args, stored, bits) -> dict:
-    """Balls of the outputs and of the gradient of each differentiated input, by forward mode at ``bits``."""
+def _enclosures(entry, program, values, sym, slots, args, stored, bits, axis) -> dict:
+    """Balls of the outputs and of the gradient of each differentiated input, by forward mode at ``bits``
+    (``axis``: the class axis, where a Jacobian's input index runs)."""
     balls, tangents = program.evaluate_with_tangents(args, bits, list(range(len(slots))))
     flat_values = np.empty(values.shape, dtype=object)
     flat_tangents = np.empty(values.shape, dtype=object)
@@ -77,9 +80,10 @@ def _enclosures(entry, program, values, sym, slots, args, stored, bits) -> dict:
         if name == "value":
             continue
         variables = sym[name]
-        if entry.grad_kind == "jacobian":
-            enclosures[name] = [derivative([flat_tangents[index[:-1]]], variables[index[:-2] + index[-1:]])
-                                for index in np.ndindex(*values.shape, values.shape[-1])]
+        if entry.grad_kind == "jacobian":  # d out[o] / d x[o with its class coordinate replaced by j]
+            enclosures[name] = [derivative([flat_tangents[index[:-1]]],
+                                           variables[index[:axis] + index[-1:] + index[axis + 1:-1]])
+                                for index in np.ndindex(*values.shape, values.shape[axis])]
         else:
             everything = list(flat_tangents.flat)
             enclosures[name] = [derivative(everything, variables[index]) for index in np.ndindex(*variables.shape)]

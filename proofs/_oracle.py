@@ -22,9 +22,11 @@ import numpy as np
 import sympy as sp
 from flint import arb, ctx
 
+from refloss._options import DEFAULTS as OPTION_DEFAULTS
+
 from ._arb import UNDEFINED, NoBallRoute, ball, compile_expressions, decimal, to_mpf, upper_mpf
 from ._definitions import Definition, definition_of
-from ._views import symbolize
+from ._views import symbolize, weighted
 
 DPS = 50  # correct digits the oracle resolves: ~34 more than float64, so its own error is invisible
 DIGITS = 25  # significant digits stored and proven: enough to round to float64 (17) with room to spare
@@ -65,7 +67,9 @@ class Reference:
 
 
 def _derivative(outputs: list, variables: np.ndarray, cache: dict) -> np.ndarray:
-    """d(sum of outputs)/dv for every entry v of ``variables`` (0 where v is a constant such as -oo)."""
+    """d(sum of outputs)/dv for every entry v of ``variables`` (0 where v is a constant such as -oo). A piecewise
+    constant output (a sign) has derivative 0 wherever it has one: SymPy's DiracDelta, which is 0 away from the
+    jump, is taken as 0 (at the jump itself the object states its own rule: logsumexp's value is -inf there)."""
     out = np.empty(variables.shape, dtype=object)
     for index in np.ndindex(*variables.shape):
         v = variables[index]
@@ -75,7 +79,7 @@ def _derivative(outputs: list, variables: np.ndarray, cache: dict) -> np.ndarray
                 if v in e.free_symbols:
                     key = (e, v)
                     if key not in cache:
-                        cache[key] = sp.diff(e, v)
+                        cache[key] = sp.diff(e, v).replace(sp.DiracDelta, lambda *_: sp.S.Zero)
                     terms.append(cache[key])
         out[index] = sp.Add(*terms)
     return out
@@ -176,14 +180,56 @@ def with_defaults(entry, definition: Definition, case: dict) -> dict:
     """Every argument of the value function: the case's, and the definition's defaults for the rest (not the
     signature's, which are what a default stress point checks)."""
     signature = inspect.signature(entry.fn).parameters
+    defaults = {**OPTION_DEFAULTS, **definition.defaults}  # the options' defaults are the project's, not a paper's
     unknown = set(case) - set(signature)
     if unknown:
         raise TypeError(f"{entry.name}: no parameter named {', '.join(sorted(unknown))}")
-    missing = [n for n in signature if n not in case and n not in definition.defaults]
+    missing = [n for n in signature if n not in case and n not in defaults]
     if missing:
         raise AssertionError(f"{entry.name}: the case gives no {', '.join(missing)} and the definition states "
                              "no default for it (define(..., defaults=...))")
-    return {n: case[n] if n in case else definition.defaults[n] for n in signature}
+    return {n: case[n] if n in case else defaults[n] for n in signature}
+
+
+def _build(entry, definition: Definition, sym: dict, axis: int, where=None):
+    """The definition's outputs at the symbolic case, with the options applied as :mod:`refloss._options` applies
+    them: the class axis moved last before the build (and a vector output's back after it), the classes ``where``
+    leaves out made absent (and a loss's rows with no class left out of it), and the per-element losses weighted by
+    ``sample_weight``. Returns (outputs, outputs with the class axis last, the moved case, the class axis as an
+    index)."""
+    from refloss import _options
+
+    case = {k: v for k, v in sym.items() if k != "sample_weight"}
+    weights = sym.get("sample_weight")
+    first = next(iter(case))
+    ndim = np.ndim(case[first])
+    where_axis = axis % ndim if ndim else -1
+    moved = _options.move_class_axis(case, entry.class_axis, where_axis, first) \
+        if ndim and where_axis != ndim - 1 else case
+    restricted = None
+    if where is not None:
+        mask = np.asarray(where)
+        if mask.ndim == ndim and where_axis != ndim - 1:
+            mask = np.moveaxis(mask, where_axis, -1)
+        mask = _options.class_mask(mask, np.shape(moved[first]))
+        moved = _options.leave_out(moved, entry.class_axis, mask, first, -sp.oo, sp.S.Zero)
+        if "reduction" in case:
+            restricted = _options.kept_rows(moved, entry.row_arrays(), mask, weights)
+            if restricted is not None:
+                moved, weights = restricted[0], restricted[1]
+    if weights is not None:
+        losses = np.asarray(definition.build({**moved, "reduction": "none"}), dtype=object)
+        values = weighted(losses, weights, case["reduction"])
+    else:
+        values = np.asarray(definition.build(moved), dtype=object)
+    if restricted is not None and values.ndim:  # "none": the rows left out are 0
+        flat, batch = restricted[2], restricted[3]
+        full = np.full(flat.size, sp.S.Zero, dtype=object)
+        full[flat] = list(values.reshape(-1))
+        values = full.reshape(batch)
+    if entry.grad_kind == "jacobian" and moved is not case and where_axis != ndim - 1:
+        return np.moveaxis(values, -1, where_axis), values, moved, where_axis
+    return values, values, moved, where_axis
 
 
 def _exact_zero(expr, point: dict) -> bool:
@@ -232,14 +278,15 @@ def reference(entry, case: dict) -> Reference:
     """
     definition = definition_of(entry)
     arguments = with_defaults(entry, definition, case)
-    sym, point = symbolize(arguments, entry.wrt)
+    axis, where, weights = (arguments.pop(name, OPTION_DEFAULTS[name]) for name in ("axis", "where", "sample_weight"))
+    sym, point = symbolize({**arguments, **({} if weights is None else {"sample_weight": weights})}, entry.wrt)
     # the inputs' magnitudes set the starting precision: the array entries (symbols) and the scalar parameters,
     # which enter the expressions as exact constants
     sizes = list(point.values()) + [float(v) for name, v in arguments.items() if name not in entry.wrt
                                     and isinstance(v, (float, np.floating)) and math.isfinite(v)]
     intermediates = {} if definition.intermediate_values is None else definition.intermediate_values(arguments)
     tiny = [to_mpf(ball(x)) for v in intermediates.values() for x in v.flat]
-    values = np.asarray(definition.build(sym), dtype=object)
+    values, last_axis_values, moved, class_axis = _build(entry, definition, sym, axis, where)
     if any(e is sp.nan for e in values.flat):
         raise AssertionError(f"{entry.name}: the definition is NaN at this input (a 0 * oo it should resolve)")
     symbols, args = list(point), list(point.values())
@@ -258,8 +305,8 @@ def reference(entry, case: dict) -> Reference:
         for name in entry.wrt:
             if sym[name] is None:  # an optional differentiable input left out (no bias): no gradient
                 continue
-            if entry.grad_kind == "jacobian":
-                grads[name] = _jacobian(values, sym[name], cache)
+            if entry.grad_kind == "jacobian":  # row by row with the class axis last, then the output index to axis
+                grads[name] = np.moveaxis(_jacobian(last_axis_values, moved[name], cache), -2, class_axis)
             else:
                 grads[name] = _derivative(list(values.flat), sym[name], cache)
     flat = list(values.flat) + [e for g in grads.values() for e in g.flat]

@@ -217,6 +217,25 @@ def reduce(losses: np.ndarray, reduction: str, denominator=None) -> np.ndarray:
     return out
 
 
+def weighted(losses: np.ndarray, weights, reduction: str) -> np.ndarray:
+    """scikit-learn's weighted reduction of per-element losses (refloss's ``sample_weight``): s l ("none"),
+    sum(s l) ("sum"), sum(s l) / sum(s) ("mean"; :data:`UNDEFINED` where every weight is exactly 0, as
+    :func:`reduce`)."""
+    s = np.broadcast_to(np.asarray(weights, dtype=object), losses.shape)
+    terms = np.empty(losses.shape, dtype=object)
+    for index in np.ndindex(*losses.shape):
+        terms[index] = s[index] * losses[index]
+    if reduction == "none":
+        return terms
+    total = sp.Add(*terms.flat)
+    if reduction == "mean":
+        denominator = sp.Add(*s.flat)
+        total = UNDEFINED if denominator == 0 else total / denominator
+    out = np.empty((), dtype=object)
+    out[()] = total
+    return out
+
+
 def symbol_array(name: str, shape: tuple[int, ...], **assumptions) -> np.ndarray:
     """An object array of SymPy symbols ``name_i_j...``, one per entry of an input of that shape."""
     out = np.empty(shape, dtype=object)

@@ -14,7 +14,7 @@ import pkgutil as _pkgutil
 import typing as _typing
 
 from ._registry import Entry, Paper, Param, catalogue, get, value_and_grad  # noqa: F401 - public, listed in __all__ below
-from ._validate import PROB_SUM_ATOL, RefLossError, RefLossWarning  # noqa: F401 - public, as above
+from ._validate import RefLossError, RefLossWarning  # noqa: F401 - public, as above
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,6 @@ def _register_families() -> list[str]:
 
 
 __all__ = sorted(set(_register_families()) | {
-    "Entry", "PROB_SUM_ATOL", "Paper", "Param", "RefLossError", "RefLossWarning", "catalogue", "get",
+    "Entry", "Paper", "Param", "RefLossError", "RefLossWarning", "catalogue", "get",
     "value_and_grad",
 })

@@ -40,6 +40,18 @@ def as_rows(z: np.ndarray) -> np.ndarray:
     return z.reshape(-1, z.shape[-1])
 
 
+def element_rows(*arrays) -> list[np.ndarray]:
+    """Elementwise arrays broadcast to the first one's shape, as rows over its last axis, for :func:`by_rows` (views:
+    broadcast weights are not copied; a 0-d array is one row of one, an empty one no row).
+
+    >>> [a.shape for a in element_rows(np.zeros((2, 3)), 1.0)], element_rows(np.zeros(0))[0].shape
+    ([(2, 3), (2, 3)], (0, 1))
+    """
+    shape = np.shape(arrays[0])
+    width = (max(shape[-1], 1) if shape else 1)
+    return [np.broadcast_to(a, shape).reshape(-1, width) for a in arrays]
+
+
 def by_rows(fn: Callable, *arrays: np.ndarray, row_size: int | None = None):
     """``fn(*blocks)`` on blocks of the arrays' rows (their first axis), the results stacked along it.
 
@@ -87,7 +99,8 @@ def reduce_by_rows(terms_of: Callable, losses_of: Callable, *arrays: np.ndarray,
         return outputs_by_rows(terms_of, (losses_of, *also), *arrays)
 
     def row_sums(terms):
-        with np.errstate(over="ignore"):  # a row sum beyond the float64 range is inf: then the rule below
+        # a row sum beyond the float64 range is inf (or, of losses of both signs, nan): then the rule below
+        with np.errstate(over="ignore", invalid="ignore"):
             return np.sum(losses_of(terms), axis=-1)
 
     sums, *outputs = outputs_by_rows(terms_of, (row_sums, *also), *arrays)

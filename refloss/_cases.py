@@ -128,6 +128,88 @@ def softmax_stress(*, targets: bool = True, reduction: bool = True, through=None
     return out
 
 
+def _first(entry) -> str:
+    return entry.params[0].name
+
+
+def class_axis_at(entry, case: dict, axis: int) -> dict:
+    """``case`` (class axis last) with the class axis of every class-axis argument moved to ``axis``, and
+    ``axis=axis``: the same mathematical input in another layout."""
+    first = np.asarray(case[_first(entry)])
+    out = dict(case, axis=axis)
+    if isinstance(case.get("where"), np.ndarray) and case["where"].ndim == first.ndim:
+        out["where"] = np.ascontiguousarray(np.moveaxis(case["where"], -1, axis))
+    for name, rule, _ in entry.class_axis:
+        value = case.get(name)
+        if value is None:
+            continue
+        arr = np.asarray(value)
+        if rule == "broadcast" and 0 < arr.ndim < first.ndim:
+            arr = np.broadcast_to(arr, first.shape)
+        if arr.ndim == first.ndim:
+            out[name] = np.ascontiguousarray(np.moveaxis(arr, -1, axis))
+    return out
+
+
+def batch_shape(entry, case: dict) -> tuple:
+    """The shape of the ``"none"`` output: the first argument's without its class axis, or its whole shape for an
+    elementwise loss (class axis last)."""
+    shape = np.shape(case[_first(entry)])
+    return shape[:-1] if entry.class_axis else shape
+
+
+def option_stress(entry, cases: dict) -> dict[str, dict]:
+    """Stress points of the options an entry takes (:mod:`refloss._options`), from its own first multi-row stress
+    point: the class axis first (``axis=0``), and weights of both signs, all zero, under ``"mean"``."""
+    rows = [c for c in cases.values() if np.ndim(c.get(_first(entry))) >= 2 and "axis" not in c]
+    out = {}
+    if entry.class_axis and rows:
+        out["option_axis_0"] = class_axis_at(entry, rows[0], 0)
+        out.update(_where_stress(entry, rows[0]))
+    if entry.sample_weight and cases:
+        base = rows[0] if rows else next(iter(cases.values()))
+        shape = batch_shape(entry, base)
+        signed = np.resize(np.array([2.0, -0.5, 1.0, 0.0, 3.5, 0.25, -1.0]), shape)
+        if signed.sum() <= 0:
+            signed.flat[0] = 1.0 - signed.sum() + signed.flat[0]
+        out["option_sample_weight_signed__mean"] = {**base, "sample_weight": signed, "reduction": "mean"}
+        out["option_sample_weight_signed__none"] = {**base, "sample_weight": signed, "reduction": "none"}
+        out["option_sample_weight_all_zero__mean"] = {**base, "sample_weight": np.zeros(shape), "reduction": "mean"}
+    return out
+
+
+def _kept_targets(entry, case: dict, mask: np.ndarray) -> np.ndarray:
+    """``mask`` with every row's class target kept (a target left out is a masked target: +inf), for drawn and stress
+    masks; a row the mask leaves empty stays empty (its row is left out of a loss)."""
+    names = [n for n in entry.row_arrays() if n != _first(entry)]
+    for name in names:
+        y = np.asarray(case.get(name))
+        if y.dtype.kind in "iu" and y.ndim == mask.ndim - 1:
+            rows = mask.any(axis=-1)
+            hit = np.zeros_like(mask)
+            np.put_along_axis(hit, np.clip(y, 0, mask.shape[-1] - 1)[..., None], True, axis=-1)
+            mask = mask | (hit & rows[..., None])
+    return mask
+
+
+def _where_stress(entry, base: dict) -> dict[str, dict]:
+    """optax's ``where``: a mask that leaves classes out (a row's largest logit among them), and for a loss a row left
+    with no class (left out of the loss); a per-row mask, one flag per row."""
+    z = np.asarray(base[_first(entry)])
+    mask = np.ones(z.shape, dtype=bool)
+    mask[..., 0] = False  # the dominant class of the gap rows: what is left has gaps of their own
+    mask[..., -1] = np.arange(int(np.prod(z.shape[:-1]))).reshape(z.shape[:-1]) % 2 == 0
+    losses = "reduction" in {p.name for p in entry.params}
+    if losses and z.shape[0] > 1:
+        mask[1] = False
+    mask = _kept_targets(entry, base, mask)
+    out = {"option_where_classes": {**base, "where": mask}}
+    if losses:
+        rows = np.arange(int(np.prod(z.shape[:-1]))).reshape(z.shape[:-1]) != 1
+        out["option_where_rows__mean"] = {**base, "where": rows, "reduction": "mean"}
+    return out
+
+
 # -- hypothesis strategies -----------------------------------------------------------------------------
 
 
@@ -163,6 +245,13 @@ def draw_logits(draw, extreme, *, masks=True):
     return z, mask
 
 
+def signed_floats(lo, hi):
+    """Floats whose magnitude lies in [lo, hi], of either sign (weights that PyTorch accepts negative: a magnitude
+    bounded below keeps a weighted mean's denominator away from a subnormal)."""
+    st, _ = hyp()
+    return st.tuples(st.booleans(), st.floats(lo, hi)).map(lambda pair: -pair[1] if pair[0] else pair[1])
+
+
 def first_unmasked(mask):
     return np.argmax(~mask, axis=-1)
 
@@ -182,6 +271,14 @@ def draw_probabilities(draw, mask):
     raw = np.where(mask, 0.0, raw)
     np.put_along_axis(raw, first_unmasked(mask)[..., None], 0.5, axis=-1)  # every row has mass
     return raw / raw.sum(axis=-1, keepdims=True)
+
+
+def draw_real_targets(draw, mask):
+    """Targets of the logits' shape that are not probabilities: real entries of either sign, rows that need not
+    sum to 1 (a row of zeros among them), zero on masked classes (where any other target is an infinite loss)."""
+    st, hnp = hyp()
+    t = draw(hnp.arrays(np.float64, mask.shape, elements=st.sampled_from([0.0, -0.5, 1.7]) | floats(2.0)))
+    return np.where(mask, 0.0, t)
 
 
 def draw_scalar(draw, domain: Interval):
@@ -210,6 +307,9 @@ def strategy_for(entry, extreme=False):
                     case[name] = draw_class_targets(draw, mask)
                 elif domain.kind == "class_weights":
                     case[name] = draw(st.none() | hnp.arrays(np.float64, z.shape[-1:], elements=st.floats(0.0, 3.0)))
+                elif domain.kind == "signed_class_weights":
+                    signed = hnp.arrays(np.float64, z.shape[-1:], elements=signed_floats(0.1, 3.0))
+                    case[name] = draw(st.none() | signed)
                 elif domain.kind != "logits":
                     raise TypeError(f"{entry.name}: no generic strategy for {name} ({domain}); pass strategy=")
             elif isinstance(domain, Interval):
@@ -222,5 +322,51 @@ def strategy_for(entry, extreme=False):
 
 
 def strategy(entry, extreme=False):
-    """The entry's own strategy if it has one, else the one derived from its parameter domains."""
+    """The entry's own strategy (:func:`plain_strategy`) with the options the entry takes drawn over it
+    (:func:`with_options`)."""
+    return with_options(entry, plain_strategy(entry, extreme))
+
+
+def plain_strategy(entry, extreme=False):
+    """The entry's own strategy if it has one, else the one derived from its parameter domains: the class axis
+    last, every class, no sample weights (for identities written in that layout)."""
     return entry.strategy(extreme) if entry.strategy is not None else strategy_for(entry, extreme)
+
+
+def with_options(entry, cases):
+    """Cases of ``cases`` that sometimes use the entry's options: positive ``sample_weight`` (one per element of the
+    ``"none"`` output; weights that cancel are stress points, where the finite-difference check does not run), and
+    the class axis at another place."""
+    if not entry.class_axis and not entry.sample_weight:
+        return cases
+    st, hnp = hyp()
+
+    @st.composite
+    def drawn(draw):
+        case = draw(cases)
+        if entry.sample_weight and "reduction" in case and draw(st.booleans()):
+            shape = batch_shape(entry, case)
+            case = {**case, "sample_weight": draw(hnp.arrays(np.float64, shape, elements=st.floats(0.125, 4.0)))}
+        z = np.asarray(case[_first(entry)])
+        # a class left out is masked; label smoothing puts mass on every class, so with it the loss is +inf
+        if entry.class_axis and z.ndim >= 1 and not case.get("label_smoothing") and draw(st.booleans()):
+            mask = np.array(draw(hnp.arrays(np.bool_, z.shape)))
+            if not mask.any():  # one row at least: a mean over no row is the documented NaN, a stress point
+                mask.reshape(-1, z.shape[-1])[0, 0] = True
+            mask = _kept_targets(entry, case, mask)
+            # a row left with no live class (masked, or scaled by b = 0) has no softmax and an empty sum: keep its
+            # largest live logit too (a loss's row with no class at all is left out of it, and stays so)
+            live = np.isfinite(z)
+            for name, rule, _ in entry.class_axis:
+                if rule == "broadcast" and case.get(name) is not None:
+                    live = live & (np.broadcast_to(case[name], z.shape) != 0)
+            keep_top = ~(mask & live).any(axis=-1) & (mask.any(axis=-1) | ("reduction" not in case))
+            top = np.zeros_like(mask)
+            np.put_along_axis(top, np.argmax(np.where(live, z, -np.inf), axis=-1)[..., None], True, axis=-1)
+            mask = mask | (top & keep_top[..., None])
+            case = {**case, "where": mask}
+        if entry.class_axis and z.ndim >= 2 and draw(st.booleans()):
+            case = class_axis_at(entry, case, draw(st.integers(0, z.ndim - 2)))
+        return case
+
+    return drawn()

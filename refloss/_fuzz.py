@@ -36,18 +36,19 @@ def _bad_scalars(domain: Interval):
     return out
 
 
-def _bad_arrays(value, kind: str):
-    """Bad replacements for an array argument whose valid value in the base case is ``value``."""
+def _bad_arrays(value, kind: str, extended_reals: bool = False):
+    """Bad replacements for an array argument whose valid value in the base case is ``value`` (on the extended reals,
+    +inf, rows of -inf and no class are valid)."""
     if value is None:
         return []
     arr = np.asarray(value)
     shape = arr.shape
     out = [np.array([[1.0], [1.0, 2.0]], dtype=object), "logits", np.full(shape, 1 + 1j)]
     if arr.dtype.kind == "f":
-        out += [np.where(np.arange(arr.size).reshape(shape) == 0, NAN, arr),
-                np.where(np.arange(arr.size).reshape(shape) == 0, INF, arr)]
+        out += [np.where(np.arange(arr.size).reshape(shape) == 0, NAN, arr)]
+        out += [] if extended_reals else [np.where(np.arange(arr.size).reshape(shape) == 0, INF, arr)]
     if kind == "logits":
-        out += [np.zeros((0, 3)), 3.0, np.full(shape, -INF)]
+        out += [3.0] if extended_reals else [np.zeros((3, 0)), 3.0, np.full(shape, -INF)]
     elif kind == "class_targets":
         out += [arr.astype(np.float64) + 0.5, np.full(shape, 10**6), np.zeros(shape + (2,), dtype=np.int64)]
     elif kind == "class_weights":
@@ -64,7 +65,9 @@ def _bad_values(entry, param, base):
         return ["bogus", np.array(["mean", "sum"]), 3]
     if param.name == "ignore_index":
         return [1.5, "x", True, np.array([1, 2])]
-    return _bad_arrays(base.get(param.name), param.domain.kind if isinstance(param.domain, ArrayArg) else "")
+    if not isinstance(param.domain, ArrayArg):
+        return _bad_arrays(base.get(param.name), "")
+    return _bad_arrays(base.get(param.name), param.domain.kind, param.domain.extended_reals)
 
 
 def bad_cases(entry) -> list[tuple[str, str, dict]]:
@@ -76,6 +79,34 @@ def bad_cases(entry) -> list[tuple[str, str, dict]]:
             if bad is None and param.optional:
                 continue  # None is a valid value there (no weights, no alpha weighting, nats)
             out.append((f"{param.name}-{k}", param.name, {**base, param.name: bad}))
+    return out + _bad_options(entry, base)
+
+
+def _bad_options(entry, base: dict) -> list[tuple[str, str, dict]]:
+    """The options of :mod:`refloss._options`: an axis out of range or not an integer; weights with NaN or +inf, of a
+    shape that does not broadcast, or of both signs summing to 0 under "mean" (no weighted mean exists)."""
+    out = []
+    if entry.class_axis:
+        ndim = np.ndim(base[entry.params[0].name])
+        for k, bad in enumerate([ndim, -ndim - 1, 0.5, True, "0", None]):
+            out.append((f"axis-{k}", "axis", {**base, "axis": bad}))
+        shape = np.shape(base[entry.params[0].name])
+        for k, bad in enumerate([np.ones(shape), np.ones(shape[:-1] + (shape[-1] + 1,), dtype=bool), "all"]):
+            out.append((f"where-{k}", "where", {**base, "where": bad}))
+    if entry.sample_weight:
+        shape = (np.shape(base[entry.params[0].name])[:-1] if entry.class_axis
+                 else np.shape(base[entry.params[0].name]))
+        ones = np.ones(shape)
+        cancel = np.zeros(shape)
+        if cancel.size >= 2:
+            cancel.flat[0], cancel.flat[1] = 1.5, -1.5
+        bads = [np.where(np.arange(ones.size).reshape(shape) == 0, NAN, ones),
+                np.where(np.arange(ones.size).reshape(shape) == 0, INF, ones), np.ones(ones.size + 3), "w"]
+        for k, bad in enumerate(bads):
+            out.append((f"sample_weight-{k}", "sample_weight", {**base, "sample_weight": bad}))
+        if cancel.size >= 2:
+            out.append(("sample_weight-cancel", "sample_weight",
+                        {**base, "sample_weight": cancel, "reduction": "mean"}))
     return out
 
 
@@ -123,8 +154,8 @@ def _extreme_case(entry, mean=False):
             case["target"] = np.ones(len(rows), dtype=np.int64) if mean else EXTREME_TARGETS
         return {**case, **reduction}
     x, y = (MEAN_X, np.zeros(len(MEAN_X))) if mean else (EXTREME_X, EXTREME_Y)
-    return {**{k: v for k, v in base.items() if k not in ("weight", "pos_weight")}, "logits": x, "target": y,
-            **reduction}
+    elementwise = {k: v for k, v in base.items() if k not in ("weight", "pos_weight", "log_target")}
+    return {**elementwise, entry.params[0].name: x, "target": y, **reduction}
 
 def _huge_parameter_cases(entry) -> dict[str, dict]:
     """gamma = 1e20 (where (1 - p)^gamma rounded 1 - p to 1), tau, epsilon, base: finite math, finite result."""
@@ -147,10 +178,28 @@ def _masked_target_case(entry) -> dict[str, dict]:
     return {}
 
 
+def _empty_batch_cases(entry) -> dict[str, dict]:
+    """The entry's first stress point with no rows: every per-row array (whose first axis is the batch's) cut to
+    length 0. The empty sum is 0, the mean over no element 0/0 = NaN (the convention of a mean over zero weight),
+    and unreduced outputs and gradients are empty arrays of the right shape."""
+    base = next(iter(entry.stress_cases().values()))
+    first = entry.params[0].name
+    rows = np.shape(base[first])[0] if np.ndim(base[first]) >= 2 or not entry.class_axis else None
+    if not rows:
+        return {}
+    per_row = {p.name for p in entry.params if isinstance(p.domain, ArrayArg) and p.domain.kind != "class_weights"}
+    empty = {k: (v[:0] if k in per_row and isinstance(v, np.ndarray) and v.ndim and v.shape[0] == rows else v)
+             for k, v in base.items()}
+    if "reduction" not in {p.name for p in entry.params}:
+        return {"empty_batch": empty}
+    return {f"empty_batch__{r}": {**empty, "reduction": r} for r in ("none", "sum", "mean")}
+
+
 def oracle_cases(entry) -> dict[str, dict]:
     """Extreme finite inputs for ``entry``, each to be judged by the oracle: logits up to 1.7e308 and rows
-    spanning more than the float64 range, a mean whose sum overflows, huge parameters, a masked target."""
+    spanning more than the float64 range, a mean whose sum overflows, huge parameters, a masked target; and the
+    empty batch."""
     out = {"extreme_finite": _extreme_case(entry)}
     if "reduction" in {p.name for p in entry.params}:
         out["mean_whose_sum_overflows"] = _extreme_case(entry, mean=True)
-    return {**out, **_huge_parameter_cases(entry), **_masked_target_case(entry)}
+    return {**out, **_huge_parameter_cases(entry), **_masked_target_case(entry), **_empty_batch_cases(entry)}

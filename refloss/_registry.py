@@ -45,6 +45,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import _options
 from ._generated import stored_formulas
 from ._validate import ArrayArg, Choice, Interval
 from .tolerance import DEFAULT, Tolerance
@@ -102,10 +103,30 @@ class Entry:
     shift_invariant: tuple[str, ...] = ()
     module: str = ""
     value_and_grad: Callable | None = None  # one pass returning (value, gradient), where the object has one
+    #: (name, rule, kind) of the array parameters with a class axis: the entry takes ``axis=`` and ``where=``
+    #: (:mod:`refloss._options`)
+    class_axis: tuple = ()
+    sample_weight: bool = False  # the entry takes ``sample_weight=`` (scikit-learn's weighted reductions)
+
+    def row_arrays(self) -> tuple[str, ...]:
+        """The array parameters with a batch axis: the class-axis arrays and class indices (what ``where=`` takes
+        away with a row it leaves no class)."""
+        return tuple(name for name, _, _ in self.class_axis) + tuple(
+            p.name for p in self.params if isinstance(p.domain, ArrayArg) and p.domain.kind == "class_targets")
+
+    def options(self, fn: Callable, role: str) -> Callable:
+        """``fn`` (role "value", "grad" or "both") with the options the entry gives (:func:`_options.with_options`)."""
+        return _options.with_options(fn, role, axis_rules=self.class_axis, per_row=self.row_arrays(),
+                                     sample_weight=self.sample_weight, jacobian=self.grad_kind == "jacobian",
+                                     elementwise=not self.class_axis)
 
     def stress_cases(self) -> dict[str, dict]:
-        """The named stress points: inputs that every check runs as explicit examples, every time."""
-        return {} if self.stress is None else dict(self.stress())
+        """The named stress points: inputs that every check runs as explicit examples, every time (the entry's own,
+        and those of the options it takes, ``refloss._cases.option_stress``)."""
+        from ._cases import option_stress
+
+        cases = {} if self.stress is None else dict(self.stress())
+        return {**cases, **option_stress(self, cases)}
 
     def as_dict(self) -> dict:
         """The JSON-friendly view used by ``refloss list --json`` and the docs."""
@@ -128,6 +149,8 @@ class Entry:
             "tolerance": {"ulps": self.tolerance.ulps, "reason": self.tolerance.reason},
             "overflow": self.overflow,
             "shift_invariant": list(self.shift_invariant),
+            "options": (["axis", "where"] if self.class_axis else [])
+            + (["sample_weight"] if self.sample_weight else []),
         }
 
 
@@ -135,6 +158,15 @@ def _append_doc(fn: Callable, title: str, latex: str) -> None:
     if latex:
         doc = (fn.__doc__ or "").rstrip()
         fn.__doc__ = f"{doc}\n\n    {title}\n\n    .. math:: {latex}\n"
+
+
+def _append_options(fn: Callable, entry: "Entry") -> None:
+    lines = (([_options.AXIS_DOC, _options.WHERE_DOC] if entry.class_axis else [])
+             + ([_options.SAMPLE_WEIGHT_DOC] if entry.sample_weight else []))
+    if lines:
+        listed = "\n".join(f"    * {line}" for line in lines)
+        title = "Options (the same for every entry; see Conventions):"
+        fn.__doc__ = f"{(fn.__doc__ or '').rstrip()}\n\n    {title}\n\n{listed}\n"
 
 
 def register(
@@ -152,6 +184,7 @@ def register(
     tolerance: Tolerance = DEFAULT,
     overflow: str = "",
     shift_invariant: tuple[str, ...] = (),
+    sample_weight: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Decorator on a value function: record the entry and return the function unchanged.
 
@@ -160,6 +193,9 @@ def register(
     gradient's docstrings; before the first ``make golden`` they are empty. ``strategy(extreme: bool)``
     returns a hypothesis strategy of keyword-argument dicts (default: derived from ``params``); ``stress()``
     returns the named stress points. ``tolerance`` widens the policy of :mod:`refloss.tolerance`, with its reason.
+    ``sample_weight=True``: the rows are independent and the gradient is per row, so the entry takes scikit-learn's
+    ``sample_weight=``; an entry with a class-axis parameter (``ArrayArg.class_axis``) takes ``axis=``. Both are
+    added to the value function, the gradient and the one-pass function by :mod:`refloss._options`.
     """
     if grad_kind not in GRAD_KINDS:
         raise ValueError(f"{name}: grad_kind must be one of {GRAD_KINDS}")
@@ -174,13 +210,17 @@ def register(
             raise ValueError(f"{name} is registered twice")
         formula, gradient = stored_formulas(name)
         _append_doc(fn, "Definition (generated from the checked SymPy definition):", formula)
-        _ENTRIES[name] = Entry(
+        entry = Entry(
             name=name, family=family, fn=fn, grad=None, wrt=tuple(wrt), grad_kind=grad_kind if wrt else None,
             params=tuple(params), paper=paper, formula=formula, gradient=gradient, proof=proof,
             strategy=strategy, stress=stress, accel=accel, tolerance=tolerance, overflow=overflow,
             shift_invariant=tuple(shift_invariant), module=fn.__module__,
+            class_axis=_options.class_axis_params(params), sample_weight=sample_weight,
         )
-        return fn
+        wrapped = entry.options(fn, "value")
+        _append_options(wrapped, entry)
+        _ENTRIES[name] = dataclasses.replace(entry, fn=wrapped)
+        return wrapped
 
     return decorator
 
@@ -197,8 +237,9 @@ def gradient_of(name: str) -> Callable[[Callable], Callable]:
         if entry.grad is not None:
             raise ValueError(f"{name} has a gradient already")
         _append_doc(grad, "Closed form (generated from the checked SymPy definition):", entry.gradient)
-        _ENTRIES[name] = dataclasses.replace(entry, grad=grad)
-        return grad
+        wrapped = entry.options(grad, "grad")
+        _ENTRIES[name] = dataclasses.replace(entry, grad=wrapped)
+        return wrapped
 
     return decorator
 
@@ -211,8 +252,9 @@ def value_and_grad_of(name: str) -> Callable[[Callable], Callable]:
         entry = _ENTRIES.get(name)
         if entry is None or entry.grad is None:
             raise ValueError(f"value_and_grad_of({name!r}): register the value and its gradient first")
-        _ENTRIES[name] = dataclasses.replace(entry, value_and_grad=both)
-        return both
+        wrapped = entry.options(both, "both")
+        _ENTRIES[name] = dataclasses.replace(entry, value_and_grad=wrapped)
+        return wrapped
 
     return decorator
 

@@ -15,11 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Tolerance on the row sums of probability targets: ``|sum_c t_c - 1| <= PROB_SUM_ATOL``.
-#: Loose enough for float32 softmax outputs (rows over 256k classes sum to 1 within ~1.5e-7), tight enough
-#: to catch unnormalised rows.
-PROB_SUM_ATOL = 1e-6
-
 
 class RefLossError(ValueError):
     """Bad input to a refloss function; the message names the argument and the problem."""
@@ -68,20 +63,30 @@ class ArrayArg:
 
     ``kind`` tells the generic input strategies what to draw (:mod:`refloss._cases`): ``"logits"``
     (the class axis last, ``-inf`` masks allowed), ``"class_targets"`` (indices of unmasked classes),
-    ``"class_weights"`` (None or one non-negative weight per class), or ``""`` for an argument that only an
-    entry's own strategy knows how to draw.
+    ``"class_weights"`` (None or one non-negative weight per class), ``"signed_class_weights"`` (None or one
+    real weight per class, negative allowed), or ``""`` for an argument that only an entry's own strategy knows
+    how to draw.
     """
 
     description: str
     kind: str = ""
+    #: The object is defined on the extended reals here: rows with no unmasked class (all -inf, no class at all) and
+    #: +inf entries are in the domain (the log-sum-exp of the empty sum is -inf, of a sum holding e^(+inf) +inf).
+    extended_reals: bool = False
+    #: The last axis is the class axis (when the array has the first argument's number of axes): ``axis=`` moves it
+    #: (:mod:`refloss._options`). ``"broadcast"``: an array with fewer axes is first broadcast to the first
+    #: argument's shape (SciPy's ``b``).
+    class_axis: bool | str = False
 
     def __str__(self) -> str:
         return self.description
 
 
-LOGITS = ArrayArg("float logits (..., C), class axis last; -inf masks a class", "logits")
+LOGITS = ArrayArg("float logits (..., C), class axis last (or at axis); -inf masks a class", "logits", class_axis=True)
 CLASS_TARGETS = ArrayArg("int class indices of shape logits.shape[:-1], each in [0, C)", "class_targets")
 CLASS_WEIGHTS = ArrayArg("None or non-negative per-class weights, shape (C,)", "class_weights")
+SIGNED_CLASS_WEIGHTS = ArrayArg("None or real per-class weights, shape (C,); negative weights allowed",
+                                "signed_class_weights")
 
 
 def _fmt(x: float) -> str:
@@ -184,20 +189,28 @@ def _check_extremes(maxima, minima, name: str) -> None:
         raise RefLossError(f"{name} contains -inf")
 
 
-def logits(x, name: str = "logits") -> np.ndarray:
-    """Logits with the class axis last: at least 1-D, a non-empty batch, -inf allowed as a mask.
+def logits(x, name: str = "logits", *, extended_reals: bool = False) -> np.ndarray:
+    """Logits with the class axis last: at least 1-D, -inf allowed as a mask; an empty batch (no rows) is valid.
 
-    A row whose entries are all -inf has no softmax and is rejected.
+    A row with no unmasked class (all -inf, or no class at all) has no softmax and is rejected, and so is +inf,
+    unless ``extended_reals`` (an object defined there: the log-sum-exp, -inf for the empty sum and +inf for a sum
+    holding e^(+inf)).
     """
     arr = _float64(x, name)
     if arr.ndim == 0:
         real_array(arr, name)  # a NaN or inf scalar is named as such first
         raise RefLossError(f"{name} must have at least one axis (the class axis, last), got a scalar")
+    if arr.shape[-1] == 0 and not extended_reals:
+        raise RefLossError(f"{name} has no classes (shape {arr.shape}): a distribution over no classes does not "
+                           "exist")
     if arr.size == 0:
-        raise RefLossError(f"{name} is empty (shape {arr.shape}): empty batch or no classes")
+        return arr
     row_maxima = arr.max(axis=-1)
-    _check_extremes(row_maxima, 0.0, name)
-    if np.isneginf(row_maxima).any():
+    if not extended_reals and not np.isnan(row_maxima).any() and np.isposinf(row_maxima).any():
+        raise RefLossError(f"{name} contains +inf: the softmax of a row holding it is e^(+inf) / e^(+inf), "
+                           "undefined")
+    _check_extremes(np.where(np.isposinf(row_maxima), 0.0, row_maxima), 0.0, name)
+    if not extended_reals and np.isneginf(row_maxima).any():
         raise RefLossError(f"{name} has a row whose entries are all -inf: its softmax is undefined")
     return arr
 
@@ -231,29 +244,20 @@ def class_targets(target, logits_shape: tuple, ignore_index: int | None, name: s
     return arr.astype(np.intp)
 
 
-def probabilities(x, shape: tuple, name: str = "target") -> np.ndarray:
-    """Probability vectors along the last axis: the given shape, entries >= 0, rows summing to 1.
-
-    The row-sum tolerance is :data:`PROB_SUM_ATOL`.
-    """
+def real_targets(x, shape: tuple, name: str = "target") -> np.ndarray:
+    """Targets of the logits' shape with any finite real entries: probability targets of a softmax loss (rows
+    need not sum to 1, entries may be negative: -sum_c t_c log p_c is defined for every real t) or the labels of
+    an elementwise loss outside [0, 1] (binary cross-entropy is linear in its label)."""
     arr = real_array(x, name)
     if arr.shape != shape:
         raise RefLossError(f"{name} must have the shape of logits {shape}, got {arr.shape}")
-    if arr.size and arr.min() < 0:
-        raise RefLossError(f"{name} has negative entries; probabilities must be >= 0")
-    row_error = np.abs(arr.sum(axis=-1) - 1.0)
-    if (row_error > PROB_SUM_ATOL).any():
-        raise RefLossError(
-            f"{name} rows must sum to 1 (tolerance {PROB_SUM_ATOL:g}); worst row is off by {row_error.max():.3g}"
-        )
     return arr
 
 
 def unit_interval_array(x, shape: tuple, name: str) -> np.ndarray:
-    """Elementwise targets in [0, 1] (binary or soft labels) of the given shape."""
-    arr = real_array(x, name)
-    if arr.shape != shape:
-        raise RefLossError(f"{name} must have the shape of logits {shape}, got {arr.shape}")
+    """Elementwise targets in [0, 1] (binary or soft labels) of the given shape, for a loss that is not defined
+    outside (the focal factor (1 - p_t)^gamma of :func:`refloss.sigmoid_focal_loss`)."""
+    arr = real_targets(x, shape, name)
     if arr.size and (arr.min() < 0 or arr.max() > 1):
         raise RefLossError(f"{name} entries must lie in [0, 1]")
     return arr
@@ -261,9 +265,16 @@ def unit_interval_array(x, shape: tuple, name: str) -> np.ndarray:
 
 def nonnegative_weights(w, name: str, broadcast_to: tuple | None = None, length: int | None = None) -> np.ndarray:
     """Finite non-negative weights: a vector of ``length`` entries, or an array that broadcasts to a shape."""
-    arr = real_array(w, name)
+    arr = real_weights(w, name, broadcast_to, length)
     if arr.size and arr.min() < 0:
         raise RefLossError(f"{name} must be non-negative")
+    return arr
+
+
+def real_weights(w, name: str, broadcast_to: tuple | None = None, length: int | None = None) -> np.ndarray:
+    """Finite weights of either sign (PyTorch accepts negative class weights, ``weight`` and ``pos_weight``): a
+    vector of ``length`` entries, or an array that broadcasts to a shape."""
+    arr = real_array(w, name)
     if length is not None and arr.shape != (length,):
         raise RefLossError(f"{name} must have shape ({length},) (one entry per class), got {arr.shape}")
     if broadcast_to is not None:

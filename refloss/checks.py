@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from . import _cases, _fuzz, tolerance
+from ._options import DEFAULTS as OPTION_DEFAULTS
 from ._oracle import check_stored, definition_of, float64, gradient_components, latex, reference
 from ._registry import Entry, value_and_grad
 from ._validate import RefLossError, RefLossWarning
@@ -75,13 +76,17 @@ def gradient_error(entry: Entry, case: dict) -> float:
         x = np.asarray(case[name], dtype=np.float64)
         fd = _finite_difference(entry, case, name)
         if entry.grad_kind == "jacobian":
-            # fd[..., j, i] = d out_i / d x_j for a single row layout; g[..., i, j] = d out_i / d x_j.
-            batch = x.shape[:-1]
-            n = x.shape[-1]
+            # fd[x index, out index]; with the class axis (``axis=``) moved last in both, fd[..., j, ..., i] =
+            # d out_i / d x_j row by row, while g[..., i, j] = d out_i / d x_j has the output's class index at axis.
+            nd, axis = x.ndim, case.get("axis", -1) % x.ndim
+            fd = np.moveaxis(fd, [axis, nd + axis], [nd - 1, 2 * nd - 1])
+            last = np.moveaxis(x, axis, -1)
+            batch = last.shape[:-1]
+            n = last.shape[-1]
             fd_rows = fd.reshape(int(np.prod(batch)), n, int(np.prod(batch)), n)
             rows = np.arange(int(np.prod(batch)))
-            fd = np.swapaxes(fd_rows[rows, :, rows, :], -1, -2).reshape(g.shape)
-            masked = ~np.isfinite(x)[..., None, :] | ~np.isfinite(x)[..., :, None]
+            fd = np.moveaxis(np.swapaxes(fd_rows[rows, :, rows, :], -1, -2).reshape(last.shape + (n,)), -2, axis)
+            masked = np.moveaxis(~np.isfinite(last)[..., None, :] | ~np.isfinite(last)[..., :, None], -2, axis)
         else:
             masked = ~np.isfinite(x)
         if g.shape != fd.shape:
@@ -96,16 +101,21 @@ def gradient_error(entry: Entry, case: dict) -> float:
 
 
 def assert_finite(entry: Entry, case: dict) -> None:
-    """Value and gradient are finite (a vector output may be -inf exactly at masked inputs).
+    """Value and gradient are finite (a vector output may be -inf only at masked inputs).
 
+    A vector output (``grad_kind="jacobian"``) at a masked input is the constant of a masked class: -inf for a
+    log-probability (``log_softmax``), 0 for a probability (``softmax``), the same in every masked entry.
     For an entry that declares ``overflow`` (values beyond the float64 range on some finite inputs), only
     NaN is an error: an infinity may be the correctly rounded answer there.
     """
     value = np.asarray(entry.fn(**case), dtype=np.float64)
     if entry.grad_kind == "jacobian":
-        masked = np.isneginf(np.asarray(case[entry.wrt[0]], dtype=np.float64))
-        if not np.array_equal(np.isneginf(value), masked):
-            raise AssertionError(f"{entry.name}: -inf outputs do not sit exactly at the masked inputs")
+        masked = np.isneginf(np.asarray(case[entry.wrt[0]], dtype=np.float64)) | _left_out(case, entry.wrt[0])
+        at_masks = value[masked]
+        if (np.isneginf(value) & ~masked).any():
+            raise AssertionError(f"{entry.name}: an output at an unmasked input is -inf")
+        if not (np.isneginf(at_masks).all() or (at_masks == 0.0).all()):
+            raise AssertionError(f"{entry.name}: the outputs at the masked inputs are not all -inf or all 0")
         value = value[~masked]
     grads = [] if entry.grad is None else list(gradient_components(entry, entry.grad(**case)).values())
     ok = (lambda a: not np.isnan(a).any()) if entry.overflow else (lambda a: np.isfinite(a).all())
@@ -113,6 +123,17 @@ def assert_finite(entry: Entry, case: dict) -> None:
         raise AssertionError(f"{entry.name}: non-finite value on a finite-valued input")
     if not all(ok(g) for g in grads):
         raise AssertionError(f"{entry.name}: non-finite gradient on a finite-valued input")
+
+
+def _left_out(case: dict, name: str) -> np.ndarray:
+    """The entries of ``case[name]`` that ``where=`` leaves out (as masked: -inf), in the case's own layout."""
+    x = np.asarray(case[name])
+    if case.get("where") is None:
+        return np.zeros(x.shape, dtype=bool)
+    where = np.asarray(case["where"])
+    if where.ndim == x.ndim - 1:
+        where = np.expand_dims(where, case.get("axis", -1) % x.ndim)
+    return ~np.broadcast_to(where, x.shape)
 
 
 def _worst(what: str, got, ref, scale, limit: float) -> float:
@@ -223,7 +244,9 @@ def check_complete(entry: Entry) -> None:
         problems.append(f"its value, gradient and registration belong in a module <pillar>/{entry.family}/"
                         f"{entry.name}.py, not {entry.module}")
     defaulted = {n: p.default for n, p in signature.items() if p.default is not inspect.Parameter.empty}
-    stated = definition_of(entry).defaults
+    options = {"axis", "where"} if entry.class_axis else set()
+    options |= {"sample_weight"} if entry.sample_weight else set()
+    stated = {**{n: OPTION_DEFAULTS[n] for n in options}, **definition_of(entry).defaults}
     if set(stated) != set(defaulted):
         problems.append(f"the definition states defaults for {sorted(stated)}, the signature has {sorted(defaulted)}")
     wrong = [n for n in defaulted if n in stated and not _same(stated[n], defaulted[n])]

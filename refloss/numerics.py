@@ -1,7 +1,7 @@
 r"""Stable primitives: log-sum-exp, log-softmax, softmax, softplus.
 
-The helpers that every family shares, so that each stability identity is written once; ``logsumexp`` and
-``log_softmax`` are registered (family ``softmax``) in :mod:`refloss.softmax`.
+The helpers that every family shares, so that each stability identity is written once; ``logsumexp``,
+``log_softmax`` and ``softmax`` are registered (family ``softmax``) in :mod:`refloss.softmax`.
 
 Class axis is the last axis everywhere; ``-inf`` logits are masked classes (probability 0).
 """

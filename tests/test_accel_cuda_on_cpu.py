@@ -26,7 +26,7 @@ import pytest
 import test_accel_linear_kl as kl_tests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_accel_linear_ce import DTYPES, ENTRY, _check_against_oracle
+from test_accel_linear_ce import DTYPES, STRESS, _check_against_oracle, twin_strategy
 
 import accel
 from accel import linear_ce
@@ -148,16 +148,16 @@ def _numpy_backend_runs_the_cuda_source(kernels):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
+@pytest.mark.parametrize("case_id", list(STRESS))
 def test_stress_points_match_the_oracle(case_id, dtype, cuda_kernels):
     with _numpy_backend_runs_the_cuda_source(cuda_kernels):
-        _check_against_oracle(ENTRY.stress_cases()[case_id], "numpy", dtype, chunk_size=2)
+        _check_against_oracle(STRESS[case_id], "numpy", dtype, chunk_size=2)
 
 
 @given(data=st.data())
 def test_drawn_heads_match_the_oracle_in_both_dtypes(data, cuda_kernels):
     with _cases.small_shapes(max_side=3, max_classes=5):
-        case = data.draw(_cases.strategy(ENTRY, False), label="case")
+        case = data.draw(twin_strategy(False), label="case")
     chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
     with _numpy_backend_runs_the_cuda_source(cuda_kernels):
         for dtype in DTYPES:

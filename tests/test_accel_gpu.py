@@ -8,7 +8,16 @@ the CUDA source as C++ (tests/test_accel_cuda_on_cpu.py).
 import numpy as np
 import pytest
 import test_accel_linear_kl as kl_tests
-from test_accel_linear_ce import ARRAYS, DTYPES, ENTRY, OPTIONS, _assert_within, _first_order_scales, _rounded
+from test_accel_linear_ce import (
+    ARRAYS,
+    DTYPES,
+    ENTRY,
+    OPTIONS,
+    STRESS,
+    _assert_within,
+    _first_order_scales,
+    _rounded,
+)
 
 import accel
 from accel import linear_ce
@@ -45,12 +54,12 @@ def _host(x):
 
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "xp"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
+@pytest.mark.parametrize("case_id", list(STRESS))
 def test_stress_points_match_the_oracle_on_the_gpu(case_id, dtype, fused):
     from refloss import testing
     from refloss._oracle import float64
 
-    case = _rounded(ENTRY.stress_cases()[case_id], dtype)
+    case = _rounded(STRESS[case_id], dtype)
     ref = testing.reference(ENTRY, case)
     out = _on_gpu(case, dtype, fused)
     _assert_within("loss", _host(out.loss), float64(ref.value), float64(ref.value_scale), dtype)

@@ -1,7 +1,8 @@
 """accel.linear_cross_entropy against the 50-digit oracle and the float64 reference, on every CPU backend.
 
 * **Oracle** (the tolerance policy, per dtype): on drawn small heads (every option at once, ragged N, D, V,
-  chunks of any size) and at every registered stress point of ``refloss.linear_cross_entropy``, the loss
+  chunks of any size) and at every registered stress point of ``refloss.linear_cross_entropy`` in the twin's
+  domain (class indices of rows on one classifier: :func:`twin_takes`), the loss
   and every gradient component of each backend in float64 and float32 are within ``ULPS`` units of
   ``eps_dtype * (|exact| + s)`` of the oracle evaluated at the very (rounded) inputs the kernel saw.
 * **Reference at larger sizes** (V not a multiple of anything, many chunks, every option): the same bound
@@ -26,6 +27,7 @@ import accel
 import refloss
 from refloss import RefLossError, RefLossWarning, _cases
 from refloss.golden.dataset import cached_reference
+from refloss.losses.linear.linear_cross_entropy import _linear_cases
 from refloss.tolerance import ULPS, error_ulps
 
 ENTRY = refloss.get("linear_cross_entropy")
@@ -33,6 +35,22 @@ CPU = [b for b in ("numpy", "numba") if b in accel.available_backends()]
 DTYPES = (np.float64, np.float32)
 ARRAYS = ("e", "c", "bias")
 OPTIONS = ("weight", "ignore_index", "label_smoothing", "z_loss", "softcap", "reduction")
+
+
+def twin_takes(case: dict) -> bool:
+    """The accel twin's domain: rows (N, D), one classifier (V, D) and class indices (N,). The reference's other
+    cases (probability targets, a classifier per position, an unbatched row or more batch axes) are not drawn for
+    the twin's cross-check; the twin refuses them (test_the_twin_refuses_the_reference_s_other_cases)."""
+    return np.ndim(case["e"]) == 2 and np.ndim(case["c"]) == 2 and np.asarray(case["target"]).dtype.kind in "iu"
+
+
+#: The reference's stress points in the twin's domain (every stress point of the twin's own options).
+STRESS = {case_id: case for case_id, case in ENTRY.stress_cases().items() if twin_takes(case)}
+
+
+def twin_strategy(extreme: bool):
+    """The reference's own strategy for drawn heads, restricted to the twin's domain (same options, same sizes)."""
+    return _linear_cases(extreme, twin=True)
 
 
 def _rounded(case: dict, dtype) -> dict:
@@ -78,17 +96,31 @@ def _check_against_oracle(case: dict, backend: str, dtype, chunk_size=None) -> N
 
 @pytest.mark.parametrize("backend", CPU)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case_id", list(ENTRY.stress_cases()))
+@pytest.mark.parametrize("case_id", list(STRESS))
 def test_stress_points_match_the_oracle(case_id, dtype, backend):
-    case = ENTRY.stress_cases()[case_id]
+    case = STRESS[case_id]
     _check_against_oracle(case, backend, dtype, chunk_size=2)
+
+
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("case_id", [k for k in ENTRY.stress_cases() if k not in STRESS])
+def test_the_twin_refuses_the_reference_s_other_cases(case_id, backend):
+    """Probability targets, classifiers per position and other batch axes: a RefLossError, never another answer."""
+    case = ENTRY.stress_cases()[case_id]
+    with pytest.raises(RefLossError, match="target|c must|e must"):
+        _run(case, backend, np.float64)
+
+
+def test_the_twin_s_stress_points_are_every_one_in_its_domain():
+    assert len(STRESS) >= 22 and all(k in STRESS for k in ("defaults", "gaps__target_dominant", "tiny_softcap"))
+    assert not any(k.startswith(("probabilities", "k1_", "k2_", "unbatched", "two_batch")) for k in STRESS)
 
 
 @pytest.mark.parametrize("backend", CPU)
 @given(data=st.data())
 def test_drawn_heads_match_the_oracle_in_both_dtypes(backend, data):
     with _cases.small_shapes(max_side=3, max_classes=5):
-        case = data.draw(_cases.strategy(ENTRY, False), label="case")
+        case = data.draw(twin_strategy(False), label="case")
     chunk = data.draw(st.none() | st.integers(1, 3), label="chunk_size")
     for dtype in DTYPES:
         _check_against_oracle(case, backend, dtype, chunk)

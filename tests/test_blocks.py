@@ -81,7 +81,9 @@ def test_the_value_alone_needs_memory_of_a_few_blocks_not_of_the_batch(monkeypat
     rng = np.random.default_rng(5)
     z = rng.standard_normal((1024, 4096))
     params = {p.name for p in entry.params}
-    if "p_logits" in params:
+    if "log_q" in params:
+        case = {"log_q": z, "target": rng.random(z.shape)}
+    elif "p_logits" in params:
         case = {"p_logits": z, "q_logits": rng.standard_normal(z.shape)}
     elif "target" not in params:
         case = {"logits": z}

@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import refloss
-from refloss._cases import strategy
+from refloss._cases import plain_strategy
 
 
 def _cases(name="comp_sum_loss"):
-    return strategy(refloss.get(name), False)
+    return plain_strategy(refloss.get(name), False)
 
 
 def _plain(case):

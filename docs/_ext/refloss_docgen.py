@@ -258,7 +258,7 @@ def resolve_public_name(app, env, node, contnode):
 
 
 def drop_type_docstring(app, what, name, obj, options, lines):
-    """A module constant (``PROB_SUM_ATOL = 1e-6``) has no docstring of its own: do not show float's."""
+    """A module constant (``golden.dataset.VERSION``) has no docstring of its own: do not show its type's."""
     own = type(obj).__doc__
     if what == "data" and lines and own and "\n".join(lines).strip() == inspect.cleandoc(own):
         lines.clear()

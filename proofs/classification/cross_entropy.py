@@ -15,17 +15,23 @@ The smoothing term weights class :math:`c` by :math:`w_c`, not by :math:`w_{y_n}
 .. math:: \ell_n = -\sum_c w_c\, t'_{n,c} \log p_{n,c} = -\sum_c a_{n,c} \log p_{n,c},
           \qquad a_n = w \odot \Big((1-\varepsilon)\,t_n + \frac{\varepsilon}{C}\Big).
 
-So every mode is :math:`\ell = -\sum_c a_c \log p_c` with a coefficient vector :math:`a \ge 0` that does not
-depend on :math:`z`.
+So every mode is :math:`\ell = -\sum_c a_c \log p_c` with a real coefficient vector :math:`a` that does not
+depend on :math:`z`. Nothing below asks :math:`a \ge 0` or :math:`\sum_c t_c = 1`: as in PyTorch, the target
+is any real array of the logits' shape (rows that do not sum to 1, negative entries) and the class weights may
+be negative. A masked class (:math:`\log p_c = -\infty`) with :math:`a_c \ne 0` makes the loss
+:math:`-a_c \log 0`, :math:`+\infty` for :math:`a_c > 0` and :math:`-\infty` for :math:`a_c < 0`; a row, or a
+reduction, with both is :math:`\infty - \infty`, undefined.
 
 **Reductions.** ``"none"`` returns :math:`\ell_n` (0 at ignored targets); ``"sum"`` returns
 :math:`\sum_n \ell_n`; ``"mean"`` divides that sum by
 
 * :math:`W = \sum_n m_n\, w_{y_n}` for class targets: the total weight of the non-ignored targets, for
-  *both* terms, although the smoothing term is weighted by all of :math:`w`. If :math:`W = 0` the mean is
-  :math:`0/0` = ``nan``, as in PyTorch, and its gradient is taken as PyTorch's backward computes it: 0.
-* :math:`N`, the number of rows, for probability targets: the weights are not in the denominator, and
-  ``ignore_index`` must stay negative.
+  *both* terms, although the smoothing term is weighted by all of :math:`w`. If :math:`W = 0` because every
+  kept weight is 0 (or nothing is kept) the mean is :math:`0/0` = ``nan``, as in PyTorch, and its gradient is
+  taken as PyTorch's backward computes it: 0. If :math:`W = 0` while a kept weight is not (signed weights
+  that cancel) the weighted mean is undefined: refloss raises, and no stress point has it.
+* :math:`N`, the number of rows, for probability targets: the weights are not in the denominator, whatever the
+  rows sum to, and ``ignore_index`` must stay negative.
 
 The definition's ``build`` applies the same rule, so the oracle checks the denominators too.
 
@@ -44,11 +50,14 @@ is :math:`w_y\,(p - e_y)`. Ignored targets have :math:`a_n = 0`, hence a zero gr
 .. math:: p_j \sum_c a_c - a_j = p_j \sum_{c \ne j} a_c + a_j\,(p_j - 1)
           = p_j \sum_{c \ne j} a_c + a_j\,\mathrm{expm1}(\log p_j),
 
-two terms that are each accurate to a few ulps: the leave-one-out sums :math:`\sum_{c \ne j} a_c` of
-non-negative terms come from prefix plus suffix sums (never a total minus one term, which would cancel when
-:math:`a_j` dominates), and :math:`p_j - 1` follows the rule above. With a class target and no smoothing one
-of the two terms is 0, so the target component :math:`w_y(p_y - 1)` keeps all its digits at any logit gap,
-where :math:`p_y \sum_c a_c - a_y` returns 0 at a gap of 40.
+two terms that are each accurate to a few ulps: the leave-one-out sums :math:`\sum_{c \ne j} a_c` come from
+prefix plus suffix sums (never a total minus one term, which would cancel when :math:`a_j` dominates), and
+:math:`p_j - 1` follows the rule above. With a class target and no smoothing one of the two terms is 0, so the
+target component :math:`w_y(p_y - 1)` keeps all its digits at any logit gap, where
+:math:`p_y \sum_c a_c - a_y` returns 0 at a gap of 40. For signed :math:`a` (negative targets or weights) the
+leave-one-out sums and the two terms may cancel, but only as the :math:`a_c` themselves do: the error is a few
+ulps of :math:`p_j \sum_{c \ne j} |a_c| + |a_j|(1 - p_j)`, which the condition scale over the targets and
+weights holds (:mod:`refloss.tolerance`), while the cancellation of :math:`p_j - 1` stays avoided.
 
 Without class weights, smoothing adds the same :math:`\varepsilon/C` to every :math:`a_c`; that share of the
 gradient, :math:`\frac{\varepsilon}{C}(C p_j - 1)`, is evaluated apart, as
@@ -57,23 +66,29 @@ gradient, :math:`\frac{\varepsilon}{C}(C p_j - 1)`, is evaluated apart, as
 (:func:`refloss.numerics.softmax_over_uniform_minus_1`): its terms cancel near :math:`p_j = 1/C`, and where the
 logits are near 0 their rounding is all of the result.
 
-**Stability of the value.** :math:`\log p` comes from the log1p-based log-softmax, and :math:`\ell` is a sum
-of non-negative terms :math:`-a_c \log p_c`, so it never cancels. Masked classes follow
-:math:`0 \log 0 = 0` where :math:`a_c = 0`; a masked class with :math:`a_c > 0` (the target itself, or any
-class under smoothing with :math:`w_c > 0`) gives :math:`\ell = +\infty`, whose gradient refloss refuses to
-return.
+**Stability of the value.** :math:`\log p` comes from the log1p-based log-softmax, and for :math:`a \ge 0`
+:math:`\ell` is a sum of non-negative terms :math:`-a_c \log p_c`, so it never cancels; for signed :math:`a`
+its terms cancel only as much as the condition scale over the :math:`a_c` allows. Masked classes follow
+:math:`0 \log 0 = 0` where :math:`a_c = 0`; a masked class with :math:`a_c \ne 0` (the target itself, or any
+class under smoothing with :math:`w_c \ne 0`) gives :math:`\ell = \pm\infty`, whose gradient refloss refuses
+to return. A finite logit more than :math:`1.8 \cdot 10^{308}` below its row's maximum has :math:`\log p_c`
+beyond the float64 range, so a term (or, with signed :math:`a`, a partial sum) overflows while the loss may
+not: such a row is summed again from :math:`\log p / 4` with :math:`a` scaled by powers of two.
 
-**Checked** (``_prove_cross_entropy``): for :math:`C = 3`, each :math:`y`, symbolic :math:`w` and
-:math:`\varepsilon`: PyTorch's form equals :math:`-\sum_c a_c \log p_c`, :math:`\varepsilon = 0` gives
-:math:`w_y(\mathrm{LSE} - z_y)`, and :math:`\partial\ell/\partial z_j = p_j\sum_c a_c - a_j`; the same
-gradient for probability targets with symbolic :math:`t` (no :math:`\sum_c t_c = 1` assumed), and its
-leave-one-out form :math:`p_j \sum_{c \ne j} a_c + a_j (p_j - 1)`; without weights, for each :math:`y` and
-symbolic :math:`r`, the form with smoothing's share apart. Stress
+**Checked** (``_prove_cross_entropy``): for :math:`C = 3`, each :math:`y`, symbolic real :math:`w` (of any
+sign) and :math:`\varepsilon`: PyTorch's form equals :math:`-\sum_c a_c \log p_c`, :math:`\varepsilon = 0`
+gives :math:`w_y(\mathrm{LSE} - z_y)`, and :math:`\partial\ell/\partial z_j = p_j\sum_c a_c - a_j`; the
+same gradient for probability targets with symbolic real :math:`t` and :math:`w` (no :math:`\sum_c t_c = 1`,
+no sign assumed), and its leave-one-out form :math:`p_j \sum_{c \ne j} a_c + a_j (p_j - 1)`; without weights,
+for each :math:`y` and symbolic :math:`r`, the form with smoothing's share apart. Stress
 points beyond ``softmax_stress``: weights with ``ignore_index=-100`` and :math:`\varepsilon = 0.1` under
 ``"mean"`` (denominator :math:`W`), :math:`\varepsilon = 10^{-10}`, ``ignore_index`` equal to a valid class,
 probability targets (near one-hot, with a zero entry, with weights and :math:`\varepsilon = 0.2` under
-``"mean"``), and logits near 0 under full smoothing and under :math:`\varepsilon = 0.999` with probability
-targets.
+``"mean"``), logits near 0 under full smoothing and under :math:`\varepsilon = 0.999` with probability
+targets; real targets that are not probabilities (rows summing to 0.3 and 2.5, negative entries, a row
+summing to 0, rows of zeros, with smoothing and signed weights under ``"mean"``, zero on masked classes, and
+rows whose log-probabilities pass the float64 range); signed class weights under ``"mean"`` (:math:`W = 3`,
+and :math:`W = -0.25` with ``ignore_index`` and smoothing) and on masked rows.
 """
 
 from __future__ import annotations
@@ -82,7 +97,7 @@ import numpy as np
 import sympy as sp
 
 from .._definitions import define, ell, partial
-from .._tactics import assert_identity, prove_row_gradient
+from .._tactics import assert_identity
 from .._views import GenericRow, Row, logit_symbols, reduce
 from ._common import EPS, UNIT, C
 
@@ -123,17 +138,16 @@ def ce_gradient(row, j, eps):
 
 def _prove_cross_entropy():
     z = logit_symbols(C)
-    w = list(sp.symbols(f"w0:{C}", positive=True))
+    w = list(sp.symbols(f"w0:{C}", real=True))  # of any sign: PyTorch accepts negative class weights
     for y in range(C):
         row = Row(z, y, w=w)
         a = ce_coefficients(row, EPS)
         assert_identity(ce_class_target(row, EPS), -sum(a(c) * row.log_p(c) for c in range(C)),
                         f"class target {y}: smoothed weighted NLL = -sum_c a_c log p_c", logits=z, domains={EPS: UNIT})
         assert_identity(ce_class_target(row, 0), w[y] * (row.lse() - z[y]), "eps = 0: w_y (LSE - z_y)", logits=z)
-    prove_row_gradient(ce_class_target, ce_gradient, "cross_entropy, class targets", per_class=("w",),
-                       params={"eps": EPS}, domains={EPS: UNIT})
-    # the evaluation form: p_j sum_{c != j} a_c + a_j (p_j - 1), two terms that do not cancel each other's digits
-    row = Row(z, None, w=w, t=list(sp.symbols(f"t0:{C}", positive=True)))
+    _prove_signed_row_gradient(ce_class_target, "cross_entropy, class targets", z, w)
+    # the evaluation form: p_j sum_{c != j} a_c + a_j (p_j - 1), whose second term keeps the digits of p_j - 1
+    row = Row(z, None, w=w, t=list(sp.symbols(f"t0:{C}", real=True)))
     a = ce_coefficients(row, EPS)
     for j in range(C):
         assert_identity(row.p(j) * sum(a(c) for c in range(C) if c != j) + a(j) * (row.p(j) - 1),
@@ -150,9 +164,21 @@ def _prove_cross_entropy():
             assert_identity(targeted + EPS / C * (sp.exp(z[j] - log_mean_exp) - 1), ce_gradient(row, j, EPS),
                             f"target {y}, no class weights: d ell / d z_{j} with smoothing's share apart", logits=z,
                             domains={EPS: UNIT})
-    # probability targets: the closed form holds without sum(t) = 1
-    prove_row_gradient(ce_prob_target, ce_gradient, "cross_entropy, probability targets", targets=False,
-                       per_class=("w", "t"), params={"eps": EPS}, domains={EPS: UNIT})
+    # probability targets: the closed form holds for any real t and w (no sum(t) = 1, no sign)
+    _prove_signed_row_gradient(ce_prob_target, "cross_entropy, probability targets", z, w,
+                               t=list(sp.symbols(f"t0:{C}", real=True)))
+
+
+def _prove_signed_row_gradient(value_fn, what: str, z, w, t=None) -> None:
+    """d value_fn(row) / d z_j == ce_gradient(row, j) for every j (and every target y, without ``t``), with real
+    symbols for the weights (and the targets ``t``) that may take either sign."""
+    for y in ([None] if t is not None else range(C)):
+        row = Row(z, y, w=w, **({} if t is None else {"t": t}))
+        value = value_fn(row, EPS)
+        for j in range(C):
+            assert_identity(sp.diff(value, z[j]), ce_gradient(row, j, EPS),
+                            f"{what}: d ell / d z_{j}" + ("" if y is None else f" (target {y})"), logits=z,
+                            domains={EPS: UNIT})
 
 
 def _ce_build(case):

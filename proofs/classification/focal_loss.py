@@ -19,6 +19,17 @@ The gradient points along the cross-entropy gradient :math:`p - e_y`. Since :mat
 :math:`\log u \le u - 1`), :math:`0 < -p_y \log p_y / q \le 1`, so the factor lies between
 :math:`\alpha_y q^\gamma` and :math:`\alpha_y q^\gamma (1 + \gamma)`.
 
+**Probability targets** :math:`t` (a float array of the logits' shape): :math:`\ell = \sum_c t_c\,(-\alpha_c
+(1 - p_c)^\gamma \log p_c)`, the class-target loss of each class weighted by its target, as cross-entropy's
+:math:`-\sum_c t_c \log p_c` weights :math:`-\log p_c` (refloss's generalisation: the paper states the loss for a
+class target; ``alpha`` is then per class, a scalar or 1). With :math:`h(s) = -(1 - e^s)^\gamma s` at :math:`s =
+\log p_c`, :math:`h'(s) = -F(p)`, :math:`F(p) = q^\gamma (1 - \gamma p \log p / q)` the factor above, and
+:math:`\partial s_c/\partial z_j = \delta_{cj} - p_j`, so
+
+.. math:: \frac{\partial \ell}{\partial z_j} = p_j \sum_c a_c - a_j, \qquad a_c = t_c\,\alpha_c\,F(p_c),
+
+cross-entropy's coefficient form. One-hot targets give the class-target loss (checked).
+
 **Stability.**
 
 * :math:`q` is computed as :math:`-\mathrm{expm1}(\log p_y)`. Near :math:`p_y = 1`, ``1 - p_y`` loses all
@@ -66,10 +77,35 @@ def focal_gradient(row, j, gamma, alpha=1):
     return alpha * q**gamma * (1 - gamma * p_y * row.log_p(row.y) / q) * (row.p(j) - row.delta(j, row.y))
 
 
+def focal_prob_target(row, gamma):
+    """With probability targets t: sum_c t_c (-alpha_c (1 - p_c)^gamma log p_c), each class's term the class-target
+    loss at p_c (alpha_c per class: row.alpha)."""
+    return row.sum(lambda c: row.t(c) * -row.alpha(c) * (1 - row.p(c)) ** gamma * row.log_p(c))
+
+
+def focal_prob_gradient(row, j, gamma):
+    """The closed form with probability targets: p_j sum_c a_c - a_j with a_c = t_c alpha_c F_c, F_c = (1 - p_c)^gamma
+    (1 - gamma p_c log p_c / (1 - p_c)), the class-target factor."""
+    def a(c):
+        q = 1 - row.p(c)
+        return row.t(c) * row.alpha(c) * q**gamma * (1 - gamma * row.p(c) * row.log_p(c) / q)
+
+    return row.p(j) * row.sum(a) - a(j)
+
+
 def _prove_focal():
     gamma, alpha = sp.symbols("gamma alpha", positive=True)
     prove_row_gradient(focal, focal_gradient, "focal_loss", params={"gamma": gamma, "alpha": alpha})
     z = logit_symbols(C)
+    t = list(sp.symbols(f"t0:{C}", real=True))  # probability targets of any sign and sum
+    row = Row(z, None, t=t, alpha=list(sp.symbols(f"alpha0:{C}", positive=True)))
+    for j in range(C):
+        assert_identity(sp.diff(focal_prob_target(row, gamma), z[j]), focal_prob_gradient(row, j, gamma),
+                        f"focal_loss, probability targets: d ell / d z_{j}", logits=z)
+    for y in range(C):  # a one-hot t is the class target y
+        onehot = Row(z, None, t=[sp.S.One if c == y else sp.S.Zero for c in range(C)], alpha=[alpha] * C)
+        assert_identity(focal_prob_target(onehot, gamma), focal(Row(z, y), gamma, alpha),
+                        f"one-hot probability target {y} = class target {y}", logits=z)
     for y in range(C):
         row = Row(z, y)
         assert_identity(focal(row, 0), ce_class_target(row, 0), "gamma = 0 is cross-entropy", logits=z)
@@ -81,6 +117,12 @@ def _prove_focal():
 def _focal_build(case):
     z, target, alpha = case["logits"], case["target"], case.get("alpha")
     losses = np.empty(z.shape[:-1], dtype=object)
+    if np.ndim(target) == np.ndim(z):  # probability targets, a per-class alpha (a scalar or 1 for every class)
+        alphas = np.broadcast_to(np.asarray(1 if alpha is None else alpha, dtype=object), z.shape[-1:])
+        for index in np.ndindex(*z.shape[:-1]):
+            losses[index] = focal_prob_target(Row(z[index], None, t=list(target[index]), alpha=list(alphas)),
+                                              case["gamma"])
+        return reduce(losses, case["reduction"])
     for index in np.ndindex(*z.shape[:-1]):
         y = int(target[index])
         if alpha is None:

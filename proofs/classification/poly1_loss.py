@@ -32,11 +32,23 @@ rearranged: :math:`(1+\varepsilon)(-s) - \varepsilon(e^s - 1 - s) = -s + \vareps
 :math:`(1 + \varepsilon) + (-\varepsilon)(1 - p_y)` for :math:`\varepsilon < 0` (two non-negative terms,
 :math:`1 - p_y = -\mathrm{expm1}(s)`); the target component :math:`p_y - 1` is :math:`\mathrm{expm1}(s)`.
 
+**Probability targets** :math:`t` (optax's ``poly_loss_cross_entropy``):
+:math:`\ell = \sum_c t_c\,(-\log p_c + \varepsilon (1 - p_c))`, each class's term the class-target loss at
+:math:`p_c`. With :math:`f(s) = -s + \varepsilon(1 - e^s)` and :math:`\partial s_c / \partial z_j = \delta_{cj} -
+p_j`, :math:`\partial\ell/\partial z_j = \sum_c t_c f'(s_c)(\delta_{cj} - p_j)` and :math:`f'(s) = -(1 +
+\varepsilon e^s)`, so
+
+.. math:: \frac{\partial \ell}{\partial z_j} = p_j \sum_c a_c - a_j, \qquad a_c = t_c\,(1 + \varepsilon p_c),
+
+cross-entropy's coefficient form, evaluated as it is (``p_j sum_(c != j) a_c + a_j expm1(log p_j)``). No
+:math:`\sum_c t_c = 1` is assumed: the targets may be any reals, as for :func:`refloss.cross_entropy`.
+
 **Edge cases.** A masked target (:math:`s = -\infty`) gives :math:`\ell = +\infty`, whose gradient refloss
 refuses to return; masked non-target classes have :math:`p_j = 0` and a zero gradient.
 
 **Checked** (``_prove_poly1``): for :math:`C = 3`, each :math:`y` and symbolic :math:`\varepsilon`, the
-gradient above is the definition's derivative; :math:`\varepsilon = 0` is cross-entropy; the
+gradient above is the definition's derivative; so is the probability-target gradient, for real targets of any
+sign and sum, and a one-hot target is the class target; :math:`\varepsilon = 0` is cross-entropy; the
 :math:`\varepsilon < 0` evaluation form equals the loss (in :math:`s`); and
 :math:`(-\log(1-t) - t)/t^2 \to 1/2` as :math:`t \to 0`, the second-order behaviour at
 :math:`\varepsilon = -1`. Stress points: ``softmax_stress`` at :math:`\varepsilon \in \{-1, -0.5, 0, 1, 2\}`.
@@ -44,6 +56,7 @@ gradient above is the definition's derivative; :math:`\varepsilon = 0` is cross-
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from .._definitions import define, ell, partial
@@ -63,10 +76,30 @@ def poly1_gradient(row, j, epsilon):
     return (1 + epsilon * row.p(row.y)) * (row.p(j) - row.delta(j, row.y))
 
 
+def poly1_prob_target(row, epsilon):
+    """With probability targets t (optax's form): sum_c t_c (-log p_c + epsilon (1 - p_c))."""
+    return row.sum(lambda c: row.t(c) * (-row.log_p(c) + epsilon * (1 - row.p(c))))
+
+
+def poly1_prob_gradient(row, j, epsilon):
+    """The closed form with probability targets: p_j sum_c a_c - a_j with a_c = t_c (1 + epsilon p_c)."""
+    a = lambda c: row.t(c) * (1 + epsilon * row.p(c))  # noqa: E731 - the coefficient, in the notation above
+    return row.p(j) * row.sum(a) - a(j)
+
+
 def _prove_poly1():
     epsilon = sp.Symbol("epsilon", real=True)
     prove_row_gradient(poly1, poly1_gradient, "poly1_loss", params={"epsilon": epsilon})
     z = logit_symbols(C)
+    t = list(sp.symbols(f"t0:{C}", real=True))  # probability targets of any sign and sum
+    row = Row(z, None, t=t)
+    for j in range(C):
+        assert_identity(sp.diff(poly1_prob_target(row, epsilon), z[j]), poly1_prob_gradient(row, j, epsilon),
+                        f"poly1_loss, probability targets: d ell / d z_{j}", logits=z)
+    for y in range(C):  # a one-hot t is the class target y
+        onehot = Row(z, None, t=[sp.S.One if c == y else sp.S.Zero for c in range(C)])
+        assert_identity(poly1_prob_target(onehot, epsilon), poly1(Row(z, y), epsilon),
+                        f"one-hot probability target {y} = class target {y}", logits=z)
     s = sp.Symbol("s", negative=True)
     for y in range(C):
         row = Row(z, y)
@@ -79,12 +112,20 @@ def _prove_poly1():
     check_limit((-sp.log(1 - t) - t) / t**2, t, 0, sp.Rational(1, 2), "-log p - (1 - p) ~ (1 - p)^2 / 2 as p -> 1")
 
 
+def _poly1_build(case):
+    if np.ndim(case["target"]) == np.ndim(case["logits"]):  # probability targets, per class
+        return reduce(rows({**case, "t": case["target"]}, poly1_prob_target, target=None, per_class=("t",),
+                           params=("epsilon",)),
+                      case["reduction"])
+    return reduce(rows(case, poly1, params=("epsilon",)), case["reduction"])
+
+
 define(
     "poly1_loss",
     # the paper's defaults, which the signature must repeat: optax's poly_loss_cross_entropy (epsilon = 2 is the
     # paper's ImageNet choice; 1 is the peers' default)
     defaults={"epsilon": 1.0, "reduction": "mean"},
-    build=lambda case: reduce(rows(case, poly1, params=("epsilon",)), case["reduction"]),
+    build=_poly1_build,
     formula=lambda: ell(poly1(GenericRow(), sp.Symbol("epsilon"))),
     gradient_formula=lambda: partial(poly1_gradient(GenericRow(), sp.Symbol("j"), sp.Symbol("epsilon"))),
     prove=_prove_poly1,

@@ -142,9 +142,10 @@ def _prove_kl():
 
 def _kl_build(case):
     a, b = case["p_logits"], case["q_logits"]
+    unit = 1 if case["base"] is None else sp.log(case["base"])  # nats, or the base's unit (SciPy's base)
     losses = np.empty(a.shape[:-1], dtype=object)
     for index in np.ndindex(*a.shape[:-1]):
-        losses[index] = kl(Row(a[index]), Row(b[index]))
+        losses[index] = kl(Row(a[index]), Row(b[index])) / unit
     return reduce(losses, case["reduction"])
 
 
@@ -156,8 +157,8 @@ class _GenericPair:
 
 define(
     "kl_divergence_logits",
-    # the paper's defaults, which the signature must repeat: refloss's reduction convention
-    defaults={"reduction": "mean"},
+    # the paper's defaults, which the signature must repeat: nats (base None), refloss's reduction convention
+    defaults={"base": None, "reduction": "mean"},
     build=_kl_build,
     formula=lambda: ell(kl(_GenericPair().a, _GenericPair().b), r"\mathrm{KL}(p \| q)"),
     gradient_formula=lambda: sp.Tuple(

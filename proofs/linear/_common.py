@@ -55,50 +55,59 @@ def cap_slope(u, cap):
 
 
 def head_logits(e, c, bias):
-    """u = e c^T + b as an object array (N, V) of SymPy expressions."""
-    u = np.empty((e.shape[0], c.shape[0]), dtype=object)
-    for n in range(e.shape[0]):
-        for v in range(c.shape[0]):
-            u[n, v] = sp.Add(*[e[n, d] * c[v, d] for d in range(e.shape[1])]) + (0 if bias is None else bias[v])
+    """u = e c^T + b as an object array of SymPy expressions: for e (..., D) and c (d_1, ..., d_K, V, D) (K >= 0),
+    u[i..., k..., v] = sum_d e[i..., d] c[k..., v, d] + b[k..., v], of shape e.shape[:-1] + c.shape[:-1] (for 2-D
+    inputs, (N, V))."""
+    u = np.empty(e.shape[:-1] + c.shape[:-1], dtype=object)
+    for i in np.ndindex(*e.shape[:-1]):
+        for k in np.ndindex(*c.shape[:-1]):
+            u[i + k] = sp.Add(*[e[i + (d,)] * c[k + (d,)] for d in range(e.shape[-1])]) + (0 if bias is None else
+                                                                                            bias[k])
     return u
 
 
 def exact_logits(e, c, bias=None) -> np.ndarray:
-    """u = e c^T + b of float inputs, exactly, as exact balls (object array (N, V))."""
+    """u = e c^T + b of float inputs, exactly, as exact balls (object array of :func:`head_logits`' shape)."""
     e, c = np.asarray(e, dtype=np.float64), np.asarray(c, dtype=np.float64)
     with ctx.workprec(4400):  # products of float64s lie within 2^-2148 .. 2^2048: their sums are exact
-        u = np.empty((e.shape[0], c.shape[0]), dtype=object)
-        for n, v in np.ndindex(*u.shape):
-            terms = [arb(float(x)) * arb(float(y)) for x, y in zip(e[n], c[v])]
-            u[n, v] = sum(terms + ([] if bias is None else [arb(float(bias[v]))]), arb(0))
-            if not u[n, v].is_exact():
-                raise AssertionError(f"the logit u[{n}, {v}] did not come out exact")
+        u = np.empty(e.shape[:-1] + c.shape[:-1], dtype=object)
+        for i in np.ndindex(*e.shape[:-1]):
+            for k in np.ndindex(*c.shape[:-1]):
+                terms = [arb(float(x)) * arb(float(y)) for x, y in zip(e[i], c[k])]
+                u[i + k] = sum(terms + ([] if bias is None else [arb(float(bias[k]))]), arb(0))
+                if not u[i + k].is_exact():
+                    raise AssertionError(f"the logit u[{', '.join(map(str, i + k))}] did not come out exact")
     return u
 
 
 def head_scales(scales, heads) -> dict:
     """The scale each head input gets from the logits' rounding: with S the scale of the logits' gradient G
     under relative perturbations of the logits (``scales``, by logit name), S |c| for e's gradient G c,
-    S^T |e| for c's G^T e and the sums of S over rows for b's. ``heads``: logit name -> (name of its
-    classifier, classifier, hidden states, name of its bias or None)."""
+    S^T |e| for c's G^T e and the sums of S over rows for b's (over the batch axes of e, each position of a
+    classifier (d_1, ..., d_K, V, D) apart). ``heads``: logit name -> (name of its classifier, classifier, hidden
+    states, name of its bias or None)."""
     extra = {}
     for logits, (c_name, c, e, b_name) in heads.items():
         absolute = {k: np.vectorize(mpmath.mpf, otypes=[object])(np.abs(np.asarray(a, dtype=np.float64)))
                     for k, a in (("c", c), ("e", e))}
-        extra["e"] = extra.get("e", 0) + scales[logits].dot(absolute["c"])
-        extra[c_name] = scales[logits].T.dot(absolute["e"])
+        e_shape, c_shape = absolute["e"].shape, absolute["c"].shape
+        s = scales[logits].reshape(int(np.prod(e_shape[:-1])), int(np.prod(c_shape[:-1])))
+        e_abs, c_abs = absolute["e"].reshape(-1, e_shape[-1]), absolute["c"].reshape(-1, c_shape[-1])
+        extra["e"] = extra.get("e", 0) + s.dot(c_abs).reshape(e_shape)
+        extra[c_name] = s.T.dot(e_abs).reshape(c_shape)
         if b_name is not None:
-            extra[b_name] = scales[logits].sum(axis=0)
+            extra[b_name] = s.sum(axis=0).reshape(c_shape[:-1])
     return extra
 
 
 def _row_blocks(logits: dict) -> list:
-    """One block per row of the logits (every head's): a row's loss and gradient involve that row alone."""
-    rows = next(iter(logits.values())).shape[0]
+    """One block per row of the logits (every head's; a row is one index of every axis but the last, the classes:
+    a row of e, and a position of a classifier per position): a row's loss and gradient involve that row alone."""
+    shape = next(iter(logits.values())).shape[:-1]
     blocks = []
-    for n in range(rows):
+    for index in np.ndindex(*shape):
         block = {name: np.zeros(u.shape, dtype=bool) for name, u in logits.items()}
         for mask in block.values():
-            mask[n] = True
+            mask[index] = True
         blocks.append(block)
     return blocks

@@ -64,8 +64,11 @@ def _kl_logits(case) -> dict:
 
 
 def _kl_intermediate_scales(case, bits: int):
-    """Both heads' logits are rounded by every implementation (refloss.tolerance): the scales they add."""
+    """Both heads' logits are rounded by every implementation (refloss.tolerance): the scales they add. An empty
+    batch has no logits to round: no scale."""
     logits = _kl_logits(case)
+    if logits["t"].size == 0:
+        return 0, {"e": 0, "c_student": 0, "c_teacher": 0}
     value_scale, scales = intermediate_scales(lambda x: _kl_on_logits(case, x["t"], x["s"]), logits, bits,
                                               _row_blocks(logits))
     heads = {"t": ("c_teacher", case["c_teacher"], case["e"], None),

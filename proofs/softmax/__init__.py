@@ -1,6 +1,6 @@
-r"""Softmax primitives, log-sum-exp and log-softmax: definitions and machine-checked derivations.
+r"""Softmax primitives, log-sum-exp, log-softmax and softmax: definitions and machine-checked derivations.
 
-Run the proofs with ``refloss prove logsumexp log_softmax``.
+Run the proofs with ``refloss prove logsumexp log_softmax softmax``.
 
 Notation: logits :math:`z \in \mathbb{R}^C` (the class axis is the last axis),
 :math:`p = \mathrm{softmax}(z)` with :math:`p_j = e^{z_j} / \sum_i e^{z_i}`, and
@@ -13,6 +13,6 @@ and the oracle. Numerically, refloss's float64 value and every gradient (Jacobia
 generically, not here: against the oracle of the definition (ball arithmetic at the precision the definition needs,
 SymPy's derivative of it, the condition scale of each element) at the entry's stress points and on drawn
 inputs, under the one tolerance policy of :mod:`refloss.tolerance` (``refloss audit``). The stress points of
-both objects are ``refloss._cases.softmax_stress``: logit gaps of 15 to 80, near-ties and exact ties,
+all three objects are ``refloss._cases.softmax_stress``: logit gaps of 15 to 80, near-ties and exact ties,
 ``-inf`` masks, one dominant class, one class.
 """

@@ -82,6 +82,8 @@ class PeerFunction:
     can express (or None: not expressible, counted as skipped). ``oracle_map`` turns the entry's exact
     value and condition scale into what the peer computes (softmax from log-softmax, bits from nats).
     ``unavailable`` is the reason the function cannot run here (shown in its row, never skipped silently).
+    ``options``: the options of ``refloss._options`` (``axis``, ``where``, ``sample_weight``) that ``call`` passes
+    to the framework's own argument; a case that uses another one is not expressible (skipped, and counted).
     """
 
     framework: str
@@ -92,6 +94,7 @@ class PeerFunction:
     conventions: tuple[Convention, ...] = ()
     oracle_map: Callable[[np.ndarray, np.ndarray, dict], tuple[np.ndarray, np.ndarray]] | None = None
     unavailable: str = ""
+    options: tuple[str, ...] = ()
 
 
 @dataclass
@@ -284,9 +287,9 @@ def _classify(comparisons: dict[str, _Comparison], limit: float, magnitude: floa
             continue
         exact_finite = np.isfinite(comp.exact)
         nonfinite = (~np.isfinite(comp.got) | _undefined_rows(comparisons, comp)) & exact_finite
-        terms = np.maximum.reduce([np.ones_like(comp.exact), np.abs(comp.exact) + comp.scale,
-                                   np.full_like(comp.exact, magnitude)])
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):  # |exact| + s past the range (logits of 1e308) is inf
+            terms = np.maximum.reduce([np.ones_like(comp.exact), np.abs(comp.exact) + comp.scale,
+                                       np.full_like(comp.exact, magnitude)])
             small = np.abs(comp.got - comp.exact) <= PRECISION_FRACTION * terms
         wrong = bad & ~((small & exact_finite) | nonfinite)
         if wrong.any():
@@ -397,6 +400,10 @@ def _one_row(entry: Entry, kwargs: dict, index: list[int]) -> dict | None:
     None when the output is reduced over rows (then no single row carries the error)."""
     if kwargs.get("reduction", "none") != "none" or not entry.params:
         return None
+    if kwargs.get("axis", -1) != -1 or kwargs.get("where") is not None:  # the layout of the options: the case as is
+        return None
+    if getattr(entry.params[0].domain, "kind", "") == "hidden_states":  # a head's rows share its classifier
+        return None
     primary = np.asarray(kwargs[entry.params[0].name])
     has_class_axis = getattr(entry.params[0].domain, "kind", "") == "logits"
     full = primary.shape
@@ -433,9 +440,25 @@ def reproducer(result: CaseResult) -> dict:
             **(result.worst or {}), "detail": result.detail}
 
 
+def _with_options(peer: PeerFunction, kwargs: dict) -> dict | None:
+    """The case if the peer passes every option it uses to its framework (:attr:`PeerFunction.options`), else
+    None."""
+    from .._options import DEFAULTS
+
+    used = {name for name, default in DEFAULTS.items() if name in kwargs and not _is_default(kwargs[name], default)}
+    return kwargs if used <= set(peer.options) else None
+
+
+def _is_default(value, default) -> bool:
+    if default is None:
+        return value is None
+    return not isinstance(value, np.ndarray) and value == default
+
+
 def judge_cases(peer: PeerFunction, book: CaseBook) -> list[CaseResult]:
     """Every case of the peer's entry that its API can express (:attr:`PeerFunction.prepare`), judged."""
-    prepared = (peer.prepare(dict(case.kwargs)) for case in book.cases(peer.entry))
+    prepared = (None if _with_options(peer, dict(case.kwargs)) is None else peer.prepare(dict(case.kwargs))
+                for case in book.cases(peer.entry))
     return [judge_case(peer, restrict(case, kwargs)) for case, kwargs in zip(book.cases(peer.entry), prepared)
             if kwargs is not None]
 

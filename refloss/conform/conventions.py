@@ -33,6 +33,14 @@ MASKED_ZERO_MASS_P = Convention(
 )
 
 
+ZERO_LOG_TARGET = Convention(
+    "0*log(0) of a target log p = -inf",
+    "A target given in log space as log p = -inf (p = 0) contributes 0 log 0 = 0 in refloss; the framework computes "
+    "exp(-inf) * (-inf - input) = 0 * -inf = NaN.",
+    lambda case: bool(case.get("log_target")) and np.isneginf(np.asarray(case["target"], dtype=np.float64)).any(),
+)
+
+
 def _batchmean_factor(case: dict) -> float:
     shape = np.shape(case["p_logits"])
     rows = int(np.prod(shape[:-1]))
@@ -100,10 +108,11 @@ LOG_LOSS_CLIP = Convention(
 )
 
 
-def reduce_rows(per_row, reduction: str):
-    """refloss's reduction of per-row values, for any array type with ``.mean()``/``.sum()`` (torch, JAX)."""
+def reduce_rows(per_row, reduction: str, rows_kept=None):
+    """refloss's reduction of per-row values, for any array type with ``.mean()``/``.sum()`` (torch, JAX).
+    ``rows_kept``: how many rows a ``where=`` mask leaves a class (refloss's "mean" leaves the others out)."""
     if reduction == "mean":
-        return per_row.mean()
+        return per_row.mean() if rows_kept is None else per_row.sum() / rows_kept
     if reduction == "sum":
         return per_row.sum()
     return per_row

@@ -43,8 +43,19 @@ def value_and_grads(fn, case: dict, wrt: tuple[str, ...]) -> Output:
 
 
 def _logsumexp(case: dict) -> Output:
+    """``jax.nn.logsumexp`` with SciPy's ``b`` and ``return_sign``; the gradient is that of log|sum| (the sign's
+    derivative is 0), and a returned sign is stacked after the value, as refloss's checks read the pair."""
     jax = _jax()
-    return value_and_grads(lambda logits: jax.nn.logsumexp(logits, axis=-1), case, ("logits",))
+    axis, b, with_sign = case.get("axis", -1), case.get("b"), case.get("return_sign", False)
+    out = value_and_grads(lambda logits: jax.nn.logsumexp(logits, axis=axis, b=b, return_sign=True)[0], case,
+                          ("logits",))
+    if not with_sign:
+        return out
+    import jax.numpy as jnp
+
+    _, sign = jax.nn.logsumexp(jnp.asarray(np.asarray(case["logits"], dtype=np.float64)), axis=axis, b=b,
+                               return_sign=True)
+    return Output(np.stack([out.value, np.asarray(sign)]), out.grads)
 
 
 def _log_softmax(case: dict) -> Output:
@@ -58,9 +69,21 @@ def _log_softmax(case: dict) -> Output:
     return Output(np.asarray(jax.nn.log_softmax(z, axis=-1)), {"logits": np.asarray(jac)})
 
 
+def _softmax(case: dict) -> Output:
+    jax = _jax()
+    import jax.numpy as jnp
+
+    z = jnp.asarray(np.asarray(case["logits"], dtype=np.float64))
+    row_jacobian = jax.jacrev(lambda r: jax.nn.softmax(r, axis=-1))
+    flat = z.reshape(-1, z.shape[-1])
+    jac = jax.vmap(row_jacobian)(flat).reshape(z.shape + z.shape[-1:])
+    return Output(np.asarray(jax.nn.softmax(z, axis=-1)), {"logits": np.asarray(jac)})
+
+
 def functions() -> list[PeerFunction]:
     return [
-        PeerFunction(FRAMEWORK, "jax.nn.logsumexp", "logsumexp", _logsumexp),
+        PeerFunction(FRAMEWORK, "jax.nn.logsumexp", "logsumexp", _logsumexp, options=("axis",)),
         PeerFunction(FRAMEWORK, "jax.nn.log_softmax", "log_softmax", _log_softmax,
                      conventions=(MASKED_OUTPUT_JACOBIAN,)),
+        PeerFunction(FRAMEWORK, "jax.nn.softmax", "softmax", _softmax),
     ]

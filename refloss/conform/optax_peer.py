@@ -43,21 +43,37 @@ def _plain(case: dict, *, targets: str) -> dict | None:
     return {**case, "weight": None, "label_smoothing": 0.0}
 
 
+def _axis_and_where(case: dict) -> tuple[dict, int | None]:
+    """optax's own ``axis`` and ``where`` from the case, and how many rows the mask leaves a class (refloss's "mean"
+    counts those only; optax returns 0 for the others)."""
+    where = case.get("where")
+    options = {"axis": case.get("axis", -1), "where": where}
+    if where is None:
+        return options, None
+    z, mask = np.asarray(case["logits"]), np.asarray(where)
+    axis = case.get("axis", -1) % z.ndim
+    rows = (np.broadcast_to(mask, z.shape).any(axis=axis) if mask.ndim == z.ndim
+            else np.broadcast_to(mask, z.shape[:axis] + z.shape[axis + 1:]))
+    return options, int(rows.sum())
+
+
 def _softmax_ce(case: dict) -> Output:
     import optax
 
     labels = np.asarray(case["target"], dtype=np.float64)
-    return value_and_grads(lambda logits: reduce_rows(optax.losses.softmax_cross_entropy(logits, labels),
-                                                      case.get("reduction", "mean")), case, ("logits",))
+    options, kept = _axis_and_where(case)
+    return value_and_grads(lambda logits: reduce_rows(optax.losses.softmax_cross_entropy(logits, labels, **options),
+                                                      case.get("reduction", "mean"), kept), case, ("logits",))
 
 
 def _softmax_ce_integer(case: dict) -> Output:
     import optax
 
     labels = np.asarray(case["target"])
+    options, kept = _axis_and_where(case)
     return value_and_grads(lambda logits: reduce_rows(
-        optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels), case.get("reduction", "mean")),
-        case, ("logits",))
+        optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, **options),
+        case.get("reduction", "mean"), kept), case, ("logits",))
 
 
 def _smoothed_ce(case: dict) -> Output:
@@ -97,13 +113,22 @@ def _sigmoid_focal(case: dict) -> Output:
 
 
 def _poly1(case: dict) -> Output:
+    """optax's probability targets as they are; class targets one-hot (on the class axis)."""
     import optax
 
-    z = np.asarray(case["logits"])
-    labels = _one_hot(case["target"], z.shape[-1])
+    z, target = np.asarray(case["logits"]), np.asarray(case["target"])
+    labels = target if target.shape == z.shape else np.moveaxis(
+        _one_hot(target, z.shape[case.get("axis", -1)]), -1, case.get("axis", -1))
+    options, kept = _axis_and_where(case)
     return value_and_grads(lambda logits: reduce_rows(
-        optax.losses.poly_loss_cross_entropy(logits, labels, epsilon=case.get("epsilon", 1.0)),
-        case.get("reduction", "mean")), case, ("logits",))
+        optax.losses.poly_loss_cross_entropy(logits, labels, epsilon=case.get("epsilon", 1.0), **options),
+        case.get("reduction", "mean"), kept), case, ("logits",))
+
+
+def _per_logit_where(case: dict) -> dict:
+    """optax's poly loss broadcasts ``where`` against the logits as it is (one flag per row is not expanded)."""
+    where = case.get("where")
+    return case if where is None or np.ndim(where) == np.ndim(case["logits"]) else None
 
 
 def _kl(log_targets: bool):
@@ -123,22 +148,27 @@ def _kl(log_targets: bool):
     return call
 
 
+def _nats(case: dict) -> dict:
+    return {**case, "base": None}
+
+
 def functions() -> list[PeerFunction]:
     losses = "optax.losses."
     return [
         PeerFunction(FRAMEWORK, losses + "softmax_cross_entropy_with_integer_labels", "cross_entropy",
-                     _softmax_ce_integer, prepare=lambda c: _plain(c, targets="classes")),
+                     _softmax_ce_integer, prepare=lambda c: _plain(c, targets="classes"), options=("axis", "where")),
         PeerFunction(FRAMEWORK, losses + "softmax_cross_entropy", "cross_entropy", _softmax_ce,
-                     prepare=lambda c: _plain(c, targets="probabilities"), conventions=(MASKED_ZERO_MASS_TARGET,)),
+                     prepare=lambda c: _plain(c, targets="probabilities"), conventions=(MASKED_ZERO_MASS_TARGET,),
+                     options=("axis", "where")),
         PeerFunction(FRAMEWORK, losses + "smooth_labels + softmax_cross_entropy", "cross_entropy", _smoothed_ce,
                      prepare=_smoothing_only),
         PeerFunction(FRAMEWORK, losses + "sigmoid_binary_cross_entropy", "binary_cross_entropy_with_logits",
                      _sigmoid_bce, prepare=_unweighted),
         PeerFunction(FRAMEWORK, losses + "sigmoid_focal_loss", "sigmoid_focal_loss", _sigmoid_focal),
-        PeerFunction(FRAMEWORK, losses + "poly_loss_cross_entropy", "poly1_loss", _poly1,
-                     conventions=(MASKED_ZERO_MASS_TARGET,)),
-        PeerFunction(FRAMEWORK, losses + "kl_divergence", "kl_divergence_logits", _kl(False),
+        PeerFunction(FRAMEWORK, losses + "poly_loss_cross_entropy", "poly1_loss", _poly1, prepare=_per_logit_where,
+                     conventions=(MASKED_ZERO_MASS_TARGET,), options=("axis", "where")),
+        PeerFunction(FRAMEWORK, losses + "kl_divergence", "kl_divergence_logits", _kl(False), prepare=_nats,
                      conventions=(MASKED_ZERO_MASS_P,)),
         PeerFunction(FRAMEWORK, losses + "kl_divergence_with_log_targets", "kl_divergence_logits", _kl(True),
-                     conventions=(MASKED_ZERO_MASS_P,)),
+                     prepare=_nats, conventions=(MASKED_ZERO_MASS_P,)),
     ]

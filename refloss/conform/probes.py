@@ -19,8 +19,11 @@ PROBES: dict[str, list[tuple[str, dict]]] = {
     ],
     "logsumexp": [("logits [0, -50]", {"logits": np.array([0.0, -50.0])})],
     "log_softmax": [("logits [40, 0]", {"logits": np.array([40.0, 0.0])})],
+    "softmax": [("logits [40, 0]", {"logits": np.array([40.0, 0.0])})],
     "binary_cross_entropy_with_logits": [
         ("x = -40, y = 0", {"logits": np.array([-40.0]), "target": np.array([0.0]), "reduction": "sum"}),
+        # a label outside [0, 1] (PyTorch accepts any real label): terms of 7e7 cancel to log 2 + 5e-10 - 0.1
+        ("x = 1e-9, y = 1e8", {"logits": np.array([1e-9]), "target": np.array([1e8]), "reduction": "sum"}),
     ],
     "sigmoid_focal_loss": [
         ("x = 40, y = 1, gamma = 2", {"logits": np.array([40.0]), "target": np.array([1.0]), "gamma": 2.0,

@@ -6,7 +6,9 @@ Mappings, each written once here: the class axis is last in refloss and second (
 is KL(target || input), so refloss's ``(p_logits, q_logits)`` become ``(input=log q, target=p)``;
 ``torch.distributions`` results are per row and reduced here. Defaults differ and are always passed
 explicitly: torchvision's ``sigmoid_focal_loss`` has ``reduction="none"`` and takes ``alpha=-1`` for no
-weighting, where refloss has ``"mean"`` and ``alpha=None``.
+weighting, where refloss has ``"mean"`` and ``alpha=None``. ``F.linear_cross_entropy`` takes refloss's cases as
+they are, probability targets and classifiers per position (K-dimensional loss) included, with the class axis of
+its weight, bias and probability targets moved first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from .conventions import (
     MASKED_OUTPUT_JACOBIAN,
     MASKED_ZERO_MASS_P,
     MASKED_ZERO_MASS_TARGET,
+    ZERO_LOG_TARGET,
     reduce_rows,
 )
 
@@ -66,6 +69,31 @@ def _cross_entropy(case: dict) -> Output:
     return Output(out.detach().numpy(), {"logits": g})
 
 
+def _linear_cross_entropy(case: dict) -> Output:
+    """``F.linear_cross_entropy`` on the case as it is: its weight ``(V, d_1, ..., d_K, D)``, bias ``(V, d_1, ...,
+    d_K)`` and probability targets ``(N, V, d_1, ..., d_K)`` have the class axis first where refloss's ``c``,
+    ``bias`` and targets have it last (moved there and back); class targets and hidden states are the same."""
+    import torch
+    import torch.nn.functional as F
+
+    e = _tensor(case["e"], grad=True)
+    c = _tensor(np.moveaxis(np.asarray(case["c"], dtype=np.float64), -2, 0), grad=True)
+    bias = case.get("bias")
+    b = None if bias is None else _tensor(np.moveaxis(np.asarray(bias, dtype=np.float64), -1, 0), grad=True)
+    target = np.asarray(case["target"])
+    probabilities = target.dtype.kind == "f"
+    t = _class_axis_second(_tensor(target)) if probabilities else torch.tensor(target)
+    out = F.linear_cross_entropy(e, c, t, linear_bias=b, weight=_tensor(case.get("weight")),
+                                 reduction=case.get("reduction", "mean"),
+                                 ignore_index=None if probabilities else case.get("ignore_index", -100),
+                                 label_smoothing=case.get("label_smoothing", 0.0))
+    grads = _backward(out, *([e, c] if b is None else [e, c, b]))
+    named = {"e": grads[0], "c": np.moveaxis(grads[1], 0, -2)}
+    if b is not None:
+        named["bias"] = np.moveaxis(grads[2], 0, -1)
+    return Output(out.detach().numpy(), named)
+
+
 def _nll_loss(case: dict) -> Output:
     import torch
     import torch.nn.functional as F
@@ -99,6 +127,29 @@ def _kl_div(log_target: bool):
     return call
 
 
+def _pointwise_kl_div(case: dict) -> Output:
+    """``F.kl_div`` on refloss's own arguments: the input is ``log_q``, the target ``p`` (or ``log p``); its
+    "none", "sum" and "mean" (over elements) are refloss's. A sample weight multiplies the "none" terms (torch has no
+    weights)."""
+    import warnings
+
+    import torch.nn.functional as F
+
+    x = _tensor(case["log_q"], grad=True)
+    target = _tensor(np.broadcast_to(case["target"], np.shape(case["log_q"])))
+    weights = case.get("sample_weight")
+    reduction = case.get("reduction", "mean")
+    with warnings.catch_warnings():  # torch warns that its "mean" is not "batchmean": it is the one asked for
+        warnings.simplefilter("ignore", UserWarning)
+        out = F.kl_div(x, target, reduction="none" if weights is not None else reduction,
+                       log_target=case.get("log_target", False))
+    if weights is not None:
+        s = _tensor(np.broadcast_to(weights, np.shape(case["log_q"])))
+        out = s * out if reduction == "none" else (s * out).sum() / (s.sum() if reduction == "mean" else 1.0)
+    (grad,) = _backward(out, x)
+    return Output(out.detach().numpy(), {"log_q": grad})
+
+
 def _bce_with_logits(case: dict) -> Output:
     import torch.nn.functional as F
 
@@ -114,7 +165,7 @@ def _logsumexp(case: dict) -> Output:
     import torch
 
     z = _tensor(case["logits"], grad=True)
-    out = torch.logsumexp(z, dim=-1)
+    out = torch.logsumexp(z, dim=case.get("axis", -1))
     (g,) = _backward(out, z)
     return Output(out.detach().numpy(), {"logits": g})
 
@@ -129,6 +180,18 @@ def _log_softmax(case: dict) -> Output:
     flat = z.reshape(-1, z.shape[-1]) if z.ndim > 1 else z
     jac = jacobian(flat).reshape(z.shape + z.shape[-1:])
     return Output(F.log_softmax(z, dim=-1).numpy(), {"logits": jac.numpy()})
+
+
+def _softmax(case: dict) -> Output:
+    import torch
+    import torch.nn.functional as F
+
+    z = _tensor(case["logits"])
+    jacobian = torch.func.vmap(torch.func.jacrev(lambda r: F.softmax(r, dim=-1))) if z.ndim > 1 else \
+        torch.func.jacrev(lambda r: F.softmax(r, dim=-1))
+    flat = z.reshape(-1, z.shape[-1]) if z.ndim > 1 else z
+    jac = jacobian(flat).reshape(z.shape + z.shape[-1:])
+    return Output(F.softmax(z, dim=-1).numpy(), {"logits": jac.numpy()})
 
 
 def _categorical_entropy(case: dict) -> Output:
@@ -187,6 +250,21 @@ def _without_smoothing(case: dict) -> dict | None:
     return None if case is None else {**case, "label_smoothing": 0.0}
 
 
+def _linear_head(case: dict) -> dict | None:
+    """The cases ``F.linear_cross_entropy`` expresses: no z-loss and no soft cap (it has neither), hidden states
+    ``(N, D)``, or ``(D,)`` with a classifier ``(V, D)`` (it takes no other batch axes, and a classifier per position
+    only with a batch axis)."""
+    if case.get("z_loss", 0.0) != 0.0 or case.get("softcap") is not None:
+        return None
+    e_ndim, c_ndim = np.ndim(case["e"]), np.ndim(case["c"])
+    return case if e_ndim == 2 or (e_ndim == 1 and c_ndim == 2) else None
+
+
+def _without_scale_factors(case: dict) -> dict | None:
+    """torch.logsumexp has neither SciPy's b nor its sign."""
+    return None if case.get("b") is not None or case.get("return_sign") else case
+
+
 def _nats(case: dict) -> dict:
     return {**case, "base": None}
 
@@ -202,18 +280,24 @@ def functions() -> list[PeerFunction]:
         PeerFunction(FRAMEWORK, F + "cross_entropy (probability targets)", "cross_entropy", _cross_entropy,
                      prepare=_probability_targets, conventions=(MASKED_ZERO_MASS_TARGET,)),
         PeerFunction(FRAMEWORK, F + "nll_loss(log_softmax)", "cross_entropy", _nll_loss, prepare=_without_smoothing),
+        PeerFunction(FRAMEWORK, F + "linear_cross_entropy", "linear_cross_entropy", _linear_cross_entropy,
+                     prepare=_linear_head),
         PeerFunction(FRAMEWORK, F + "kl_div(log_target=True)", "kl_divergence_logits", _kl_div(True),
-                     conventions=kl_conventions),
+                     prepare=_nats, conventions=kl_conventions),
         PeerFunction(FRAMEWORK, F + "kl_div(log_target=False)", "kl_divergence_logits", _kl_div(False),
-                     conventions=kl_conventions),
+                     prepare=_nats, conventions=kl_conventions),
+        PeerFunction(FRAMEWORK, F + "kl_div(reduction='none' terms)", "pointwise_kl_divergence", _pointwise_kl_div,
+                     conventions=(ZERO_LOG_TARGET,), options=("sample_weight",)),
         PeerFunction(FRAMEWORK, F + "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
                      _bce_with_logits),
-        PeerFunction(FRAMEWORK, "torch.logsumexp", "logsumexp", _logsumexp),
+        PeerFunction(FRAMEWORK, "torch.logsumexp", "logsumexp", _logsumexp, prepare=_without_scale_factors,
+                     options=("axis",)),
         PeerFunction(FRAMEWORK, F + "log_softmax", "log_softmax", _log_softmax,
                      conventions=(MASKED_OUTPUT_JACOBIAN,)),
+        PeerFunction(FRAMEWORK, F + "softmax", "softmax", _softmax),
         PeerFunction(FRAMEWORK, D + "Categorical.entropy", "softmax_entropy", _categorical_entropy, prepare=_nats),
         PeerFunction(FRAMEWORK, D + "kl_divergence(Categorical)", "kl_divergence_logits", _categorical_kl,
-                     conventions=(MASKED_ZERO_MASS_P,)),
+                     prepare=_nats, conventions=(MASKED_ZERO_MASS_P,)),
         PeerFunction(FRAMEWORK, "torchvision.ops.sigmoid_focal_loss", "sigmoid_focal_loss",
                      _sigmoid_focal(ops) if ops is not None else None, unavailable=why),
     ]

@@ -78,6 +78,8 @@ def _encode_input(x):
     if isinstance(x, (float, np.floating)):
         return {"float": repr(float(x))}
     a = np.asarray(x)
+    if a.dtype == np.bool_:  # a where= mask
+        return {"dtype": "bool", "shape": list(a.shape), "data": a.ravel().tolist()}
     if a.dtype.kind in "iu":
         return {"dtype": "int64", "shape": list(a.shape), "data": a.ravel().tolist()}
     return {"dtype": "float64", "shape": list(a.shape), "data": [repr(float(t)) for t in a.ravel()]}
@@ -88,8 +90,8 @@ def _decode(x):
         return x
     if "float" in x:
         return float(x["float"])
-    if x["dtype"] == "int64":
-        return np.array(x["data"], dtype=np.int64).reshape(x["shape"])
+    if x["dtype"] in ("int64", "bool"):
+        return np.array(x["data"], dtype=x["dtype"]).reshape(x["shape"])
     return np.array([float(t) for t in x["data"]], dtype=np.float64).reshape(x["shape"])
 
 

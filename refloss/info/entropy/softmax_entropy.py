@@ -49,6 +49,7 @@ def _entropy_terms(z: np.ndarray) -> _EntropyTerms:
                     **{f"{k}__base_{b:g}": {**c, "base": b} for k, c in cases.softmax_stress(targets=False).items()
                        if k in ("gaps__target_dominant", "ties") for b in (2.0, 10.0)}},
     shift_invariant=("logits",),
+    sample_weight=True,
 )
 def softmax_entropy(logits: ArrayLike, *, base: float | None = None, reduction: str = "mean"):
     r"""Shannon entropy of :math:`p = \mathrm{softmax}(z)` along the last axis, in nats (or in ``base``).

@@ -61,6 +61,7 @@ def _p_times_expm1mx(logp: np.ndarray, y: np.ndarray) -> np.ndarray:
     paper=_TSALLIS,
     stress=lambda: cases.softmax_stress(targets=False, q=(1e-3, 0.5, 1.0, 1.0 + 2.0**-40, 2.0, 5.0)),
     shift_invariant=("logits",),
+    sample_weight=True,
 )
 def softmax_tsallis_entropy(logits: ArrayLike, *, q: float = 2.0, reduction: str = "mean"):
     r"""Tsallis entropy of order ``q`` of :math:`p = \mathrm{softmax}(z)` along the last axis.

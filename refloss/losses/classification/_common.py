@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._reduce import check_reduction, reduce_scale
+from ..._reduce import check_reduction, reduce_scale, weighted_denominator
 from ..._registry import Paper, Param
 from ...numerics import plogq, softmax_over_uniform_minus_1, softmax_parts
 
@@ -26,6 +26,16 @@ _PYTORCH_CE = Paper(
 )
 
 
+#: Probability targets of the stress points: near one-hot (a mass of 1e-12 off the target), half and half with a
+#: zero, one-hot, spread.
+_SOFT_TARGETS = np.array([[1.0 - 1e-12, 5e-13, 5e-13], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])
+#: Real targets that are not probabilities (PyTorch accepts them): rows summing to 0.3 and 2.5 (with a negative
+#: entry), a row of zeros, a row dominated by a negative entry.
+_REAL_TARGETS = np.array([[0.3, 0.0, 0.0], [2.5, -0.5, 1.0], [0.0, 0.0, 0.0], [-1.0, 0.25, 0.0]])
+#: Probability targets of ``cases.MASKED_ROWS``, 0 on every masked class.
+_MASKED_ROW_TARGETS = np.array([[0.4, 0.0, 0.6], [0.0, 1.0, 0.0], [0.9, 0.0, 0.1]])
+
+
 _FOCAL = Paper("Focal Loss for Dense Object Detection", arxiv="1708.02002", where="Sec. 3, Eq. 5 and Sec. 3.2")
 
 
@@ -34,7 +44,7 @@ class _CETerms:
     logits: np.ndarray  # (..., C)
     shifted: np.ndarray  # (..., C) z - m
     log_total: np.ndarray  # (..., 1) log S, S = sum_j e^(z_j - m): log p = z - m - log S
-    targeted: np.ndarray | None  # (..., C): the a_c with loss = -sum_c a_c log p_c, less their common part u
+    targeted: np.ndarray | None  # (..., C): the (real) a_c with loss = -sum_c a_c log p_c, less their common part u
     uniform: np.ndarray  # (..., 1): u, eps / C per kept row when smoothing without class weights, else 0
     denominator: float  # of "mean"
     # one class per row (class targets without smoothing): a = w_y e_y, held as y and w_y, not as a dense a
@@ -65,20 +75,25 @@ class _CEInputs(NamedTuple):
     z: np.ndarray  # (..., C) logits
     target: np.ndarray  # (...,) class indices, or (..., C) probabilities
     probabilities: bool
-    w: np.ndarray  # (C,) class weights (ones without)
+    w: np.ndarray  # (C,) class weights (ones without), of either sign
     weighted: bool
     eps: float
     ignore_index: int
     denominator: float  # of "mean"
 
 
-def _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CEInputs:
+def _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction, *,
+               signed_weights: bool = True) -> _CEInputs:
+    """Validated arguments. The target is a real array of the logits' shape (probability targets, neither
+    normalised nor non-negative necessarily) or integer class indices of ``logits.shape[:-1]``; class weights
+    may be negative (``signed_weights=False``: refused, for :func:`_cross_entropy_terms`)."""
     z = v.logits(logits)
     check_reduction(reduction)
     eps = v.scalar(label_smoothing, v.UNIT_INTERVAL, "label_smoothing")
     ignore_index = v.integer(ignore_index, "ignore_index")
     n_classes = z.shape[-1]
-    w = np.ones(n_classes) if weight is None else v.nonnegative_weights(weight, "weight", length=n_classes)
+    check_weights = v.real_weights if signed_weights else v.nonnegative_weights
+    w = np.ones(n_classes) if weight is None else check_weights(weight, "weight", length=n_classes)
     target_arr = v.as_array(target, "target")
     if target_arr.shape == z.shape:
         # Probability targets (PyTorch dispatches on equal shapes): a = w * ((1 - eps) t + eps / C).
@@ -87,11 +102,11 @@ def _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
                                  f"floating point, got dtype {target_arr.dtype}")
         if ignore_index >= 0:
             raise v.RefLossError("ignore_index is not supported with probability targets (leave it negative)")
-        t = v.probabilities(target_arr, z.shape, "target")
+        t = v.real_targets(target_arr, z.shape, "target")
         return _CEInputs(z, t, True, w, weight is not None, eps, ignore_index, float(np.prod(z.shape[:-1])))
     y = v.class_targets(target_arr, z.shape, ignore_index, "target")
     kept = y != ignore_index
-    denominator = float((w[np.where(kept, y, 0)] * kept).sum())
+    denominator = weighted_denominator(w[np.where(kept, y, 0)] * kept, reduction)
     return _CEInputs(z, y, False, w, weight is not None, eps, ignore_index, denominator)
 
 
@@ -122,12 +137,16 @@ def _ce_terms(inputs: _CEInputs, z: np.ndarray, target: np.ndarray) -> _CETerms:
 
 
 def _cross_entropy_terms(logits, target, weight, ignore_index, label_smoothing, reduction) -> _CETerms:
-    inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
+    """All the terms at once, for :func:`refloss.linear_cross_entropy`, whose class weights stay non-negative (as
+    its accel twin's)."""
+    inputs = _ce_inputs(logits, target, weight, ignore_index, label_smoothing, reduction, signed_weights=False)
     return _ce_terms(inputs, inputs.z, inputs.target)
 
 
 def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
-    """sum_{c != j} a_c for every j, from prefix and suffix sums of the non-negative a (no cancellation)."""
+    """sum_{c != j} a_c for every j, from prefix and suffix sums: never a total minus one term, which cancels where
+    a_j dominates. For non-negative a nothing cancels; for signed a the error is a few eps sum_{c != j} |a_c|,
+    within the condition scale of p_j sum_{c != j} a_c (the a_c are inputs: targets, weights)."""
     before = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(a, axis=-1)[..., :-1]], axis=-1)
     after = np.concatenate([np.flip(np.cumsum(np.flip(a, -1), axis=-1), -1)[..., 1:], np.zeros(a.shape[:-1] + (1,))],
                            axis=-1)
@@ -135,9 +154,10 @@ def _leave_one_out_sums(a: np.ndarray) -> np.ndarray:
 
 
 def _softmax_minus_coefficients(logp: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """p_j sum_c a_c - a_j as p_j sum_{c != j} a_c + a_j expm1(log p_j), for non-negative a."""
+    """p_j sum_c a_c - a_j as p_j sum_{c != j} a_c + a_j expm1(log p_j), for real a: the second term keeps the
+    digits of p_j - 1 at any logit gap, and the two terms cancel only as much as the a_c themselves do."""
     with np.errstate(invalid="ignore"):  # masked classes (log p = -inf) have a_j = 0: 0 * expm1(-inf) = 0
-        return np.exp(logp) * _leave_one_out_sums(a) + np.where(a > 0, a * np.expm1(logp), 0.0)
+        return np.exp(logp) * _leave_one_out_sums(a) + np.where(a != 0, a * np.expm1(logp), 0.0)
 
 
 def _logit_gradient(terms: _CETerms) -> np.ndarray:
@@ -148,7 +168,7 @@ def _logit_gradient(terms: _CETerms) -> np.ndarray:
         grad = terms.exp_shifted * (terms.w_y[..., None] / terms.total)
         w_y = terms.w_y[..., None]
         with np.errstate(invalid="ignore"):  # a masked target's w_y * expm1(-inf) is refused before it is used
-            on_target = np.where(w_y > 0, w_y * np.expm1(terms.logp_y[..., None]), 0.0)
+            on_target = np.where(w_y != 0, w_y * np.expm1(terms.logp_y[..., None]), 0.0)
         np.put_along_axis(grad, terms.y[..., None], on_target, axis=-1)
         return grad
     grad = _softmax_minus_coefficients(terms.logp, terms.targeted)
@@ -161,18 +181,65 @@ def _logit_gradient(terms: _CETerms) -> np.ndarray:
 def _losses(terms: _CETerms) -> np.ndarray:
     if terms.y is not None:
         return -plogq(terms.w_y, terms.logp_y)
-    return -plogq(terms.coeff, terms.logp).sum(axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # terms or sums of both signs past the range: below
+        losses = -plogq(terms.coeff, terms.logp).sum(axis=-1)
+    if not np.isfinite(losses).all():
+        _infinite_rows(terms, losses)
+    return losses
+
+
+def _infinite_rows(terms: _CETerms, losses: np.ndarray) -> None:
+    """Rows whose float64 loss is not finite (in place): they hold terms -a_c log p_c with log p_c = -inf.
+
+    At a masked class (logit -inf) the term is -a_c log 0: +inf for a_c > 0, -inf for a_c < 0, and a row with
+    both is +inf - inf, undefined (refused). At a finite logit more than 1.8e308 below the row's maximum, log p_c
+    is finite but beyond the float64 range, and so may be a term or a partial sum while the loss is not: such a
+    row is summed again from a quarter of its log-probabilities (:func:`_wide_row_losses`)."""
+    rows = ~np.isfinite(losses)
+    z, a = terms.logits[rows], terms.coeff[rows]
+    masked = np.isneginf(z)
+    positive, negative = (masked & (a > 0)).any(axis=-1), (masked & (a < 0)).any(axis=-1)
+    if (positive & negative).any():
+        raise v.RefLossError("cross_entropy is undefined: a row has classes of positive and of negative target "
+                             "weight whose logits are -inf (-a log 0 is +inf for one and -inf for the other)")
+    out = np.where(positive, np.inf, -np.inf)
+    wide = ~(positive | negative)
+    if wide.any():
+        out[wide] = _wide_row_losses(z[wide], a[wide], terms.log_total[rows][wide])
+    losses[rows] = out
+
+
+def _wide_row_losses(z: np.ndarray, a: np.ndarray, log_total: np.ndarray) -> np.ndarray:
+    """-sum_c a_c log p_c of rows of finite logits whose log-probabilities pass the float64 range: from
+    log p / 4 = z / 4 - m / 4 - log S / 4 (|z - m| / 4 < 0.9e308) and a scaled by a power of two to below 1 in
+    magnitude, each term further by 2^-k with C <= 2^k, so that no term nor partial sum overflows; the sum is
+    scaled back exactly (to +-inf where it is beyond the range)."""
+    m = z.max(axis=-1, keepdims=True)
+    quarter = (0.25 * z - 0.25 * m) - 0.25 * log_total
+    _, e = np.frexp(np.abs(a).max(axis=-1, keepdims=True))  # max |a| < 2^e
+    k = int(z.shape[-1] - 1).bit_length()
+    partial = -(np.ldexp(a, -e) * np.ldexp(quarter, -k)).sum(axis=-1)
+    with np.errstate(over="ignore"):  # a loss beyond the float64 range is +-inf, correctly rounded
+        return np.ldexp(partial, e[..., 0] + k + 2)
 
 
 def _raise_if_masked(masked: np.ndarray, weight: np.ndarray, what: str) -> None:
-    """A class with positive weight whose logit is masked (-inf) makes the loss +inf: no gradient.
+    """A class with nonzero target weight whose logit is masked (-inf) makes the loss infinite (-a log 0: +inf for
+    a positive weight, -inf for a negative one): no gradient.
 
     Decided on the input's mask, not on the loss: a finite logit more than 1.8e308 below the row's maximum
     also has log p = -inf in float64 and an infinite loss value (its exact value is beyond the float64
     range), but its gradient is finite and is returned."""
-    if (masked & (weight > 0)).any():
-        raise v.RefLossError(f"{what} is +inf (a class with positive target weight has logit -inf), "
-                             "so its gradient is undefined")
+    hit = masked & (weight != 0)
+    if not hit.any():
+        return
+    if (weight[hit] > 0).all():
+        infinite = "+inf (a class with positive target weight has logit -inf)"
+    elif (weight[hit] < 0).all():
+        infinite = "-inf (a class with negative target weight has logit -inf)"
+    else:
+        infinite = "infinite (classes with nonzero target weight have logit -inf)"
+    raise v.RefLossError(f"{what} is {infinite}, so its gradient is undefined")
 
 
 def _masked_coefficients(terms: _CETerms) -> tuple[np.ndarray, np.ndarray]:
@@ -183,13 +250,13 @@ def _masked_coefficients(terms: _CETerms) -> tuple[np.ndarray, np.ndarray]:
     return np.isneginf(terms.logits), terms.coeff
 
 
-def _binary_inputs(logits, target, reduction):
-    """Elementwise logits (any non-empty shape, finite) and labels in [0, 1] of the same shape."""
+def _binary_inputs(logits, target, reduction, *, unit_labels: bool = True):
+    """Elementwise logits (any shape, finite; an empty one is an empty batch) and labels of the same shape: in [0, 1],
+    or any finite real number (``unit_labels=False``: binary cross-entropy is linear in its label, the focal factor
+    is not)."""
     x = v.real_array(logits, "logits")
-    if x.size == 0:
-        raise v.RefLossError(f"logits is empty (shape {x.shape}): empty batch")
     check_reduction(reduction)
-    return x, v.unit_interval_array(target, x.shape, "target")
+    return x, (v.unit_interval_array if unit_labels else v.real_targets)(target, x.shape, "target")
 
 
 def _decay(x):
@@ -217,6 +284,45 @@ def _binary_cross_entropy(x, y, pos_weight=1.0, decay=None):
     return negative
 
 
+def _binary_cross_entropy_any_label(x, y, pos_weight, decay):
+    """pos_weight * y * softplus(-x) + (1 - y) * softplus(x) for labels outside [0, 1] or a negative pos_weight,
+    where those two terms have opposite signs and each may dwarf the loss (y = 1e8 at x = 1e-9). As the loss is
+    linear in y: softplus(x) + y B with B = rho softplus(-x) - softplus(x) = rho max(-x, 0) - max(x, 0) +
+    (rho - 1) log1p(e^-|x|), formed without cancelling softplus terms (B = -x exactly at rho = 1), so what is left
+    to cancel is softplus(x) against y B, which the condition scale of y covers. Where a product passes the
+    float64 range (|x| near 1.8e308), the same terms are summed again without overflow (:func:`_sum_of_products`)."""
+    tail = np.log1p(decay)
+    positive, negative = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the float64 range: formed again below
+        slope = pos_weight * negative - positive + (pos_weight - 1.0) * tail
+        losses = (positive + tail) + y * slope
+    wide = ~np.isfinite(losses)
+    if wide.any():
+        y_, rho, tail_ = y[wide], pos_weight[wide], tail[wide]
+        plus, minus = positive[wide], negative[wide]
+        losses[wide] = _sum_of_products((plus + tail_,), (y_, rho, minus), (-y_, plus), (y_, rho - 1.0, tail_))
+    return losses
+
+
+def _sum_of_products(*terms: tuple) -> np.ndarray:
+    """Elementwise sum of the products of each term's factors, where a product or a partial sum would pass the
+    float64 range: each factor split as m 2^e (m in [0.5, 1)), the products of the m's scaled by 2 to the
+    exponent they have less the largest one's (plus 2 for the sum of up to four terms), summed, and scaled
+    back exactly (to +-inf where the sum is beyond the range)."""
+    mantissas, exponents = [], []
+    for factors in terms:
+        m, e = 1.0, 0
+        for factor in factors:
+            fm, fe = np.frexp(factor)
+            m, e = m * fm, e + fe
+        mantissas.append(m)
+        exponents.append(e)
+    top = np.max(exponents, axis=0) + 2
+    total = sum(np.ldexp(m, e - top) for m, e in zip(mantissas, exponents))
+    with np.errstate(over="ignore"):  # a sum beyond the float64 range is +-inf, correctly rounded
+        return np.ldexp(total, top)
+
+
 def _sigmoids(x, decay=None):
     """(sigma(x), sigma(-x)), each an exact numerator over 1 + u, u = e^-|x| (``decay``, made here if not given):
     sigma(x) = max(u, [x >= 0]) / (1 + u) and sigma(-x) = max(u, [x < 0]) / (1 + u), to a few ulps relative. (The
@@ -228,26 +334,23 @@ def _sigmoids(x, decay=None):
     return sigma, sigma_minus
 
 
-def _element_rows(*arrays) -> list[np.ndarray]:
-    """Elementwise arrays broadcast to the first one's shape, as rows over its last axis, for
-    :func:`refloss._blocks.by_rows` (views: broadcast weights are not copied; a 0-d array is one row of one)."""
-    shape = np.shape(arrays[0])
-    return [np.broadcast_to(a, shape).reshape(-1, shape[-1]) if shape else np.broadcast_to(a, (1, 1))
-            for a in arrays]
-
-
 def _elementwise_scaled(grad: np.ndarray, shape: tuple, reduction: str) -> np.ndarray:
-    """The gradient of elementwise losses made by :func:`_element_rows`' rows: times the reduction's scale, in the
-    logits' shape."""
+    """The gradient of elementwise losses made by :func:`refloss._blocks.element_rows`' rows: times the reduction's
+    scale, in the logits' shape."""
     grad *= reduce_scale(shape, reduction)
     return grad.reshape(shape)
 
 
 def _bce_inputs(logits, target, weight, pos_weight, reduction):
-    x, y = _binary_inputs(logits, target, reduction)
-    w = 1.0 if weight is None else v.nonnegative_weights(weight, "weight", broadcast_to=x.shape)
-    pw = 1.0 if pos_weight is None else v.nonnegative_weights(pos_weight, "pos_weight", broadcast_to=x.shape)
-    return x, y, w, pw
+    """(x, y, w, pw, labelled): labels and both weights of any sign; ``labelled`` says that every label lies in
+    [0, 1] and every pos_weight is >= 0, where the loss is a sum of two non-negative terms (its fast form)."""
+    x, y = _binary_inputs(logits, target, reduction, unit_labels=False)
+    w = 1.0 if weight is None else v.real_weights(weight, "weight", broadcast_to=x.shape)
+    pw = 1.0 if pos_weight is None else v.real_weights(pos_weight, "pos_weight")
+    labelled = bool(np.min(y, initial=0.0) >= 0.0 and np.max(y, initial=1.0) <= 1.0 and np.min(pw, initial=0.0) >= 0.0)
+    if pos_weight is not None:
+        pw = v.real_weights(pw, "pos_weight", broadcast_to=x.shape)
+    return x, y, w, pw, labelled
 
 
 def _binary_stress():

@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 
 from ... import _cases as cases
 from ... import _validate as v
-from ..._blocks import outputs_by_rows, reduce_by_rows
+from ..._blocks import element_rows, outputs_by_rows, reduce_by_rows
 from ..._registry import Param, gradient_of, register, value_and_grad_of
 from ...numerics import power_of_exp
 from ._common import (
@@ -20,7 +20,6 @@ from ._common import (
     _binary_inputs,
     _binary_stress,
     _decay,
-    _element_rows,
     _elementwise_scaled,
     _sigmoids,
 )
@@ -64,7 +63,7 @@ def _sigmoid_focal_terms(x, y, gamma: float, alpha: float | None) -> _SigmoidFoc
     family="classification",
     wrt=("logits",),
     params=(
-        Param("logits", v.ArrayArg("float logits of any non-empty shape")),
+        Param("logits", v.ArrayArg("float logits of any shape (an empty one is an empty batch)")),
         Param("target", v.ArrayArg("labels in [0, 1] (soft labels allowed), the logits' shape")),
         Param("gamma", v.NONNEGATIVE, "focusing parameter"),
         Param("alpha", v.UNIT_INTERVAL, "weight of positives (y = 1); negatives get 1 - alpha; None: no weighting",
@@ -78,6 +77,7 @@ def _sigmoid_focal_terms(x, y, gamma: float, alpha: float | None) -> _SigmoidFoc
                     **{f"soft_labels__gamma_0.5__alpha_{a}": {**_binary_stress()["soft_labels"], "gamma": 0.5,
                                                               "alpha": a} for a in (0.75, None)},
                     "defaults": _binary_stress()["defaults"]},
+    sample_weight=True,
 )
 def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2.0, alpha: float | None = 0.25,
                        reduction: str = "mean"):
@@ -101,7 +101,7 @@ def sigmoid_focal_loss(logits: ArrayLike, target: ArrayLike, *, gamma: float = 2
     """
     x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
 
-    (losses,) = reduce_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), _losses, *_element_rows(x, y),
+    (losses,) = reduce_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), _losses, *element_rows(x, y),
                                reduction=reduction)
     return losses.reshape(x.shape) if reduction == "none" else losses
 
@@ -119,7 +119,7 @@ def sigmoid_focal_loss_grad(logits: ArrayLike, target: ArrayLike, *, gamma: floa
     array([-0.5])
     """
     x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
-    (grad,) = outputs_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), (_gradient,), *_element_rows(x, y))
+    (grad,) = outputs_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), (_gradient,), *element_rows(x, y))
     return _elementwise_scaled(grad, x.shape, reduction)
 
 
@@ -128,7 +128,7 @@ def _sigmoid_focal_loss_value_and_grad(logits: ArrayLike, target: ArrayLike, *, 
                                        alpha: float | None = 0.25, reduction: str = "mean"):
     """:func:`sigmoid_focal_loss` and its gradient from one pass over the elements' terms."""
     x, y, gamma, alpha = _sigmoid_focal_inputs(logits, target, gamma, alpha, reduction)
-    losses, grad = reduce_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), _losses, *_element_rows(x, y),
+    losses, grad = reduce_by_rows(lambda x, y: _sigmoid_focal_terms(x, y, gamma, alpha), _losses, *element_rows(x, y),
                                   reduction=reduction, also=(_gradient,))
     return losses.reshape(x.shape) if reduction == "none" else losses, _elementwise_scaled(grad, x.shape, reduction)
 

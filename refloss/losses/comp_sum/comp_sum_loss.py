@@ -31,6 +31,7 @@ from ._common import (
     stress=lambda: cases.softmax_stress(tau=(0.0, 0.5, 1.0, 1.0 + 2.0**-40, 1.5, 2.0, 3.0)),
     overflow=_OVERFLOW,
     shift_invariant=("logits",),
+    sample_weight=True,
 )
 def comp_sum_loss(logits: ArrayLike, target: ArrayLike, *, tau: float = 1.0, reduction: str = "mean"):
     r"""Comp-sum loss :math:`\ell_\tau = \Phi^\tau(\sum_{y' \ne y} e^{z_{y'} - z_y}) = (p_y^{\tau-1} - 1)/(1 - \tau)`.

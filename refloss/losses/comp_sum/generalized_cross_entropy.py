@@ -31,6 +31,7 @@ _Q = v.Interval(0.0, 1.0, lo_open=True)
     paper=_GCE,
     stress=lambda: cases.softmax_stress(q=(2.0**-40, 1e-3, 0.5, 0.7, 1.0)),
     shift_invariant=("logits",),
+    sample_weight=True,
 )
 def generalized_cross_entropy(logits: ArrayLike, target: ArrayLike, *, q: float = 0.7, reduction: str = "mean"):
     r"""Generalized cross-entropy :math:`L_q = (1 - p_y^q)/q`, :math:`q \in (0, 1]` (Zhang & Sabuncu 2018).

@@ -27,6 +27,7 @@ from ._common import (
     paper=_COMP_SUM,
     stress=lambda: cases.softmax_stress(),
     shift_invariant=("logits",),
+    sample_weight=True,
 )
 def mae_loss(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
     r"""Mean absolute error of the softmax, :math:`\ell = 1 - p_y`: the comp-sum loss at :math:`\tau = 2`.

@@ -29,6 +29,7 @@ from ._common import (
     stress=lambda: cases.softmax_stress(),
     overflow=_OVERFLOW,
     shift_invariant=("logits",),
+    sample_weight=True,
 )
 def sum_exponential_loss(logits: ArrayLike, target: ArrayLike, *, reduction: str = "mean"):
     r"""Sum-exponential loss :math:`\ell = \sum_{y' \ne y} e^{z_{y'} - z_y} = 1/p_y - 1`: the comp-sum loss at

@@ -5,10 +5,14 @@ Notation (shared with ``proofs/linear/`` and :mod:`accel`): hidden states :math:
 Cross-Entropy and Liger), optional bias :math:`b \in \mathbb{R}^V`; the head's logits
 :math:`u = e c^\top + b`; with a soft cap :math:`s` (Gemma 2), :math:`z = s \tanh(u / s)`, else :math:`z = u`;
 :math:`p = \mathrm{softmax}(z)` and :math:`\mathrm{LSE}_n = \log \sum_v e^{z_{n,v}}` per row.
+:func:`linear_cross_entropy` also takes PyTorch's layouts: hidden states with any batch axes (one unbatched row
+:math:`(D,)`), a classifier :math:`(d_1, \dots, d_K, V, D)` per position (the K-dimensional loss, a row of logits per
+batch index and position) and probability targets of the logits' shape.
 
 Each non-ignored row's loss is PyTorch's cross-entropy of :math:`z_n` (class weights, label smoothing) plus
 PaLM's z-loss :math:`\lambda\,\mathrm{LSE}_n^2`; "mean" divides the sum by the total class weight of the
-non-ignored targets. The gradient w.r.t. the logits, :math:`G_{n,v} = \partial \ell / \partial u_{n,v}`, is that
+non-ignored targets (by the number of rows for probability targets). The gradient w.r.t. the logits,
+:math:`G_{n,v} = \partial \ell / \partial u_{n,v}`, is that
 of :func:`refloss.cross_entropy` plus :math:`2\lambda\,\mathrm{LSE}_n\,p_{n,v}`, times the soft cap's
 :math:`1 - \tanh^2(u_{n,v}/s)`; the head's gradients follow by the chain rule,
 :math:`\partial \ell / \partial e = G c`, :math:`\partial \ell / \partial c = G^\top e`,

@@ -26,8 +26,9 @@ _CCE = Paper(
 def _head_inputs(e, c, bias, c_name: str = "c"):
     """Validated float64 hidden states ``(N, D)``, classifier ``(V, D)`` and bias ``(V,)`` or None."""
     e_arr, c_arr = v.real_array(e, "e"), v.real_array(c, c_name)
-    if e_arr.ndim != 2 or 0 in e_arr.shape:
-        raise v.RefLossError(f"e must be a non-empty 2-D array (N, D) of hidden states, got shape {e_arr.shape}")
+    if e_arr.ndim != 2 or e_arr.shape[1] == 0:
+        raise v.RefLossError(f"e must be a 2-D array (N, D) of hidden states, D >= 1 (N = 0 is an empty batch), "
+                             f"got shape {e_arr.shape}")
     if c_arr.ndim != 2 or 0 in c_arr.shape:
         raise v.RefLossError(f"{c_name} must be a non-empty 2-D array (V, D), one row per class, got shape "
                              f"{c_arr.shape}")
@@ -42,13 +43,52 @@ def _head_inputs(e, c, bias, c_name: str = "c"):
     return e_arr, c_arr, b
 
 
+def _position_head_inputs(e, c, bias):
+    """Validated float64 hidden states ``(..., D)``, classifier ``(d_1, ..., d_K, V, D)`` and bias
+    ``(d_1, ..., d_K, V)`` or None: the heads of :func:`refloss.linear_cross_entropy`, with any batch axes of ``e``
+    (none: one unbatched row) and K >= 0 position axes of ``c`` (a (V, D) classifier per position, PyTorch's
+    K-dimensional loss). A batch or position axis of length 0 is an empty batch."""
+    e_arr, c_arr = v.real_array(e, "e"), v.real_array(c, "c")
+    if e_arr.ndim == 0 or e_arr.shape[-1] == 0:
+        raise v.RefLossError(f"e must be an array (..., D) of hidden states with D >= 1 features on its last axis "
+                             f"(any batch axes before it), got shape {e_arr.shape}")
+    if c_arr.ndim < 2 or 0 in c_arr.shape[-2:]:
+        raise v.RefLossError(f"c must be an array (V, D) of V >= 1 classes by D >= 1 features, or (d_1, ..., d_K, V, "
+                             f"D) with a classifier per position, got shape {c_arr.shape}")
+    if c_arr.shape[-1] != e_arr.shape[-1]:
+        raise v.RefLossError(f"c has {c_arr.shape[-1]} features per class but e has {e_arr.shape[-1]} per row "
+                             f"(shapes {c_arr.shape} and {e_arr.shape})")
+    b = None
+    if bias is not None:
+        b = v.real_array(bias, "bias")
+        if b.shape != c_arr.shape[:-1]:
+            raise v.RefLossError(f"bias must have shape {c_arr.shape[:-1]}, c's shape without its features (one "
+                                 f"entry per class{' and position' if c_arr.ndim > 2 else ''}), got {b.shape}")
+    return e_arr, c_arr, b
+
+
 def _head_logits(e: np.ndarray, c: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """u = e c^T + b, refusing a product beyond the float64 range (whose NaNs would follow)."""
+    """u = e c^T + b, refusing a product beyond the float64 range (whose NaNs would follow). For e ``(..., D)`` and
+    c ``(d_1, ..., d_K, V, D)``, u[i..., k..., v] = sum_d e[i..., d] c[k..., v, d] + b[k..., v], of shape
+    ``e.shape[:-1] + c.shape[:-1]``: one matrix product of e and c each flattened to 2-D (for 2-D inputs, e @ c.T
+    itself)."""
+    d = e.shape[-1]
     with np.errstate(over="ignore", invalid="ignore"):
-        u = e @ c.T if b is None else e @ c.T + b
+        u = (e.reshape(-1, d) @ c.reshape(-1, d).T).reshape(e.shape[:-1] + c.shape[:-1])
+        if b is not None:
+            u = u + b
     if not np.isfinite(u).all():
         raise v.RefLossError("the logits e @ c.T + bias overflow float64 (an entry's products exceed 1.8e308)")
     return u
+
+
+def _head_gradients(g: np.ndarray, e: np.ndarray, c: np.ndarray, b: np.ndarray | None):
+    """(G c, G^T e, sum of G over the batch) for G = d loss / d u of :func:`_head_logits`' shape, each in its
+    input's shape: the same matrix products as the logits' (for 2-D inputs, g @ c, g.T @ e and g.sum(axis=0))."""
+    d = e.shape[-1]
+    g2 = g.reshape(int(np.prod(e.shape[:-1])), int(np.prod(c.shape[:-1])))
+    grad_b = None if b is None else g2.sum(axis=0).reshape(b.shape)
+    return (g2 @ c.reshape(-1, d)).reshape(e.shape), (g2.T @ e.reshape(-1, d)).reshape(c.shape), grad_b
 
 
 def _soft_cap(u: np.ndarray, cap: float | None) -> np.ndarray:
