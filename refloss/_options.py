@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import warnings
 
 import numpy as np
 
@@ -173,22 +172,15 @@ def _total_weight(s: np.ndarray) -> float:
 
 
 def _weighted_value(losses: np.ndarray, s: np.ndarray, reduction: str):
-    with np.errstate(over="ignore", invalid="ignore"):
+    """s l ("none"), or its sum, or its sum over sum(s) ("mean"), by the rules of every reduction
+    (:func:`refloss._reduce.reduce`: an overflowing sum, terms of +inf and -inf, the documented 0/0)."""
+    from ._reduce import reduce
+
+    with np.errstate(over="ignore", invalid="ignore"):  # (a weight times a loss beyond the range: +-inf)
         weighted = s * losses
     if reduction == "none":
         return weighted
-    with np.errstate(over="ignore"):  # a sum beyond the float64 range is inf: "sum" returns it, "mean" below
-        total = float(np.sum(weighted))
-    if reduction == "sum":
-        return total
-    den = _total_weight(s)
-    if den == 0.0:
-        warnings.warn("mean over zero total weight (every sample_weight is 0, or the batch is empty): the result "
-                      "is 0/0 = nan", v.RefLossWarning, stacklevel=4)
-        return float("nan")
-    if np.isinf(total) and np.isfinite(weighted).all():
-        return float(np.sum(weighted / den))  # the sum overflowed; the mean of finite terms does not
-    return total / den
+    return reduce(weighted, reduction, _total_weight(s) if reduction == "mean" else None)
 
 
 def _weighted_grad(grad, s: np.ndarray, reduction: str, elementwise: bool):

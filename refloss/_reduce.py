@@ -89,7 +89,7 @@ def reduce(values: np.ndarray, reduction: str, denominator: float | None = None)
     den = _mean_denominator(values, denominator)
     if den == 0.0:
         warnings.warn(
-            "mean over zero total weight (an empty batch, every target ignored, or their class weights are 0): "
+            "mean over zero total weight (an empty batch, every target ignored, or every weight 0): "
             "the result is 0/0 = nan, as in PyTorch",
             RefLossWarning,
             stacklevel=3,
