@@ -207,6 +207,13 @@ def _where_stress(entry, base: dict) -> dict[str, dict]:
     if losses:
         rows = np.arange(int(np.prod(z.shape[:-1]))).reshape(z.shape[:-1]) != 1
         out["option_where_rows__mean"] = {**base, "where": rows, "reduction": "mean"}
+        target = np.asarray(base.get("target"))
+        if target.dtype.kind in "iu" and target.ndim == z.ndim - 1 and z.ndim == 2:
+            # the first row's target left out: a masked target (+inf, and a gradient that raises, or comp-sum's
+            # finite value at tau > 1); optax's integer-label loss gives LSE(kept) - z_y there
+            left_out = np.ones(z.shape, dtype=bool)
+            left_out[0, target[0]] = False
+            out["option_where_target_left_out__none"] = {**base, "where": left_out, "reduction": "none"}
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._options import class_mask
 from ._judge import Convention, Output
 
 
@@ -105,6 +106,37 @@ LOG_LOSS_CLIP = Convention(
     "mean or sum of the clipped rows' costs.",
     _probability_clipped,
     answer=_clipped_log_loss,
+)
+
+
+def _target_left_out(case: dict) -> bool:
+    where, target = case.get("where"), np.asarray(case["target"])
+    if where is None or case.get("axis", -1) != -1 or target.dtype.kind not in "iu":
+        return False
+    mask = class_mask(where, np.shape(case["logits"]))
+    kept_target = np.take_along_axis(mask, target[..., None], axis=-1)[..., 0]
+    return bool((~kept_target & mask.any(axis=-1)).any())
+
+
+def _lse_of_kept_minus_target_logit(case: dict) -> Output:
+    from ..softmax.logsumexp import logsumexp
+
+    z, target = np.asarray(case["logits"], dtype=np.float64), np.asarray(case["target"])
+    mask = class_mask(case["where"], z.shape)
+    kept = mask.any(axis=-1)
+    with np.errstate(invalid="ignore"):
+        per_row = np.where(kept, logsumexp(z, where=mask) - np.take_along_axis(z, target[..., None], -1)[..., 0], 0.0)
+    return Output(reduce_rows(per_row, case.get("reduction", "mean"), int(kept.sum())))
+
+
+WHERE_LEFT_OUT_TARGET = Convention(
+    "a class target that where leaves out",
+    "With a where mask that leaves a row's target class out, refloss's loss is that of a masked target, -log 0 = "
+    "+inf (and optax's own softmax_cross_entropy on the one-hot label gives 0, the empty sum); "
+    "softmax_cross_entropy_with_integer_labels returns LSE(kept logits) - z_y, the log-probability of a class the "
+    "softmax does not hold. Judged against that value.",
+    _target_left_out,
+    answer=_lse_of_kept_minus_target_logit,
 )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._judge import Output, PeerFunction
-from .conventions import MASKED_ZERO_MASS_P, MASKED_ZERO_MASS_TARGET, reduce_rows
+from .conventions import MASKED_ZERO_MASS_P, MASKED_ZERO_MASS_TARGET, WHERE_LEFT_OUT_TARGET, reduce_rows
 from .jax_peer import _jax, value_and_grads
 
 FRAMEWORK = "optax"
@@ -156,7 +156,8 @@ def functions() -> list[PeerFunction]:
     losses = "optax.losses."
     return [
         PeerFunction(FRAMEWORK, losses + "softmax_cross_entropy_with_integer_labels", "cross_entropy",
-                     _softmax_ce_integer, prepare=lambda c: _plain(c, targets="classes"), options=("axis", "where")),
+                     _softmax_ce_integer, prepare=lambda c: _plain(c, targets="classes"), options=("axis", "where"),
+                     conventions=(WHERE_LEFT_OUT_TARGET,)),
         PeerFunction(FRAMEWORK, losses + "softmax_cross_entropy", "cross_entropy", _softmax_ce,
                      prepare=lambda c: _plain(c, targets="probabilities"), conventions=(MASKED_ZERO_MASS_TARGET,),
                      options=("axis", "where")),
