@@ -53,6 +53,8 @@ refloss_family_titles = {
     "classification": "Classification losses",
     "comp_sum": "Comp-sum losses",
     "entropy": "Entropy and divergence",
+    "gaussian": "Gaussian closed forms",
+    "knn": "Nearest-neighbour estimators",
     "linear": "Losses of a linear head",
     "softmax": "Softmax primitives",
 }

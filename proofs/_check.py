@@ -31,7 +31,7 @@ def check_stored(entry, case: dict, stored: dict, bits: int) -> tuple[list[str],
     arguments = with_defaults(entry, definition, case)
     axis, where, weights = (arguments.pop(name, OPTION_DEFAULTS[name]) for name in ("axis", "where", "sample_weight"))
     sym, point = symbolize({**arguments, **({} if weights is None else {"sample_weight": weights})}, entry.wrt)
-    values, _, _, class_axis = _build(entry, definition, sym, axis, where)
+    values, _, _, class_axis = _build(entry, definition, sym, axis, where, arguments)
     symbols = list(point)
     slots = {s: i for i, s in enumerate(symbols)}
     program = compile_expressions(list(values.flat), symbols)

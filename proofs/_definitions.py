@@ -40,19 +40,23 @@ class Definition:
     #: to its condition scales (see :func:`intermediate_scales` and ``refloss.tolerance``).
     intermediate_values: Callable[[dict], dict] | None = None
     intermediate_scales: Callable[[dict, int], tuple] | None = None
+    #: Array inputs whose float64 values the build needs besides their symbols: a sample-based estimator decides
+    #: its neighbours and counts on the exact points. The build is then called as ``build(case, values)``, with
+    #: ``values`` mapping each name to its float64 array.
+    exact_inputs: tuple = ()
 
 
 DEFINITIONS: dict[str, Definition] = {}
 
 
 def define(name: str, *, defaults: dict, build, formula, gradient_formula, prove, intermediate_values=None,
-           intermediate_scales=None) -> Definition:
+           intermediate_scales=None, exact_inputs=()) -> Definition:
     """Register the definition of the object ``name`` (called once, in its family's proof module).
     ``defaults``: the paper's value of every keyword parameter (``{}`` where there is none)."""
     if name in DEFINITIONS:
         raise ValueError(f"{name} is defined twice")
     DEFINITIONS[name] = Definition(name, build, formula, gradient_formula, prove, dict(defaults),
-                                   intermediate_values, intermediate_scales)
+                                   intermediate_values, intermediate_scales, tuple(exact_inputs))
     return DEFINITIONS[name]
 
 

@@ -191,7 +191,7 @@ def with_defaults(entry, definition: Definition, case: dict) -> dict:
     return {n: case[n] if n in case else defaults[n] for n in signature}
 
 
-def _build(entry, definition: Definition, sym: dict, axis: int, where=None):
+def _build(entry, definition: Definition, sym: dict, axis: int, where=None, arguments=None):
     """The definition's outputs at the symbolic case, with the options applied as :mod:`refloss._options` applies
     them: the class axis moved last before the build (and a vector output's back after it), the classes ``where``
     leaves out made absent (and a loss's rows with no class left out of it), and the per-element losses weighted by
@@ -220,6 +220,9 @@ def _build(entry, definition: Definition, sym: dict, axis: int, where=None):
     if weights is not None:
         losses = np.asarray(definition.build({**moved, "reduction": "none"}), dtype=object)
         values = weighted(losses, weights, case["reduction"])
+    elif definition.exact_inputs:
+        exact = {name: np.asarray(arguments[name], dtype=np.float64) for name in definition.exact_inputs}
+        values = np.asarray(definition.build(moved, exact), dtype=object)
     else:
         values = np.asarray(definition.build(moved), dtype=object)
     if restricted is not None and values.ndim:  # "none": the rows left out are 0
@@ -286,7 +289,7 @@ def reference(entry, case: dict) -> Reference:
                                     and isinstance(v, (float, np.floating)) and math.isfinite(v)]
     intermediates = {} if definition.intermediate_values is None else definition.intermediate_values(arguments)
     tiny = [to_mpf(ball(x)) for v in intermediates.values() for x in v.flat]
-    values, last_axis_values, moved, class_axis = _build(entry, definition, sym, axis, where)
+    values, last_axis_values, moved, class_axis = _build(entry, definition, sym, axis, where, arguments)
     if any(e is sp.nan for e in values.flat):
         raise AssertionError(f"{entry.name}: the definition is NaN at this input (a 0 * oo it should resolve)")
     symbols, args = list(point), list(point.values())

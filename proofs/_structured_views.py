@@ -126,6 +126,10 @@ class Samples:
     def x(self, i, k):
         return self._points[i, k]
 
+    def exact_point(self, i) -> list:
+        """Point i's coordinates as exact rationals (whatever the expressions see)."""
+        return list(self._exact[i])
+
     def _exact_distance(self, i, j):
         diffs = [abs(a - b) for a, b in zip(self._exact[i], self._exact[j])]
         return max(diffs) if self.norm == "max" else sum(t * t for t in diffs)  # euclidean: squared, exact
@@ -149,8 +153,20 @@ class Samples:
 
     def count_within(self, i, j):
         """How many other points are strictly closer to point i than point j is (an exact integer)."""
-        radius = self._exact_distance(i, j)
-        return sum(1 for m in range(self.N) if m != i and self._exact_distance(i, m) < radius)
+        return self.count_closer(i, self._exact_distance(i, j))
+
+    def exact_distance(self, i, j):
+        """The exact distance of points i and j, a rational (in the Euclidean norm its square, which orders alike)."""
+        return self._exact_distance(i, j)
+
+    def count_closer(self, i, radius, inclusive: bool = False):
+        """How many other points lie at an exact distance < ``radius`` from point i (<= with ``inclusive``); the
+        radius is an :meth:`exact_distance`, possibly of another view of the same points in a product space."""
+        def inside(m):
+            d = self._exact_distance(i, m)
+            return d <= radius if inclusive else d < radius
+
+        return sum(1 for m in range(self.N) if m != i and inside(m))
 
 
 class GenericSamples:

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ._validate import ArrayArg, Choice, Interval
+from ._validate import ArrayArg, Choice, Integers, Interval
 
 NAN, INF = math.nan, math.inf
 
@@ -53,6 +53,13 @@ def _bad_arrays(value, kind: str, extended_reals: bool = False):
         out += [arr.astype(np.float64) + 0.5, np.full(shape, 10**6), np.zeros(shape + (2,), dtype=np.int64)]
     elif kind == "class_weights":
         out += [-np.ones(shape), np.ones(shape[0] + 1)]
+    elif kind == "samples":  # one point has no neighbour; a batch of sample sets is not a sample set
+        out += [arr[:1], np.stack([arr, arr]), 3.0]
+    elif kind == "covariance":  # not symmetric (never symmetrised), singular, eigenvalues 0 and -1, not square, 1-D
+        asymmetric = arr.astype(np.float64)
+        asymmetric[0, -1] += 0.5 + abs(asymmetric[0, -1])
+        indefinite = np.diag([0.0, -1.0] + [1.0] * max(len(arr) - 2, 0))
+        out += [asymmetric, np.ones(arr.shape), indefinite, arr[:, :-1], np.diag(arr)]
     elif arr.dtype.kind == "f" and arr.ndim:
         out += [arr[..., :-1] if arr.shape[-1] > 1 else np.concatenate([arr, arr], axis=-1)]
     return out
@@ -61,6 +68,8 @@ def _bad_arrays(value, kind: str, extended_reals: bool = False):
 def _bad_values(entry, param, base):
     if isinstance(param.domain, Interval):
         return _bad_scalars(param.domain)
+    if isinstance(param.domain, Integers):
+        return [param.domain.lo - 1, 2.0, 2.5, "2", True, NAN, None, np.array([2, 3])]
     if isinstance(param.domain, Choice):
         return ["bogus", np.array(["mean", "sum"]), 3]
     if param.name == "ignore_index":
@@ -198,7 +207,9 @@ def _empty_batch_cases(entry) -> dict[str, dict]:
 def oracle_cases(entry) -> dict[str, dict]:
     """Extreme finite inputs for ``entry``, each to be judged by the oracle: logits up to 1.7e308 and rows
     spanning more than the float64 range, a mean whose sum overflows, huge parameters, a masked target; and the
-    empty batch."""
+    empty batch. An entry of other inputs (samples) gives its own (:attr:`refloss.Entry.extreme`)."""
+    if entry.extreme is not None:
+        return dict(entry.extreme())
     out = {"extreme_finite": _extreme_case(entry)}
     if "reduction" in {p.name for p in entry.params}:
         out["mean_whose_sum_overflows"] = _extreme_case(entry, mean=True)

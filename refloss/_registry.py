@@ -30,8 +30,10 @@ Kinds of object the fields are designed for:
   gradient returns a NamedTuple with one field per name;
 * vector-valued maps (``log_softmax``): ``grad_kind="jacobian"``, the gradient returns d out_i / d x_j
   with shape ``x.shape + (C,)`` (output index second to last, input index last);
-* sample-based estimators, critic-matrix bounds, and bounds or metrics without a gradient: ``wrt=()``
-  and no ``gradient_of``; their strategies draw samples and seeds like any other argument;
+* sample-based estimators, critic-matrix bounds, and bounds or metrics without a gradient: ``wrt=()``,
+  no ``gradient_of``, and ``no_gradient=`` saying why (a value made of neighbour counts is piecewise constant in
+  the samples); their strategies draw samples and seeds like any other argument, and ``extreme=`` gives their
+  extreme finite inputs (the ones derived for logits do not apply to samples);
 * an ``accel`` twin that must agree with the reference: ``accel`` names the function in :mod:`accel`.
 
 An object whose value and gradient share their expensive part (a log-softmax over a batch) may also register,
@@ -47,7 +49,7 @@ from typing import Any, Callable
 
 from . import _options
 from ._generated import stored_formulas
-from ._validate import ArrayArg, Choice, Interval
+from ._validate import ArrayArg, Choice, Integers, Interval
 from .tolerance import DEFAULT, Tolerance
 
 _ENTRIES: dict[str, "Entry"] = {}
@@ -61,7 +63,7 @@ class Param:
     ``optional``: ``None`` is accepted too (no weights, no alpha weighting, nats)."""
 
     name: str
-    domain: Interval | Choice | ArrayArg
+    domain: Interval | Integers | Choice | ArrayArg
     doc: str = ""
     optional: bool = False
 
@@ -107,6 +109,10 @@ class Entry:
     #: (:mod:`refloss._options`)
     class_axis: tuple = ()
     sample_weight: bool = False  # the entry takes ``sample_weight=`` (scikit-learn's weighted reductions)
+    #: The entry's own extreme finite inputs, ``() -> {case id: case}``, judged by the oracle like the stress
+    #: points; None: those :mod:`refloss._fuzz` derives for logits and binary labels.
+    extreme: Callable[[], dict] | None = None
+    no_gradient: str = ""  # why an entry without ``wrt`` has no gradient (piecewise constant, not differentiable)
 
     def row_arrays(self) -> tuple[str, ...]:
         """The array parameters with a batch axis: the class-axis arrays and class indices (what ``where=`` takes
@@ -149,6 +155,7 @@ class Entry:
             "tolerance": {"ulps": self.tolerance.ulps, "reason": self.tolerance.reason},
             "overflow": self.overflow,
             "shift_invariant": list(self.shift_invariant),
+            "no_gradient": self.no_gradient,
             "options": (["axis", "where"] if self.class_axis else [])
             + (["sample_weight"] if self.sample_weight else []),
         }
@@ -185,6 +192,8 @@ def register(
     overflow: str = "",
     shift_invariant: tuple[str, ...] = (),
     sample_weight: bool = False,
+    extreme: Callable[[], dict] | None = None,
+    no_gradient: str = "",
 ) -> Callable[[Callable], Callable]:
     """Decorator on a value function: record the entry and return the function unchanged.
 
@@ -196,11 +205,15 @@ def register(
     ``sample_weight=True``: the rows are independent and the gradient is per row, so the entry takes scikit-learn's
     ``sample_weight=``; an entry with a class-axis parameter (``ArrayArg.class_axis``) takes ``axis=``. Both are
     added to the value function, the gradient and the one-pass function by :mod:`refloss._options`.
+    ``extreme()`` returns the entry's own extreme finite inputs (see :attr:`Entry.extreme`); ``no_gradient``, required
+    where ``wrt`` is empty, says why the object has no gradient.
     """
     if grad_kind not in GRAD_KINDS:
         raise ValueError(f"{name}: grad_kind must be one of {GRAD_KINDS}")
     if tolerance.ulps != DEFAULT.ulps and not tolerance.reason:
         raise ValueError(f"{name}: a widened tolerance needs its reason")
+    if bool(wrt) == bool(no_gradient):
+        raise ValueError(f"{name}: an entry either differentiates (wrt) or says why it has no gradient (no_gradient)")
     proof = proof or f"proofs/{family}/{name}.py::{name}"
     if "::" not in proof:
         raise ValueError(f"{name}: proof must read 'proofs/<family>/<name>.py::<name>'")
@@ -215,7 +228,8 @@ def register(
             params=tuple(params), paper=paper, formula=formula, gradient=gradient, proof=proof,
             strategy=strategy, stress=stress, accel=accel, tolerance=tolerance, overflow=overflow,
             shift_invariant=tuple(shift_invariant), module=fn.__module__,
-            class_axis=_options.class_axis_params(params), sample_weight=sample_weight,
+            class_axis=_options.class_axis_params(params), sample_weight=sample_weight, extreme=extreme,
+            no_gradient=no_gradient,
         )
         wrapped = entry.options(fn, "value")
         _append_options(wrapped, entry)

@@ -58,6 +58,20 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Integers:
+    """The integers from ``lo`` on (a neighbour count ``k``, a history length); the bound an estimator's sample
+    size puts on it is checked where the samples are known."""
+
+    lo: int = 0
+
+    def __contains__(self, x) -> bool:
+        return isinstance(x, int) and x >= self.lo
+
+    def __str__(self) -> str:
+        return f"integers >= {self.lo}"
+
+
+@dataclass(frozen=True)
 class ArrayArg:
     """An array argument; ``description`` states its shape and domain in words (used by the docs).
 
@@ -87,6 +101,9 @@ CLASS_TARGETS = ArrayArg("int class indices of shape logits.shape[:-1], each in 
 CLASS_WEIGHTS = ArrayArg("None or non-negative per-class weights, shape (C,)", "class_weights")
 SIGNED_CLASS_WEIGHTS = ArrayArg("None or real per-class weights, shape (C,); negative weights allowed",
                                 "signed_class_weights")
+
+
+SAMPLES = ArrayArg("float samples (N, d), one point per row; (N,) is N points in one dimension", "samples")
 
 
 def _fmt(x: float) -> str:
@@ -152,6 +169,30 @@ def integer(value, name: str) -> int:
         return operator.index(value)
     except TypeError:
         raise RefLossError(f"{name} must be an integer, got {value!r}") from None
+
+
+def integer_in(value, domain: Integers, name: str) -> int:
+    """Return ``value`` as an int after checking that it is an integer in ``domain``."""
+    k = integer(value, name)
+    if k not in domain:
+        raise RefLossError(f"{name} must be one of the {domain}, got {value!r}")
+    return k
+
+
+def samples(x, name: str, *, at_least: int = 1) -> np.ndarray:
+    """Samples of a continuous variable as a float64 ``(N, d)`` array (``(N,)`` is read as ``(N, 1)``): finite
+    reals, at least one dimension, and at least ``at_least`` points (an estimator with ``k`` neighbours needs
+    ``k + 1``)."""
+    arr = real_array(x, name)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise RefLossError(f"{name} must be samples of shape (N, d) or (N,), got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise RefLossError(f"{name} has points of dimension 0 (shape {arr.shape})")
+    if arr.shape[0] < at_least:
+        raise RefLossError(f"{name} has {arr.shape[0]} points; this estimator needs at least {at_least}")
+    return arr
 
 
 def as_array(x, name: str) -> np.ndarray:
