@@ -67,6 +67,20 @@ def test_formulas_render_offline_in_a_browser(site, page, tmp_path):
     assert not raw, f"{len(raw)} raw TeX delimiters left on {page}"
 
 
+def test_the_mi_benchmark_figure_is_drawn_and_shown(site, tmp_path):
+    """The estimator-by-task figure is drawn at build time from the record and its page shows it (in a browser
+    where one is installed)."""
+    png = site / "_images" / "mi_tasks.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    page = site / "mi_benchmark.html"
+    assert "_images/mi_tasks.png" in page.read_text(encoding="utf-8")
+    browser = next((b for b in map(shutil.which, BROWSERS) if b), None)
+    if browser is None:
+        pytest.skip("no Chromium here (CI installs Debian's chromium): the browser check cannot run")
+    dom = _rendered_text(browser, page, tmp_path / "profile")
+    assert re.search(r'<img[^>]*src="_images/mi_tasks.png"', dom), "the figure is not on the rendered page"
+
+
 def test_docs_examples():
     """The >>> examples of the hand-written pages run as written."""
     for rst in sorted(DOCS.glob("*.rst")):

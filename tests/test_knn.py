@@ -128,3 +128,19 @@ def test_kl_entropy_unit_ball_is_the_radius_convention():
     diameter = 2 * np.sort(dist, axis=1)[:, 2]
     kraskov = -digamma(3) + digamma(50) + 3 * np.mean(np.log(diameter))
     assert refloss.kl_entropy(x) == pytest.approx(kraskov, abs=1e-13)
+
+
+def test_conditional_mi_is_infomeasures_documented_example():
+    # infomeasure's guide (KSG conditional MI, k = 4) prints -0.061309523809523855 for these points
+    x = [-2.49, 1.64, -3.05, 7.95, -5.96, 1.77, -5.24, 7.03, -0.11, -1.86]
+    y = [7.95, -5.96, 7.03, -0.11, -1.86, 1.77, -2.49, 1.64, -3.05, -5.24]
+    z = [-8.59, 8.41, 3.76, 3.77, 5.69, 1.75, -3.2, -4.0, -4.0, 6.85]
+    assert refloss.ksg_conditional_mutual_information(x, y, z, k=4) == pytest.approx(-0.061309523809523855, abs=1e-15)
+
+
+def test_conditional_mi_under_a_common_cause_is_near_zero_and_mi_is_not():
+    rng = np.random.default_rng(9)
+    z = rng.standard_normal((3000, 1))
+    x, y = z + 0.5 * rng.standard_normal((3000, 1)), z + 0.5 * rng.standard_normal((3000, 1))
+    assert ksg(x, y) > 0.4  # I(X; Y) = -1/2 log(1 - 0.8^2) = 0.51
+    assert abs(refloss.ksg_conditional_mutual_information(x, y, z)) < 0.03

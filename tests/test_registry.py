@@ -251,8 +251,12 @@ def test_a_changed_definition_makes_the_golden_file_stale(tmp_path, monkeypatch)
 def test_register_rejects_inconsistent_entries():
     with pytest.raises(ValueError, match="reason"):
         register(name="x", family="t", paper=Paper("p"), tolerance=refloss.tolerance.Tolerance(ulps=64))
+    with pytest.raises(ValueError, match="no_gradient"):
+        register(name="x", family="t", paper=Paper("p"))  # neither differentiable nor saying why not
+    with pytest.raises(ValueError, match="no_gradient"):
+        register(name="x", family="t", paper=Paper("p"), wrt=("logits",), no_gradient="both")
     with pytest.raises(ValueError, match="twice"):
-        register(name="logsumexp", family="t", paper=Paper("p"))(lambda: None)
+        register(name="logsumexp", family="t", paper=Paper("p"), wrt=("logits",))(lambda: None)
     with pytest.raises(ValueError, match="register the value function first"):
         gradient_of("no_such_object")(lambda: None)
 

@@ -226,6 +226,72 @@ def generate(app) -> None:
     _write_pages(src / "api", api_pages(entries, titles))
     _write_pages(src / "derivations", derivation_pages(entries, titles))
     _write_if_changed(src / "conformance.rst", conformance_rst(src / "conformance"))
+    record = src / "benchmarks" / "mi_tasks.json"
+    _write_if_changed(src / "mi_benchmark.rst", mi_benchmark_rst(record))
+    mi_benchmark_figure(record, src / "benchmarks" / "mi_tasks.png")
+
+
+def _mean_std(values) -> tuple[float, float]:
+    import math
+    import statistics
+
+    finite = [v for v in values if not math.isnan(v)]
+    return (statistics.fmean(finite), statistics.pstdev(finite)) if finite else (math.nan, math.nan)
+
+
+def mi_benchmark_rst(record_path: Path) -> str:
+    """The estimator-by-task page, from the record ``benchmarks/mi_tasks.py --json`` keeps in the docs."""
+    import json
+
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    methods = list(record["rows"][0]["estimates"])
+    out = HEADER + _title("kNN estimators on ground-truth tasks", "=")
+    out += (f"Mean and standard deviation over {record['seeds']} seeds of each estimator at N = {record['n']} "
+            f"(k = {record['k']}), on tasks of :mod:`refloss.info.tasks` (benchmark-mi's, \"Beyond Normal\"), "
+            "every estimator on the same samples, standardised per coordinate. Regenerate the record with "
+            "``python benchmarks/mi_tasks.py --json docs/benchmarks/mi_tasks.json``; the figure is drawn from it "
+            "when the docs are built. scikit-learn estimates one feature against a one-dimensional target only "
+            "(n/a elsewhere).\n\n")
+    out += ".. figure:: benchmarks/mi_tasks.png\n   :alt: estimate over true MI per task and estimator\n   :width: 100%\n\n"
+    out += "   Each estimator's mean estimate divided by the true MI (1: exact), with its standard deviation.\n\n"
+    out += ".. list-table::\n   :header-rows: 1\n\n   * - task\n     - dims\n     - true (nats)\n"
+    out += "".join(f"     - {_escape(m)}\n" for m in methods)
+    for row in record["rows"]:
+        out += f"   * - ``{row['task']}``\n     - {row['dim_x']} x {row['dim_y']}\n     - {row['true']:.3f}\n"
+        for m in methods:
+            mean, std = _mean_std(row["estimates"][m]["values"])
+            out += "     - n/a\n" if mean != mean else f"     - {mean:.3f} ± {std:.3f}\n"
+    return out + "\n"
+
+
+def mi_benchmark_figure(record_path: Path, png: Path) -> None:
+    """Estimate / true MI per task (rows) and estimator (markers), drawn with matplotlib at build time."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    rows, methods = record["rows"], list(record["rows"][0]["estimates"])
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.2))
+    for k, method in enumerate(methods):
+        offset = (k - (len(methods) - 1) / 2) * 0.12
+        for i, row in enumerate(rows):
+            mean, std = _mean_std(row["estimates"][method]["values"])
+            if mean == mean:
+                ax.errorbar(mean / row["true"], i + offset, xerr=std / row["true"], fmt="o", ms=3.5,
+                            color=f"C{k}", label=method if i == 0 else None)
+    ax.axvline(1.0, color="0.4", lw=0.8)
+    ax.set_yticks(range(len(rows)), [row["task"] for row in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("estimate / true MI")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    png.parent.mkdir(exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
 
 
 def conformance_rst(folder: Path) -> str:
