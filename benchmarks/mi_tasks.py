@@ -21,7 +21,6 @@ import sys
 import time
 
 import numpy as np
-
 from _harness import use_repo_checkout
 
 use_repo_checkout()
@@ -114,7 +113,8 @@ def markdown(record: dict) -> str:
              "|---|---|---|" + "---|" * len(methods)]
     for row in record["rows"]:
         cells = [_cell(row["estimates"][m]["values"]) for m in methods]
-        lines.append(f"| {row['task']} | {row['dim_x']}x{row['dim_y']} | {row['true']:.3f} | " + " | ".join(cells) + " |")
+        dims = f"{row['dim_x']}x{row['dim_y']}"
+        lines.append(f"| {row['task']} | {dims} | {row['true']:.3f} | " + " | ".join(cells) + " |")
     for method, why in record["unavailable"].items():
         lines.append(f"\n{method}: {why}")
     return "\n".join(lines)

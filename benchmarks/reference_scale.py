@@ -3,7 +3,8 @@ beside the peer that computes the same thing, time and working set.
 
 For each registry entry whose inputs this script can build from its parameters (logits ``(N, C)``, class targets,
 labels or a second row of logits of the same shape; for an estimator N points of two dimensions per sample
-argument; the other parameters at their defaults), a child process
+argument; for a Gaussian closed form a covariance of min(N, 512) variables; the other parameters at their
+defaults), a child process
 (this script, re-run with the hidden ``--child VARIANT``) builds the inputs from ``numpy.random.default_rng(0)``
 (logits standard normal times 3, targets uniform), records its resident set size, runs value and gradient once as
 warm-up and then ``--repeats`` times, and prints one JSON line: the wall times, their median, and the working
@@ -55,6 +56,14 @@ def build_case(entry, rows: int, classes: int, rng):
         return {"p_logits": z, "q_logits": rng.standard_normal((rows, classes)) * 3.0}
     if "log_q" in params:  # elementwise KL terms: log-inputs and probabilities of the same shape
         return {"log_q": z, "target": rng.uniform(0.0, 1.0, (rows, classes))}
+    if "cov" in params:  # a Gaussian closed form: a well-conditioned covariance of min(N, 512) variables, in thirds
+        import numpy as np
+
+        d = min(rows, 512)
+        a = rng.standard_normal((d, d))
+        cov = a @ a.T / d + np.eye(d)
+        thirds = {"x": np.arange(d // 3), "y": np.arange(d // 3, 2 * (d // 3)), "z": np.arange(2 * (d // 3), d)}
+        return {"cov": cov, **{name: index for name, index in thirds.items() if name in params}}
     samples = [name for name, p in params.items() if getattr(p.domain, "kind", "") == "samples"]
     if samples:  # a sample-based estimator: ``rows`` points, two dimensions per variable, correlated
         base = rng.standard_normal((rows, 2))

@@ -21,7 +21,7 @@ from . import _cases, _fuzz, tolerance
 from ._options import DEFAULTS as OPTION_DEFAULTS
 from ._oracle import check_stored, definition_of, float64, gradient_components, latex, reference
 from ._registry import Entry, value_and_grad
-from ._validate import RefLossError, RefLossWarning
+from ._validate import ArrayArg, RefLossError, RefLossWarning
 from .golden import dataset
 
 #: Drawn examples per property in each tier of the test suite and the audit. The default tier (``make test``)
@@ -41,6 +41,7 @@ def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:
     array of shape ``x.shape + out.shape``.
     """
     x = np.array(case[name], dtype=np.float64)
+    symmetric = _symmetric(entry, name)
 
     def f(xx):
         out = np.asarray(entry.fn(**{**case, name: xx}), dtype=np.float64)
@@ -52,14 +53,27 @@ def _finite_difference(entry: Entry, case: dict, name: str) -> np.ndarray:
     fd = np.zeros(x.shape + out_shape)
     for idx in np.argwhere(np.isfinite(x)):
         idx = tuple(idx)
+        if symmetric and idx[0] > idx[1]:
+            continue  # the pair (i, j), (j, i) moves together: filled from (j, i) below
         h = 1e-3 * max(1.0, abs(x[idx]))
         vals = []
         for step in (-2, -1, 1, 2):
             xx = x.copy()
             xx[idx] += step * h
+            if symmetric and idx[0] != idx[1]:
+                xx[idx[::-1]] += step * h
             vals.append(f(xx))
         fd[idx] = (vals[0] - 8 * vals[1] + 8 * vals[2] - vals[3]) / (12 * h)
+    if symmetric:
+        fd = np.triu(fd) + np.triu(fd, 1).T
     return fd
+
+
+def _symmetric(entry: Entry, name: str) -> bool:
+    """``name`` is a symmetric matrix (a covariance): it may only move along symmetric directions, along which the
+    derivative of a gradient with independent entries is g_ij + g_ji (off the diagonal) and g_ii."""
+    return any(p.name == name and isinstance(p.domain, ArrayArg) and p.domain.kind == "covariance"
+               for p in entry.params)
 
 
 def gradient_error(entry: Entry, case: dict) -> float:
@@ -89,6 +103,8 @@ def gradient_error(entry: Entry, case: dict) -> float:
             masked = np.moveaxis(~np.isfinite(last)[..., None, :] | ~np.isfinite(last)[..., :, None], -2, axis)
         else:
             masked = ~np.isfinite(x)
+        if _symmetric(entry, name) and g.ndim == 2:
+            g = g + g.T - np.diag(np.diag(g))  # the derivative along E_ij + E_ji (the covariance stays symmetric)
         if g.shape != fd.shape:
             raise AssertionError(f"{entry.name}: gradient w.r.t. {name} has shape {g.shape}, expected {fd.shape}")
         if not np.isfinite(g).all():

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "linear_ce.py"
@@ -52,3 +53,24 @@ def test_reference_scale_runs_every_entry_it_can_build_and_each_peer(tmp_path):
     assert {name for name, records in rows.items() if "torch" in records} == {
         "cross_entropy", "binary_cross_entropy_with_logits", "logsumexp", "log_softmax", "softmax_entropy",
         "kl_divergence_logits"}
+
+
+MI_TASKS = SCRIPT.with_name("mi_tasks.py")
+
+
+@pytest.mark.skipif(not MI_TASKS.exists(), reason="the benchmarks/ folder is not part of an installed package")
+def test_mi_tasks_prints_every_task_with_its_true_value(tmp_path):
+    """The estimator-by-task table at a tiny size: every task, its true MI, refloss's two variants finite, the
+    peers run where installed (scikit-learn only on one-dimensional pairs)."""
+    out = tmp_path / "mi.json"
+    run = subprocess.run([sys.executable, str(MI_TASKS), "--n", "200", "--seeds", "1", "--json", str(out)],
+                         check=True, capture_output=True, text=True, timeout=600)
+    record = json.loads(out.read_text())
+    names = [row["task"] for row in record["rows"]]
+    assert len(names) == 15 and all(f"| {name} |" in run.stdout for name in names)
+    for row in record["rows"]:
+        assert row["true"] > 0
+        for method in ("refloss KSG-1", "refloss KSG-2"):
+            assert np.isfinite(row["estimates"][method]["values"]).all(), (row["task"], method)
+        if "scikit-learn" in row["estimates"] and (row["dim_x"], row["dim_y"]) != (1, 1):
+            assert np.isnan(row["estimates"]["scikit-learn"]["values"]).all()

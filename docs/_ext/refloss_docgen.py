@@ -252,7 +252,8 @@ def mi_benchmark_rst(record_path: Path) -> str:
             "``python benchmarks/mi_tasks.py --json docs/benchmarks/mi_tasks.json``; the figure is drawn from it "
             "when the docs are built. scikit-learn estimates one feature against a one-dimensional target only "
             "(n/a elsewhere).\n\n")
-    out += ".. figure:: benchmarks/mi_tasks.png\n   :alt: estimate over true MI per task and estimator\n   :width: 100%\n\n"
+    out += (".. figure:: benchmarks/mi_tasks.png\n   :alt: estimate over true MI per task and estimator\n"
+            "   :width: 100%\n\n")
     out += "   Each estimator's mean estimate divided by the true MI (1: exact), with its standard deviation.\n\n"
     out += ".. list-table::\n   :header-rows: 1\n\n   * - task\n     - dims\n     - true (nats)\n"
     out += "".join(f"     - {_escape(m)}\n" for m in methods)

@@ -111,6 +111,7 @@ def _stress() -> dict:
         "common_cause": {"x": x, "y": y, "z": z},  # the defaults: k = 3, nats
         "common_cause__k_1__bits": {"x": x, "y": y, "z": z, "k": 1, "base": 2.0},
         "conditioning_on_x": {"x": x, "y": y, "z": x, "k": 2},
+        "common_cause_at_1e6": {"x": x * 1e6, "y": y * 1e6, "z": z * 1e6, "k": 2},
         "grid_ties": {"x": grid, "y": grid[::-1].copy(), "z": grid[[1, 0, 3, 2, 5, 4, 7, 6]], "k": 2},
         "infomeasure_guide_k_4": {"x": ix, "y": iy, "z": iz, "k": 4},
         "infomeasure_guide_k_4__clipped": {"x": ix, "y": iy, "z": iz, "k": 4, "clip_at_zero": True},

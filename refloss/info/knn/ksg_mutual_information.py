@@ -149,6 +149,8 @@ def _stress() -> dict:
         "gaussian_0.8__variant_2": {"x": x, "y": y, "variant": 2},
         "gaussian_0.8__k_1__bits": {"x": x, "y": y, "k": 1, "base": 2.0},
         "identical_variables": {"x": line, "y": line, "k": 2},
+        # the same at 1e6: the estimate is scale-free; a strict count by an absolute shrink (1e-15) is not
+        "identical_variables_at_1e6": {"x": line * 1e6, "y": line * 1e6, "k": 2},
         "negative_estimate": {"x": line, "y": line[[4, 5, 1, 0, 7, 3, 2, 6]], "k": 2},  # -0.157, returned as it is
         "clip_at_zero": {"x": line, "y": line[[4, 5, 1, 0, 7, 3, 2, 6]], "k": 2, "clip_at_zero": True},
         "grid_ties": {"x": grid_x, "y": grid_y, "k": 2},
