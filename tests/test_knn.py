@@ -144,3 +144,30 @@ def test_conditional_mi_under_a_common_cause_is_near_zero_and_mi_is_not():
     x, y = z + 0.5 * rng.standard_normal((3000, 1)), z + 0.5 * rng.standard_normal((3000, 1))
     assert ksg(x, y) > 0.4  # I(X; Y) = -1/2 log(1 - 0.8^2) = 0.51
     assert abs(refloss.ksg_conditional_mutual_information(x, y, z)) < 0.03
+
+
+def test_transfer_entropy_of_a_lagged_gaussian_coupling_is_its_closed_form_one_way():
+    # y_t = 0.8 x_{t-1} + 0.6 e_t with x white: T(X -> Y) = I(Y_t; X_{t-1}) = -1/2 log(1 - 0.64), T(Y -> X) = 0
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(5000)
+    y = 0.8 * np.roll(x, 1) + 0.6 * rng.standard_normal(5000)
+    assert abs(refloss.transfer_entropy(x, y) - (-0.5 * math.log(1 - 0.64))) < 0.03
+    assert abs(refloss.transfer_entropy(y, x)) < 0.02
+    assert abs(refloss.transfer_entropy(x, y, delay=2)) < 0.02  # the coupling acts at a delay of 1 only
+
+
+def test_knn_kl_divergence_of_two_gaussians_is_near_its_closed_form():
+    # KL(N(0, 1) || N(1, 2^2)) = log 2 + (1 + 1) / 8 - 1/2
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal(4000), 1.0 + 2.0 * rng.standard_normal(5000)
+    truth = math.log(2.0) + 2.0 / 8.0 - 0.5
+    for norm in ("max", "euclidean"):
+        assert abs(refloss.knn_kl_divergence(x, y, norm=norm) - truth) < 0.03
+    assert abs(refloss.knn_kl_divergence(x, rng.standard_normal(4000))) < 0.03  # the same law: near 0
+
+
+def test_knn_kl_divergence_at_coincident_points_is_infinite_without_a_gradient():
+    x, y = np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 5.0])
+    assert refloss.knn_kl_divergence(x, y, k=1) == -math.inf  # nu_1 = 0 at x = 1
+    with pytest.raises(RefLossError, match="infinite"):
+        refloss.knn_kl_divergence_grad(x, y, k=1)

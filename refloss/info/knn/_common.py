@@ -175,6 +175,34 @@ def nearest(p: np.ndarray, k: int, norm: str = "max") -> Neighbours:
     return Neighbours(members, radius, exact)
 
 
+def nearest_among(p: np.ndarray, q: np.ndarray, k: int, norm: str = "max") -> np.ndarray:
+    """The k nearest points of ``q`` to every point of ``p`` (indices into q, (N, k), the k-th last), exactly, equal
+    distances by index: :func:`nearest` across two samples (a point of p never counts itself)."""
+    n, d = p.shape
+    both = np.vstack([p, q])
+    exact = _Exact(both, norm)
+    members = np.empty((n, k), dtype=np.intp)
+    every_q = np.arange(n, n + len(q))
+    if not _float64_decides(both, norm):
+        for i in range(n):
+            members[i] = exact.order(i, every_q)[:k] - n
+        return members
+    order = np.inf if norm == "max" else 2
+    tree = cKDTree(q)
+    dist, idx = tree.query(p, k=k, p=order)
+    dist, idx = dist.reshape(n, k), idx.reshape(n, k)
+    radius = dist[:, -1]
+    band = _margin(norm, d)
+    lt = tree.query_ball_point(p, np.nextafter(radius * (1 - band), 0), p=order, return_length=True)
+    le = tree.query_ball_point(p, radius * (1 + band), p=order, return_length=True)
+    clear = (radius > 0) & (le - lt == 1) & (lt == k - 1)
+    members[clear] = idx[clear]
+    unclear = np.flatnonzero(~clear)
+    for i, candidates in zip(unclear, _balls(tree, p[unclear], radius[unclear] * (1 + band), order)):
+        members[i] = exact.order(i, np.asarray(candidates, dtype=np.intp) + n)[:k] - n
+    return members
+
+
 def _balls(tree, centres: np.ndarray, radius: np.ndarray, order) -> list:
     """The points within each float64 radius of each centre: the candidates of exact comparisons."""
     return list(tree.query_ball_point(centres, radius, p=order)) if len(centres) else []
