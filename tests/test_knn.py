@@ -171,3 +171,24 @@ def test_knn_kl_divergence_at_coincident_points_is_infinite_without_a_gradient()
     assert refloss.knn_kl_divergence(x, y, k=1) == -math.inf  # nu_1 = 0 at x = 1
     with pytest.raises(RefLossError, match="infinite"):
         refloss.knn_kl_divergence_grad(x, y, k=1)
+
+
+def _gaussian_o_information(cov):
+    """1/2 [(n - 2) logdet S + sum_j (log S_jj - logdet S_-j)], written here from Rosas et al.'s definition."""
+    n = len(cov)
+    logdet = lambda a: np.linalg.slogdet(a)[1]  # noqa: E731
+    rest = [np.delete(np.delete(cov, j, 0), j, 1) for j in range(n)]
+    return 0.5 * ((n - 2) * logdet(cov) + sum(math.log(cov[j, j]) - logdet(rest[j]) for j in range(n)))
+
+
+def test_o_information_is_the_gaussian_value_for_redundancy_and_synergy():
+    rng = np.random.default_rng(12)
+    z = rng.standard_normal((4000, 1))
+    redundant = np.hstack([z + 0.5 * rng.standard_normal((4000, 1)) for _ in range(3)])
+    a, b = rng.standard_normal((2, 4000))
+    synergy = np.stack([a, b, a + b + 0.3 * rng.standard_normal(4000)], axis=1)
+    assert abs(refloss.o_information(redundant) - _gaussian_o_information(np.full((3, 3), 1.0) + 0.25 * np.eye(3))) \
+        < 0.03
+    cov = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 2.09]])
+    assert abs(refloss.o_information(synergy) - _gaussian_o_information(cov)) < 0.03
+    assert refloss.o_information(redundant[:, :2]) == 0.0  # two variables: exactly 0
