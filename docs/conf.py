@@ -52,6 +52,7 @@ add_module_names = False
 refloss_family_titles = {
     "classification": "Classification losses",
     "comp_sum": "Comp-sum losses",
+    "discrete": "Discrete measures of probabilities",
     "entropy": "Entropy and divergence",
     "gaussian": "Gaussian closed forms",
     "knn": "Nearest-neighbour estimators",

@@ -44,19 +44,24 @@ class Definition:
     #: its neighbours and counts on the exact points. The build is then called as ``build(case, values)``, with
     #: ``values`` mapping each name to its float64 array.
     exact_inputs: tuple = ()
+    #: ``arguments -> reason or None``: where the gradient does not exist at a finite value (a probability of 0,
+    #: where the derivative of -p log p is infinite), the reason; the oracle then gives no gradient and the
+    #: entry's gradient function must refuse, as it does where the value is infinite.
+    gradient_undefined: Callable[[dict], str | None] | None = None
 
 
 DEFINITIONS: dict[str, Definition] = {}
 
 
 def define(name: str, *, defaults: dict, build, formula, gradient_formula, prove, intermediate_values=None,
-           intermediate_scales=None, exact_inputs=()) -> Definition:
+           intermediate_scales=None, exact_inputs=(), gradient_undefined=None) -> Definition:
     """Register the definition of the object ``name`` (called once, in its family's proof module).
     ``defaults``: the paper's value of every keyword parameter (``{}`` where there is none)."""
     if name in DEFINITIONS:
         raise ValueError(f"{name} is defined twice")
     DEFINITIONS[name] = Definition(name, build, formula, gradient_formula, prove, dict(defaults),
-                                   intermediate_values, intermediate_scales, tuple(exact_inputs))
+                                   intermediate_values, intermediate_scales, tuple(exact_inputs),
+                                   gradient_undefined)
     return DEFINITIONS[name]
 
 

@@ -42,7 +42,8 @@ class Reference:
     input to arrays of its shape (or of the Jacobian's). Entries are mpmath numbers (the balls' midpoints);
     ``float64(...)`` rounds. ``text`` maps ``"value"`` and each input name to the stored decimal digits of
     every element, ``why`` to ``None`` where those digits are proven and otherwise the reason they are not.
-    ``grads`` is empty when the value is infinite (the gradient is then undefined). ``bits``: the working
+    ``grads`` is empty when the value is infinite or the definition says the gradient does not exist there
+    (:attr:`Definition.gradient_undefined`). ``bits``: the working
     precision that proved them.
     """
 
@@ -304,7 +305,8 @@ def reference(entry, case: dict) -> Reference:
     finite = all(v.is_finite() or e == -sp.oo or e == UNDEFINED for v, e in zip(probe, values.flat))
     cache: dict = {}
     grads = {}
-    if finite and entry.grad is not None:
+    undefined = definition.gradient_undefined is not None and definition.gradient_undefined(arguments)
+    if finite and entry.grad is not None and not undefined:
         for name in entry.wrt:
             if sym[name] is None:  # an optional differentiable input left out (no bias): no gradient
                 continue

@@ -53,6 +53,8 @@ def _bad_arrays(value, kind: str, extended_reals: bool = False):
         out += [arr.astype(np.float64) + 0.5, np.full(shape, 10**6), np.zeros(shape + (2,), dtype=np.int64)]
     elif kind == "class_weights":
         out += [-np.ones(shape), np.ones(shape[0] + 1)]
+    elif kind == "pmf":  # a negative probability, no outcome, a scalar
+        out += [np.where(np.arange(arr.size).reshape(shape) == 0, -0.5, arr), arr[..., :0], 3.0]
     elif kind == "samples":  # one point has no neighbour; a batch of sample sets is not a sample set
         out += [arr[:1], np.stack([arr, arr]), 3.0]
     elif kind == "covariance":  # not symmetric (never symmetrised), singular, eigenvalues 0 and -1, not square, 1-D

@@ -168,7 +168,8 @@ def oracle_error(entry: Entry, case: dict, ref=None) -> float:
     """Largest error, in the policy's ulps, of the value and of every gradient component against the oracle.
 
     Raises AssertionError naming the first element beyond the entry's tolerance; where the exact value is
-    infinite, the gradient must raise :class:`RefLossError` (it is undefined).
+    infinite, or where the definition says the gradient does not exist (:attr:`Definition.gradient_undefined`), the
+    gradient must raise :class:`RefLossError`.
     """
     ref = reference(entry, case) if ref is None else ref
     limit = entry.tolerance.ulps
@@ -188,7 +189,8 @@ def oracle_error(entry: Entry, case: dict, ref=None) -> float:
     if not ref.grads:
         if grads is None:
             return worst
-        raise AssertionError(f"{entry.name}: the value is infinite, yet the gradient returned instead of raising")
+        raise AssertionError(f"{entry.name}: the gradient does not exist here (an infinite value, or a boundary the "
+                             "definition names), yet it returned instead of raising")
     for name, got in gradient_components(entry, grads).items():
         worst = max(worst, _worst(f"{entry.name} gradient w.r.t. {name}", got, ref.grads[name],
                                   ref.grad_scales[name], limit))
