@@ -3,8 +3,8 @@ beside the peer that computes the same thing, time and working set.
 
 For each registry entry whose inputs this script can build from its parameters (logits ``(N, C)``, class targets,
 labels or a second row of logits of the same shape; for an estimator N points of two dimensions per sample
-argument; for a Gaussian closed form a covariance of min(N, 512) variables; the other parameters at their
-defaults), a child process
+argument; for a Gaussian closed form a covariance of min(N, 512) variables; for a discrete measure positive
+probabilities of the logits' shape; the other parameters at their defaults), a child process
 (this script, re-run with the hidden ``--child VARIANT``) builds the inputs from ``numpy.random.default_rng(0)``
 (logits standard normal times 3, targets uniform), records its resident set size, runs value and gradient once as
 warm-up and then ``--repeats`` times, and prints one JSON line: the wall times, their median, and the working
@@ -51,11 +51,6 @@ def _peak_bytes() -> int:
 def build_case(entry, rows: int, classes: int, rng):
     """The entry's arguments at ``rows`` x ``classes``, or a string saying why they cannot be built."""
     params = {p.name: p for p in entry.params}
-    z = rng.standard_normal((rows, classes)) * 3.0
-    if set(params) >= {"p_logits", "q_logits"}:
-        return {"p_logits": z, "q_logits": rng.standard_normal((rows, classes)) * 3.0}
-    if "log_q" in params:  # elementwise KL terms: log-inputs and probabilities of the same shape
-        return {"log_q": z, "target": rng.uniform(0.0, 1.0, (rows, classes))}
     if "cov" in params:  # a Gaussian closed form: a well-conditioned covariance of min(N, 512) variables, in thirds
         import numpy as np
 
@@ -68,6 +63,17 @@ def build_case(entry, rows: int, classes: int, rng):
     if samples:  # a sample-based estimator: ``rows`` points, two dimensions per variable, correlated
         base = rng.standard_normal((rows, 2))
         return {name: 0.6 * base + 0.8 * rng.standard_normal((rows, 2)) for name in samples}
+    pmfs = [name for name, p in params.items() if getattr(p.domain, "kind", "") == "pmf"]
+    if pmfs:  # discrete measures: rows of positive probabilities summing to 1 (a joint table: the last two axes)
+        def normalised(a):
+            return a / a.sum(axis=-1, keepdims=True) if len(pmfs) > 1 or "pk" in pmfs else a / a.sum()
+
+        return {name: normalised(rng.uniform(0.01, 1.0, (rows, classes))) for name in pmfs}
+    z = rng.standard_normal((rows, classes)) * 3.0
+    if set(params) >= {"p_logits", "q_logits"}:
+        return {"p_logits": z, "q_logits": rng.standard_normal((rows, classes)) * 3.0}
+    if "log_q" in params:  # elementwise KL terms: log-inputs and probabilities of the same shape
+        return {"log_q": z, "target": rng.uniform(0.0, 1.0, (rows, classes))}
     if "logits" not in params:
         return f"inputs {', '.join(list(params)[:3])} are not built here (accel's benchmarks cover the linear heads)"
     if "target" not in params:
@@ -76,6 +82,15 @@ def build_case(entry, rows: int, classes: int, rng):
     if stressed.dtype.kind in "iu":
         return {"logits": z, "target": rng.integers(0, classes, rows)}
     return {"logits": z, "target": rng.uniform(0.0, 1.0, (rows, classes))}  # elementwise labels: the same bytes
+
+
+def _required_parameters(entry) -> dict:
+    """Keyword parameters without a default (a Renyi order): the value of the first stress point that gives one."""
+    import inspect
+
+    required = [n for n, p in inspect.signature(entry.fn).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty]
+    return {n: next(c[n] for c in entry.stress_cases().values() if n in c) for n in required}
 
 
 def refloss_run(entry, case: dict):
@@ -138,6 +153,7 @@ def child(variant: str, rows: int, classes: int, repeats: int) -> None:
     if isinstance(case, str):
         h.emit({"status": "unavailable", "error": case})
         return
+    case = {**case, **_required_parameters(entry)}  # the arrays first: the first is the unit of the working set
     input_bytes = next(iter(case.values())).nbytes  # the first argument: logits, p_logits, log_q
     if side == "torch":
         import torch  # noqa: F401 - its import is not the call's working set
