@@ -63,6 +63,8 @@ def build_case(entry, rows: int, classes: int, rng):
     if samples:  # a sample-based estimator: ``rows`` points, two dimensions per variable, correlated
         base = rng.standard_normal((rows, 2))
         return {name: 0.6 * base + 0.8 * rng.standard_normal((rows, 2)) for name in samples}
+    if "counts" in params:  # a histogram: integer counts per bin
+        return {"counts": rng.integers(0, 20, (rows, classes))}
     pmfs = [name for name, p in params.items() if getattr(p.domain, "kind", "") == "pmf"]
     if pmfs:  # discrete measures: rows of positive probabilities summing to 1 (a joint table: the last two axes)
         def normalised(a):

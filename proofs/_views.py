@@ -143,8 +143,9 @@ def symbolize(case: dict, wrt: tuple[str, ...] = ()) -> tuple[dict, dict]:
     Float arrays become object arrays of symbols named ``arg[i,j]`` (``-inf`` entries become the constant
     ``-oo``); a finite float scalar that is not differentiated (a parameter: gamma, tau, a temperature)
     becomes its exact value as a SymPy rational, so that a definition's branch on it (tau = 1) is decided
-    exactly when the expression is built; integers, strings and ``None`` stay as they are. ``point``
-    maps each symbol to its float64 value, which a ball represents exactly. Inputs that are exactly 0 and
+    exactly when the expression is built (+inf, a parameter at a limit its domain includes, becomes ``oo``);
+    integers, strings and ``None`` stay as they are. ``point`` maps each symbol to its float64 value, which a ball
+    represents exactly. Inputs that are exactly 0 and
     not differentiated (a smoothing of 0, a zero target probability) become the constant 0, so that
     0 * log 0 = 0 is decided when the expression is built; this changes neither the value nor the
     condition scale, to which an input contributes ``|x| |d out / d x| = 0``.
@@ -154,6 +155,8 @@ def symbolize(case: dict, wrt: tuple[str, ...] = ()) -> tuple[dict, dict]:
         if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
             if name not in wrt and math.isfinite(value):
                 sym[name] = sp.Rational(*float(value).as_integer_ratio())
+            elif name not in wrt and value == math.inf:  # a parameter at its limit (Renyi's alpha = inf)
+                sym[name] = sp.oo
             else:
                 s = sp.Symbol(name, real=True)
                 sym[name], point[s] = s, float(value)

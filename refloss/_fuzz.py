@@ -31,8 +31,9 @@ def _bad_scalars(domain: Interval):
         out.append(domain.lo if domain.lo_open else domain.lo - 1.0)
     else:
         out.append(-INF)
-    out.append(domain.hi if (math.isfinite(domain.hi) and domain.hi_open) else
-               domain.hi + 1.0 if math.isfinite(domain.hi) else INF)
+    if not domain.with_inf:
+        out.append(domain.hi if (math.isfinite(domain.hi) and domain.hi_open) else
+                   domain.hi + 1.0 if math.isfinite(domain.hi) else INF)
     return out
 
 

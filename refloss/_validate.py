@@ -26,21 +26,26 @@ class RefLossWarning(RuntimeWarning):
 
 @dataclass(frozen=True)
 class Interval:
-    """A real interval; ``Interval(0, 1, lo_open=True)`` is ``(0, 1]``. Infinite ends are always open."""
+    """A real interval; ``Interval(0, 1, lo_open=True)`` is ``(0, 1]``. Infinite ends are open, unless ``with_inf``
+    puts +inf in (``Interval(0.0, with_inf=True)`` is ``[0, inf]``)."""
 
     lo: float = -math.inf
     hi: float = math.inf
     lo_open: bool = False
     hi_open: bool = False
+    #: +inf itself belongs to the domain (an order whose limit is part of the definition: Renyi's alpha = inf).
+    with_inf: bool = False
 
     def __contains__(self, x: float) -> bool:
+        if self.with_inf and x == math.inf:
+            return True
         lo_ok = x > self.lo if (self.lo_open or math.isinf(self.lo)) else x >= self.lo
         hi_ok = x < self.hi if (self.hi_open or math.isinf(self.hi)) else x <= self.hi
         return bool(lo_ok and hi_ok)
 
     def __str__(self) -> str:
         left = "(" if (self.lo_open or math.isinf(self.lo)) else "["
-        right = ")" if (self.hi_open or math.isinf(self.hi)) else "]"
+        right = "]" if self.with_inf else ")" if (self.hi_open or math.isinf(self.hi)) else "]"
         return f"{left}{_fmt(self.lo)}, {_fmt(self.hi)}{right}"
 
 

@@ -110,9 +110,35 @@ def test_renyi_entropy_tends_to_the_min_entropy():
     assert modes[-1].sum() == 2 and np.allclose(grad[-1, :2], p[-1, :2] - 0.5)
 
 
+def test_renyi_entropy_at_order_inf_is_the_min_entropy():
+    z = np.vstack([_rows(13), [[2.0, 2.0, 0.0, -1.0, -np.inf], [1.0, 1.0, 1.0, -3.0, -np.inf]]])
+    p = _softmax(z)
+    h_inf = refloss.renyi_entropy(z, alpha=np.inf, reduction="none")
+    np.testing.assert_allclose(h_inf, -np.log(np.max(p, axis=-1)), rtol=1e-14, atol=1e-15)
+    # the limit alpha -> inf: H_alpha >= H_inf, within log|supp| / (alpha - 1)
+    h = refloss.renyi_entropy(z, alpha=1e6, reduction="none")
+    assert (h >= h_inf * (1 - 1e-15)).all() and (h - h_inf <= np.log(np.isfinite(z).sum(-1)) / (1e6 - 1) + 1e-15).all()
+    np.testing.assert_allclose(h, h_inf, rtol=1e-5)
+    # a peaked row: -log max p = log1p(e^-60), where 1 - max p rounds to 0
+    assert refloss.renyi_entropy([[60.0, 0.0]], alpha=np.inf, reduction="none")[0] == pytest.approx(
+        math.exp(-60.0), rel=4 * EPS)
+    assert refloss.renyi_entropy([[7.0]], alpha=np.inf, reduction="none")[0] == 0.0
+    # the gradient p - g: g the mode's one-hot, tied modes sharing equally (2 and 3 tied), 0 at masked classes
+    grad = refloss.renyi_entropy_grad(z, alpha=np.inf, reduction="sum")
+    modes = np.isfinite(z) & (z == z.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(grad, p - modes / modes.sum(axis=-1, keepdims=True), atol=1e-15)
+    assert modes[-2].sum() == 2 and modes[-1].sum() == 3 and (grad[np.isinf(z)] == 0).all()
+    np.testing.assert_allclose(grad[-1, :3], p[-1, :3] - 1 / 3, rtol=1e-13)
+    # the limit of the gradient, a three-way tie included: the escort tends to the uniform one on the modes
+    np.testing.assert_allclose(refloss.renyi_entropy_grad(z, alpha=1e6, reduction="sum"), grad, atol=1e-5)
+    # two modes at (40, 40, 0): p_j - 1/2 = -e^-40 / (2 (2 + e^-40)), where log p_j + log 2 rounds to 0
+    g = refloss.renyi_entropy_grad([[40.0, 40.0, 0.0]], alpha=np.inf, reduction="sum")[0]
+    assert g[0] == g[1] == pytest.approx(-math.exp(-40.0) / (2 * (2 + math.exp(-40.0))), rel=1e-14)
+
+
 def test_renyi_entropy_is_non_increasing_in_the_order():
     z = _rows(4, n=40)
-    orders = [0.0, 0.2, 0.5, 0.99, 1.0, 1.01, 2.0, 5.0, 50.0, 1e4]
+    orders = [0.0, 0.2, 0.5, 0.99, 1.0, 1.01, 2.0, 5.0, 50.0, 1e4, np.inf]
     h = np.array([refloss.renyi_entropy(z, alpha=a, reduction="none") for a in orders])
     assert (np.diff(h, axis=0) <= 1e-13 * h[:-1]).all()
 
@@ -159,12 +185,50 @@ def test_renyi_divergence_of_order_one_half_is_twice_the_bhattacharyya_distance(
 
 def test_renyi_divergence_is_non_decreasing_in_the_order():
     a, b = _pair(7, n=40)
-    orders = [0.0, 0.1, 0.5, 0.99, 1.0, 1.01, 2.0, 5.0, 50.0]
+    orders = [0.0, 0.1, 0.5, 0.99, 1.0, 1.01, 2.0, 5.0, 50.0, 1e6, np.inf]
     d = np.array([refloss.renyi_divergence(a, b, alpha=x, reduction="none") for x in orders])
     assert (d >= 0).all() and (np.diff(d, axis=0) >= -1e-13 * d[1:]).all()
     # toward the order inf: log max p/q from below
-    log_max_ratio = (np.log(_softmax(a)) - np.log(_softmax(b))).max(axis=-1)
-    assert (d[-1] <= log_max_ratio * (1 + 1e-13)).all()
+    log_max_ratio = np.log((_softmax(a) / _softmax(b)).max(axis=-1))
+    assert (d[-2] <= log_max_ratio * (1 + 1e-13)).all()
+    np.testing.assert_allclose(d[-2], d[-1], rtol=1e-5)
+
+
+def test_renyi_divergence_at_order_inf_is_the_log_of_the_largest_ratio():
+    a, b = _pair(17)
+    a[0, 1] = -np.inf  # p masks a class: outside the maximum
+    a[1, 2] = b[1, 2] = -np.inf
+    b[2:4] = np.round(b[2:4] * 1024) / 1024  # a - b exact below
+    a[2] = b[2] + np.array([1.0, 1.0, 0.0, -2.0, 0.5])  # two modes of the ratio
+    a[3] = b[3] + np.array([0.25, -1.0, 0.25, 0.25, 0.0])  # three
+    p, q = _softmax(a), _softmax(b)
+    d = refloss.renyi_divergence(a, b, alpha=np.inf, reduction="none")
+    with np.errstate(invalid="ignore"):  # 0 / 0 at a class masked in both
+        np.testing.assert_allclose(d, np.log(np.max(np.where(p > 0, p / q, 0.0), axis=-1)), rtol=1e-13)
+    # against the definition at 60 digits, for nearly equal rows too (D ~ 1e-9)
+    near = np.array([[0.3, -1.2, 2.0], [15.0, 0.0, -3.0]])
+    for x, y in ((a[:2], b[:2]), (near, near + np.array([[1e-9, -2e-9, 0.0], [0.0, 1e-9, 0.0]]))):
+        exact = _exact_rows(x, y, lambda p, q: mpmath.log(max(s / t for s, t in zip(p, q) if s > 0)))
+        np.testing.assert_allclose(refloss.renyi_divergence(x, y, alpha=np.inf, reduction="none"), exact, rtol=1e-13)
+    # gradients: g - p and q - g, g the ratio's mode, tied modes sharing equally
+    g = refloss.renyi_divergence_grad(a, b, alpha=np.inf, reduction="sum")
+    ratio = np.where(np.isfinite(a), a - np.where(np.isfinite(b), b, 0.0), -np.inf)
+    modes = ratio == ratio.max(axis=-1, keepdims=True)
+    share = modes / modes.sum(axis=-1, keepdims=True)
+    assert modes[2].sum() == 2 and modes[3].sum() == 3
+    np.testing.assert_allclose(g.p_logits, np.where(np.isfinite(a), share - p, 0.0), atol=1e-15)
+    np.testing.assert_allclose(g.q_logits, np.where(np.isfinite(b), q - share, 0.0), atol=1e-15)
+    # the limit alpha -> inf of the gradients: the same for a unique mode; at a tie it shares in proportion to q
+    # (the tilted distribution's limit), another point of the subdifferential than refloss's equal shares
+    g_big = refloss.renyi_divergence_grad(a, b, alpha=1e6, reduction="sum")
+    np.testing.assert_allclose(g_big.p_logits[:2], g.p_logits[:2], atol=1e-4)
+    np.testing.assert_allclose(g_big.q_logits[:2], g.q_logits[:2], atol=1e-4)
+    weighted = modes * q / (modes * q).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(g_big.q_logits[2:4], (q - weighted)[2:4], atol=1e-4)
+    # +inf where q masks a class of p, and then no gradient
+    assert refloss.renyi_divergence([[0.0, 0.0]], [[0.0, -np.inf]], alpha=np.inf) == math.inf
+    with pytest.raises(RefLossError, match="inf"):
+        refloss.renyi_divergence_grad([[0.0, 0.0]], [[0.0, -np.inf]], alpha=np.inf)
 
 
 def test_renyi_divergence_orders_zero_and_masks():
@@ -198,7 +262,7 @@ def test_renyi_divergence_of_nearly_equal_distributions_keeps_its_digits():
 
 
 def test_alpha_outside_its_domain_is_refused():
-    for bad in (-0.5, math.inf, math.nan):
+    for bad in (-0.5, -math.inf, math.nan):
         with pytest.raises(RefLossError, match="alpha"):
             refloss.renyi_entropy([0.0, 1.0], alpha=bad)
         with pytest.raises(RefLossError, match="alpha"):

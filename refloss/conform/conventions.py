@@ -170,3 +170,49 @@ SKLEARN_SCALES_AND_JITTERS = Convention(
     lambda case: True,
     answer=_sklearn_mutual_info,
 )
+
+
+# -- SciPy's stats.entropy on probabilities (the discrete family: refloss does not normalise) -----------------------
+
+
+def _sums(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).sum(axis=-1)
+
+
+def _not_normalised(*names):
+    return lambda case: any(bool((_sums(case[name]) != 1.0).any()) for name in names)
+
+
+def _log_in_base(x, base) -> np.ndarray:
+    return np.log(x) / (1.0 if base is None else np.log(base))
+
+
+def _entropy_of_sums(case: dict, out: Output) -> Output:
+    s = _sums(case["pk"])
+    return Output(s * out.value - s * _log_in_base(s, case.get("base")))
+
+
+SCIPY_NORMALISES_PK = Convention(
+    "stats.entropy normalises pk",
+    "scipy.stats.entropy divides pk by its sum S first; refloss's entropy is -sum p log p of the numbers given "
+    "(the discrete family's convention). Mapping: H(p) = S H(p / S) - S log S (in the base asked for), exact for "
+    "any S > 0; where S is 1 in float64 nothing changes.",
+    _not_normalised("pk"),
+    _entropy_of_sums,
+)
+
+
+def _kl_of_sums(case: dict, out: Output) -> Output:
+    sp, sq = _sums(case["pk"]), _sums(case["qk"])
+    with np.errstate(divide="ignore", over="ignore"):
+        return Output(sp * (out.value + _log_in_base(sp / sq, case.get("base"))))
+
+
+SCIPY_NORMALISES_PK_AND_QK = Convention(
+    "stats.entropy(pk, qk) normalises both",
+    "scipy.stats.entropy(pk, qk) divides pk and qk by their sums S_p, S_q first; refloss's kl_divergence is "
+    "sum p log(p / q) of the numbers given. Mapping: D(p || q) = S_p [D(p / S_p || q / S_q) + log(S_p / S_q)] (in "
+    "the base asked for), exact for any S_p, S_q > 0; where both sums are 1 in float64 nothing changes.",
+    _not_normalised("pk", "qk"),
+    _kl_of_sums,
+)

@@ -2,7 +2,9 @@
 
 Mappings, each written once here: ``scipy.stats.entropy`` takes probabilities, not logits, so it receives
 ``exp(log_softmax(z))`` rounded to float64 (its API cannot see more); ``entropy(pk, qk)`` is KL(pk || qk);
-the reductions of refloss's entropy and KL (mean or sum over rows) are applied to SciPy's per-row results.
+the reductions of refloss's entropy and KL (mean or sum over rows) are applied to SciPy's per-row results. The
+discrete family's ``entropy`` and ``kl_divergence`` take the probabilities themselves, as SciPy does, with
+``axis=-1``; SciPy normalises them first (a declared convention with its exact mapping).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 
 from ..softmax.log_softmax import log_softmax
 from ._judge import Output, PeerFunction
-from .conventions import reduce_rows
+from .conventions import SCIPY_NORMALISES_PK, SCIPY_NORMALISES_PK_AND_QK, reduce_rows
 
 FRAMEWORK = "scipy"
 
@@ -63,6 +65,30 @@ def _kl(case: dict) -> Output:
     return Output(reduce_rows(np.asarray(per_row), case.get("reduction", "mean")))
 
 
+# -- the discrete family: stats.entropy on probabilities as given (refloss's entropy and kl_divergence) ------------
+
+
+def _expressible_pmf(*names):
+    """The case, where SciPy's normalisation of every row exists (a finite sum above 0), else None."""
+    def prepare(case: dict) -> dict | None:
+        sums = [np.asarray(case[name], dtype=np.float64).sum(axis=-1) for name in names]
+        return case if all((np.isfinite(s) & (s > 0)).all() for s in sums) else None
+
+    return prepare
+
+
+def _entropy_pmf(case: dict) -> Output:
+    from scipy import stats
+
+    return Output(np.asarray(stats.entropy(case["pk"], base=case.get("base"), axis=-1)))
+
+
+def _kl_pmf(case: dict) -> Output:
+    from scipy import stats
+
+    return Output(np.asarray(stats.entropy(case["pk"], case["qk"], base=case.get("base"), axis=-1)))
+
+
 def functions() -> list[PeerFunction]:
     return [
         PeerFunction(FRAMEWORK, "scipy.special.logsumexp", "logsumexp", _logsumexp, options=("axis",)),
@@ -70,7 +96,8 @@ def functions() -> list[PeerFunction]:
         PeerFunction(FRAMEWORK, "scipy.special.softmax", "softmax", _softmax, options=("axis",)),
         PeerFunction(FRAMEWORK, "scipy.stats.entropy(pk)", "softmax_entropy", _entropy, options=("axis",)),
         PeerFunction(FRAMEWORK, "scipy.stats.entropy(pk, qk)", "kl_divergence_logits", _kl, options=("axis",)),
+        PeerFunction(FRAMEWORK, "scipy.stats.entropy(pk), probabilities", "entropy", _entropy_pmf,
+                     prepare=_expressible_pmf("pk"), conventions=(SCIPY_NORMALISES_PK,)),
+        PeerFunction(FRAMEWORK, "scipy.stats.entropy(pk, qk), probabilities", "kl_divergence", _kl_pmf,
+                     prepare=_expressible_pmf("pk", "qk"), conventions=(SCIPY_NORMALISES_PK_AND_QK,)),
     ]
-
-
-

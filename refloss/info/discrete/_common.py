@@ -29,3 +29,119 @@ def no_zero(arr: np.ndarray, name: str) -> None:
     if (arr == 0).any():
         raise v.RefLossError(f"{name} has an entry 0, where the derivative of -p log p is +inf: the gradient does not "
                              "exist there (the value does)")
+
+
+# -- the rest of the family (kl_divergence, cross_entropy_pmf, mutual_information_pmf, conditional_entropy_pmf,
+# miller_madow_entropy): papers, argument checks and the range-safe logarithms of quotients ----------------------
+
+COVER_THOMAS = "T. M. Cover, J. A. Thomas, Elements of Information Theory, 2nd ed., Wiley 2006"
+
+KULLBACK = Paper("On Information and Sufficiency",
+                 where=f"S. Kullback, R. A. Leibler, Ann. Math. Statist. 22(1), 1951; {COVER_THOMAS}, eq. (2.26)")
+
+CROSS_ENTROPY = Paper("Elements of Information Theory",
+                      where=f"{COVER_THOMAS}: -sum p log q = H(p) + D(p||q) with D of eq. (2.26); the book has no "
+                            "numbered equation of its own for the cross-entropy (not checked)")
+
+MUTUAL_INFORMATION = Paper("Elements of Information Theory", where=f"{COVER_THOMAS}, eq. (2.28)")
+
+CONDITIONAL_ENTROPY = Paper("Elements of Information Theory", where=f"{COVER_THOMAS}, eq. (2.10)")
+
+MILLER = Paper("Note on the bias of information estimates",
+               where="G. A. Miller, in Information Theory in Psychology: Problems and Methods (H. Quastler, ed.), "
+                     "Free Press, 1955, pp. 95-100; the correction (m - 1)/(2N) in nats, m the bins observed")
+
+JOINT = v.ArrayArg("non-negative joint probabilities (..., X, Y): rows x, columns y on the last two axes; not "
+                   "normalised", "pmf")
+
+COUNTS = v.ArrayArg("non-negative integer counts (..., C) (an integer dtype), the bins on the last axis", "pmf")
+
+LN2 = float(np.log(2.0))
+
+
+def pmf_pair(pk, qk) -> tuple[np.ndarray, np.ndarray]:
+    """Two pmf arrays of one shape."""
+    p, q = pmf(pk, "pk"), pmf(qk, "qk")
+    v.same_shape(p, q, "pk", "qk")
+    return p, q
+
+
+def joint(x, name: str = "pxy") -> np.ndarray:
+    """A pmf array with at least two axes: the joint table's rows x and columns y last."""
+    arr = pmf(x, name)
+    if arr.ndim < 2 or arr.shape[-2] == 0:
+        raise v.RefLossError(f"{name} must be a joint table (..., X, Y) with X >= 1 rows and Y >= 1 columns, got "
+                             f"shape {arr.shape}")
+    return arr
+
+
+def counts_array(x, name: str = "counts") -> np.ndarray:
+    """Non-negative integer counts with the bins on the last axis and at least one observation per distribution."""
+    arr = v.as_array(x, name)
+    if arr.dtype.kind not in "iu":
+        raise v.RefLossError(f"{name} must be integer counts (an integer dtype), got dtype {arr.dtype}: frequencies "
+                             "or rounded floats are not counts")
+    if arr.ndim == 0:
+        raise v.RefLossError(f"{name} must have at least one axis (the bins, last), got a scalar")
+    if arr.shape[-1] == 0:
+        raise v.RefLossError(f"{name} has no bins (shape {arr.shape})")
+    if arr.size and arr.min() < 0:
+        raise v.RefLossError(f"{name} has a negative count ({arr.min()!r})")
+    if arr.size and (np.asarray(arr.sum(axis=-1, dtype=object)) == 0).any():
+        raise v.RefLossError(f"{name} has a distribution with no observation (all counts 0): its frequencies do not "
+                             "exist")
+    return arr
+
+
+def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x = m 2^e`` with ``m`` in [1/2, 1) (``frexp``: exact, subnormals included; ``m = 0`` at 0)."""
+    m, e = np.frexp(x)
+    return m, e.astype(np.int64)
+
+
+def sum_split(p: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of ``p`` over ``axis`` as ``(m, e)`` (:func:`split`), also where the float64 sum overflows: there the
+    entries are first scaled by a power of 2 (exact above the subnormal range) that keeps the sum finite."""
+    with np.errstate(over="ignore"):  # a sum past the float64 range: scaled below
+        total = p.sum(axis=axis, keepdims=True)
+    m, e = split(total)
+    if np.isfinite(total).all():
+        return m, e
+    count = np.prod([p.shape[a] for a in np.atleast_1d(axis)])
+    k = int(count).bit_length() + 1
+    m_k, e_k = split(np.ldexp(p, -k).sum(axis=axis, keepdims=True))
+    finite = np.isfinite(total)
+    return np.where(finite, m, m_k), np.where(finite, e, e_k + k)
+
+
+def log_quotient(num: tuple, *dens: tuple) -> np.ndarray:
+    r""":math:`\log(n / \prod_i d_i)` of positive numbers given as :func:`split` pairs: the log of the quotient of the
+    mantissas (in (1/8, 2] for at most two denominators: never over- or underflows) plus the exponents' exact integer
+    sum times log 2. The quotient itself may leave the float64 range (5e-324 / 1e308); its log does not, and it is
+    rounded to about :math:`\epsilon (|\log| + 1)`, as log of a correctly rounded quotient would be."""
+    m, e = num
+    for dm, de in dens:
+        m, e = m / dm, e - de
+    with np.errstate(divide="ignore"):  # a zero numerator: -inf, which the callers mask
+        return np.log(m) + e * LN2
+
+
+def dot_last(p: np.ndarray, terms: np.ndarray, axes=(-1,)) -> np.ndarray:
+    r""":math:`\sum p_j t_j` over ``axes`` with ``p_j t_j = 0`` where ``p_j = 0`` (whatever ``t_j``): the plain sum, and
+    where that leaves the float64 range while the sum need not (terms of both signs beyond it), the sum of
+    ``(2^{-64} p_j) t_j`` scaled back by :math:`2^{64}` (exact but for subnormal ``p_j``, whose terms are then far below
+    the sum's)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        prod = np.where(p > 0, p * np.where(p > 0, terms, 0.0), 0.0)
+        total = prod.sum(axis=axes)
+        if np.isfinite(total).all():
+            return total
+        scaled = np.where(p > 0, np.ldexp(p, -64) * np.where(p > 0, terms, 0.0), 0.0).sum(axis=axes)
+        return np.where(np.isfinite(total), total, np.ldexp(scaled, 64))
+
+
+def refuse_zero(arr: np.ndarray, name: str, derivative: str) -> None:
+    """The gradient's refusal at a probability of 0, where ``derivative`` (the term's, in words) is infinite."""
+    if (arr == 0).any():
+        raise v.RefLossError(f"{name} has an entry 0, where {derivative}: the gradient does not exist there (the "
+                             "value does)")

@@ -150,7 +150,7 @@ _VAN_ERVEN = Paper("Renyi Divergence and Kullback-Leibler Divergence", arxiv="12
                    where="T. van Erven, P. Harremoes, IEEE Trans. Inf. Theory 60(7), 2014, Eq. (1) (Sec. I.A, finite "
                          "alphabets); the orders 0 and 1 as its limits")
 
-_ORDER = v.Interval(0.0)  # Renyi's order alpha in [0, inf)
+_ORDER = v.Interval(0.0, with_inf=True)  # Renyi's order alpha in [0, inf], inf included (the min-entropy)
 
 
 def _log_mean_exp(p: np.ndarray, logp: np.ndarray, x: np.ndarray, t: float, live: np.ndarray,
@@ -237,3 +237,33 @@ def _log_ratios(a: np.ndarray, b: np.ndarray, logp: np.ndarray, logq: np.ndarray
             use_logs = ~np.isfinite(from_gaps) | (np.abs(logp) + np.abs(logq) < gaps)
             u = np.where(beside, np.where(use_logs, from_logs, from_gaps), u)
     return np.where(both, u, np.where(in_p, np.inf, -np.inf))
+
+
+def _mode_gradient(p: np.ndarray, z: np.ndarray, modes: np.ndarray, live: np.ndarray) -> np.ndarray:
+    """p_j - [j in T] / m over the ``live`` classes (0 elsewhere), T the row's ``modes`` and m = |T| >= 1, with p =
+    softmax(z) (the min-entropy's gradient, and either side of the Renyi divergence of order inf). Off T it is p_j;
+    at a mode j of T, 1/m - p_j = (sum_{c not in T} p_c + sum_{c in T} (p_c - p_j)) / m (the p's summing to 1),
+    each p_c - p_j = d_c - d_j, d_c = p_c - p_r from the first mode r, as p_r expm1(z_c - z_r) where
+    |z_c - z_r| < 1: no difference of nearly equal numbers (p_k - 1 for a peaked row, p_j - 1/2 at logits (40, 40, 0),
+    where log p_j + log 2 rounds to 0)."""
+    m = modes.sum(axis=-1, keepdims=True).astype(np.float64)
+    r = np.argmax(modes, axis=-1)[..., None]
+    p_r, z_r = np.take_along_axis(p, r, -1), np.take_along_axis(z, r, -1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap = np.where(modes, z - z_r, 0.0)
+        near = np.abs(gap) < 1.0
+        d = np.where(modes, np.where(near, p_r * np.expm1(np.where(near, gap, 0.0)), p - p_r), 0.0)
+    outside = np.where(live & ~modes, p, 0.0).sum(axis=-1, keepdims=True)
+    spread = d.sum(axis=-1, keepdims=True) - m * d  # sum_{c in T} (p_c - p_j)
+    at_mode = -(outside + spread) / np.maximum(m, 1.0)
+    return np.where(live, np.where(modes, at_mode, p), 0.0) + 0.0
+
+
+def _lift_mode(z: np.ndarray, key: np.ndarray | None = None) -> np.ndarray:
+    """``z`` with the largest entry of ``key`` (default ``z``) in each row raised by 1 (and any other entry tied
+    with it left below): the mode is then unique by a gap of 1 at least."""
+    key = z if key is None else key
+    k = np.argmax(key, axis=-1)[..., None]
+    out = np.array(z, dtype=np.float64, copy=True)
+    np.put_along_axis(out, k, np.take_along_axis(out, k, -1) + 1.0, axis=-1)
+    return out

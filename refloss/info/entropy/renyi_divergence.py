@@ -3,6 +3,7 @@ gradients, registration."""
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import NamedTuple
 
@@ -25,15 +26,17 @@ from ._common import (
     _kl_inputs,
     _kl_rows,
     _KLTerms,
+    _lift_mode,
     _log_base,
     _log_mean_exp,
     _log_ratios,
     _logit_gaps,
+    _mode_gradient,
     _p_expm1mx,
 )
 
 #: The orders every check covers (see ``renyi_entropy``); the first is the one the extreme inputs use.
-_STRESS_ORDERS = (0.5, 0.0, 1.0 - 2.0**-30, 1.0, 1.0 + 2.0**-30, 2.0, 50.0)
+_STRESS_ORDERS = (0.5, 0.0, 1.0 - 2.0**-30, 1.0, 1.0 + 2.0**-30, 2.0, 50.0, math.inf)
 
 
 class RenyiDivergenceGrad(NamedTuple):
@@ -57,7 +60,7 @@ def _inputs(p_logits, q_logits, alpha, base, reduction):
         Param("q_logits", v.ArrayArg("logits of the second distribution, same shape as p_logits", "logits",
                                      class_axis=True)),
         Param("alpha", _ORDER, "the order; 1 is the KL divergence, 1/2 minus twice the log of the Bhattacharyya "
-                               "coefficient, 0 minus the log of Q's mass on P's support"),
+                               "coefficient, 0 minus the log of Q's mass on P's support, inf the log of max p/q"),
         Param("base", _BASE, "None: nats; 2: bits (any base > 0 but 1)", optional=True),
         _REDUCTION,
     ),
@@ -73,9 +76,12 @@ def renyi_divergence(p_logits: ArrayLike, q_logits: ArrayLike, *, alpha: float, 
     the last axis.
 
     .. math:: D_\alpha(p\,\|\,q) = \frac{1}{\alpha - 1} \log \sum_j p_j^\alpha q_j^{1 - \alpha}, \qquad
-              D_1 = \mathrm{KL}(p\,\|\,q), \qquad D_0 = -\log \sum_{j:\,p_j > 0} q_j
+              D_1 = \mathrm{KL}(p\,\|\,q), \qquad D_0 = -\log \sum_{j:\,p_j > 0} q_j, \qquad
+              D_\infty = \log \max_{j:\,p_j > 0} \frac{p_j}{q_j}
 
-    (van Erven & Harremoes 2014, Eq. (1), and its limits for the orders 0 and 1), in nats or in ``base``. With
+    (van Erven & Harremoes 2014, Eq. (1), and its limits for the orders 0, 1 and :math:`\infty`, the last their
+    Theorem 6), in nats or in ``base``. :math:`D_\infty` is :math:`\max_j (\log p_j - \log q_j)` over :math:`p`'s
+    support, the log-ratios as below (+inf where ``q_logits`` masks a class of ``p``). Otherwise, with
     :math:`t = \alpha - 1` and :math:`u_j = \log(p_j / q_j)` from differences of logits (as
     :func:`kl_divergence_logits` takes it), refloss evaluates :math:`\frac1t\,\mathrm{log1p}(\sum_j q_j\,\psi(u_j))`
     where :math:`q_j \psi(u_j) = p_j^\alpha q_j^{1-\alpha} - \alpha p_j - (1 - \alpha) q_j` (equal because
@@ -87,8 +93,8 @@ def renyi_divergence(p_logits: ArrayLike, q_logits: ArrayLike, *, alpha: float, 
     refloss returns :func:`kl_divergence_logits` itself). Where the power sum is far from 1 (below 1/2, or beyond
     the float64 range) the logarithm is a log-sum-exp instead.
 
-    Conventions: ``alpha`` in :math:`[0, \infty)` with no default (the paper names none; the order :math:`\infty`,
-    :math:`\log \max_j p_j / q_j`, is not taken); classes masked in ``p_logits`` contribute nothing (and lie outside
+    Conventions: ``alpha`` in :math:`[0, \infty]` with no default (the paper names none); classes masked in
+    ``p_logits`` contribute nothing (and lie outside
     :math:`p`'s support for the order 0). A class masked in ``q_logits`` where ``p`` has mass makes the divergence
     +inf for :math:`\alpha \ge 1` (as the KL divergence) but not below 1, where :math:`p_j^\alpha 0^{1-\alpha} = 0`:
     there it is +inf only when the two supports are disjoint. ``"mean"`` averages over rows. Gradients:
@@ -97,7 +103,7 @@ def renyi_divergence(p_logits: ArrayLike, q_logits: ArrayLike, *, alpha: float, 
     Args:
         p_logits: float array ``(..., C)``.
         q_logits: float array of the same shape.
-        alpha: the order, >= 0.
+        alpha: the order, >= 0; ``np.inf`` for :math:`\log \max_j p_j / q_j`.
         base: ``None`` (nats, default) or the base of the logarithm, > 0 and not 1.
         reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
 
@@ -107,6 +113,8 @@ def renyi_divergence(p_logits: ArrayLike, q_logits: ArrayLike, *, alpha: float, 
     0.14384103622589
     >>> float(renyi_divergence([0.0, 0.0], [0.0, -np.inf], alpha=0.5))  # -2 log(sqrt(1/2)): finite below order 1
     0.6931471805599453
+    >>> round(float(renyi_divergence([0.0, 0.0], [0.0, np.log(3.0)], alpha=np.inf)), 15)  # log((1/2)/(1/4))
+    0.693147180559945
     """
     a, b, alpha, log_base = _inputs(p_logits, q_logits, alpha, base, reduction)
     (values,) = _passes(a, b, alpha, _value)
@@ -121,7 +129,15 @@ def renyi_divergence_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, alpha: fl
     :math:`\partial D_\alpha / \partial a_j = \frac{\alpha}{\alpha - 1}(w_j - p_j)` and
     :math:`\partial D_\alpha / \partial b_j = q_j - w_j`; KL's :math:`p_j(\log p_j - \log q_j - \mathrm{KL})` and
     :math:`q_j - p_j` at :math:`\alpha = 1` (refloss returns :func:`kl_divergence_logits_grad` there), and
-    :math:`0` and :math:`q_j - [j \in \mathrm{supp}\,p]\,q_j / Q(\mathrm{supp}\,p)` at :math:`\alpha = 0`.
+    :math:`0` and :math:`q_j - [j \in \mathrm{supp}\,p]\,q_j / Q(\mathrm{supp}\,p)` at :math:`\alpha = 0`, and
+    :math:`g_j - p_j` and :math:`q_j - g_j` at :math:`\alpha = \infty`, with :math:`g_j = [j \in T] / |T|` and
+    :math:`T` the modes of the ratio :math:`p_j / q_j` over :math:`p`'s support (the largest :math:`a_j - b_j`, compared
+    exactly). For a unique mode :math:`k` these are the derivatives :math:`[j = k] - p_j`, :math:`q_j - [j = k]`; at
+    tied modes, where :math:`D_\infty` has none, the convention is that **tied modes share equally** (the centre of
+    the subdifferential of the maximum, as in :func:`renyi_entropy_grad`; the limit :math:`\alpha \to \infty` of the
+    gradients at a tie shares in proportion to :math:`q_j` instead, the same where :math:`q` is equal on the modes).
+    At a mode, :math:`g_j - p_j =
+    \frac{1}{|T|}(\sum_{c \notin T} p_c + \sum_{c \in T} (p_c - p_j))`, which keeps the digits of :math:`1 - p_k`.
 
     :math:`w_j = p_j e^{t y_j}` with :math:`y_j = u_j - D_\alpha`, and :math:`y_j = \varepsilon_j - \frac1t \log \sum_c
     p_c e^{t \varepsilon_c}` with :math:`\varepsilon = u - u_k` for the class :math:`k` most probable under :math:`p`
@@ -132,7 +148,7 @@ def renyi_divergence_grad(p_logits: ArrayLike, q_logits: ArrayLike, *, alpha: fl
 
     Raises:
         RefLossError: when the divergence is +inf (``p`` puts mass where ``q`` has none and :math:`\alpha \ge 1`,
-        or the supports are disjoint).
+        :math:`\infty` included, or the supports are disjoint).
 
     >>> g = renyi_divergence_grad([[0.0, 0.0]], [[0.0, np.log(3.0)]], alpha=2.0)  # w = (3/4, 1/4)
     >>> g.p_logits, g.q_logits
@@ -178,10 +194,28 @@ class _Block:
         self.u = _log_ratios(a, b, self.logp, self.logq, self.kl.log_ratio)
 
     @cached_property
+    def modes(self) -> np.ndarray:
+        """The modes of p_j / q_j over the classes where both have mass: the largest a_j - b_j, compared exactly as
+        two_sum's pair (rounding, error) of a/2 - b/2 (halved: no overflow), which orders the exact differences."""
+        with np.errstate(invalid="ignore"):
+            x, y = np.where(self.both, 0.5 * self.a, 0.0), np.where(self.both, -0.5 * self.b, 0.0)
+            hi = x + y
+            back = hi - x
+            lo = (x - (hi - back)) + (y - back)
+        hi = np.where(self.both, hi, -np.inf)
+        top = hi == hi.max(axis=-1, keepdims=True)
+        lo = np.where(top & self.both, lo, -np.inf)
+        return top & self.both & (lo == lo.max(axis=-1, keepdims=True))
+
+    @cached_property
     def value(self) -> np.ndarray:
         alpha, t = self.alpha, self.t
         if alpha == 1.0:
             return self.kl.kl
+        if alpha == math.inf:  # max_j u_j over the ratio's modes; +inf where q masks a class of p
+            infinite = (self.in_p & ~self.in_q).any(axis=-1)
+            top = np.where(self.modes, self.u, -np.inf).max(axis=-1, initial=-np.inf)
+            return np.where(infinite, np.inf, top)
         if alpha == 0.0:
             return self._order_zero()[0]
         if t > 0.0:
@@ -258,6 +292,9 @@ class _Block:
             raise v.RefLossError(f"renyi_divergence of order {alpha!r} is +inf (q_logits is -inf where p has mass, "
                                  "or the two supports are disjoint), so its gradient is undefined")
         q = self.kl.q
+        if alpha == math.inf:  # g - p and q - g, g the modes' equal shares
+            return -_mode_gradient(self.kl.p, self.a, self.modes, self.in_p) + 0.0, _mode_gradient(
+                q, self.b, self.modes, self.in_q)
         if alpha == 0.0:
             _, ratio = self._order_zero()
             return np.zeros_like(q), np.where(self.in_p, -q * ratio, q) + 0.0
@@ -315,7 +352,9 @@ def _divergence_cases(extreme):
     st, hnp = cases.hyp()
     # orders up to 3: beyond, the finite differences of the gradient check (steps of 1e-3 |z|) lose their accuracy;
     # the order 50 and the huge ones are stress points and extreme inputs
-    orders = st.sampled_from([0.0, 0.5, 1.0, 1.0 - 1e-6, 1.0 + 1e-6, 2.0, 3.0]) | st.floats(0.0, 3.0)
+    # and inf, the ratio's mode lifted 1 above the rest (finite differences must not cross a tie; ties are stress
+    # points)
+    orders = st.sampled_from([0.0, 0.5, 1.0, 1.0 - 1e-6, 1.0 + 1e-6, 2.0, 3.0, math.inf]) | st.floats(0.0, 3.0)
 
     @st.composite
     def draw_case(draw):
@@ -325,6 +364,8 @@ def _divergence_cases(extreme):
         if draw(st.booleans()):  # nearly equal distributions, where the divergence is second order in b - a
             b = np.where(mask, 0.0, a) + 1e-3 * b / bound
         alpha = draw(orders)
+        if alpha == math.inf and not extreme:
+            a = _lift_mode(a, np.where(mask, -np.inf, a - b))
         # q masks only classes that p masks, as for the KL divergence: where q misses a class of p (finite below the
         # order 1) the option where= could leave q no class (a stress point covers it)
         q_mask = mask & draw(hnp.arrays(np.bool_, a.shape))
@@ -364,6 +405,14 @@ def _stress():
     out["reduction_mean"] = {"p_logits": gaps[:3], "q_logits": near[:3], "alpha": 0.5, "reduction": "mean"}
     out["reduction_sum"] = {"p_logits": gaps[:3], "q_logits": near[:3], "alpha": 2.0, "reduction": "sum"}
     out["defaults"] = {"p_logits": gaps[:3], "q_logits": near[:3], "alpha": 2.0}  # alpha has no default
+    # the order inf at ties of the ratio's mode: a - b = (1, 1, 0, -2) + const and (1/3, 1/3, -1, 1/3) (two and three
+    # modes, a mode beside a class masked in both), and rows of one class
+    q4 = np.array([[0.0, 1.0, -1.0, 0.5], [3.0, 0.0, -2.0, 1.0], [0.0, 1.0, -np.inf, 0.5]])
+    out["tied_ratio_modes__alpha_inf"] = {
+        "p_logits": q4 + np.array([[1.0, 1.0, 0.0, -2.0], [1 / 3, 1 / 3, -1.0, 1 / 3], [2.0, 2.0, -np.inf, 0.0]]),
+        "q_logits": q4, "alpha": math.inf, "reduction": "none"}
+    out["one_class__alpha_inf"] = {"p_logits": np.array([[3.0], [-700.0]]), "q_logits": np.array([[0.0], [5.0]]),
+                                   "alpha": math.inf, "reduction": "none"}
     out["base_2__peaked_p__alpha_2"] = {"p_logits": gaps, "q_logits": np.zeros_like(gaps), "alpha": 2.0, "base": 2.0,
                                         "reduction": "none"}
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -13,12 +14,12 @@ from ..._blocks import as_rows, outputs_by_rows
 from ..._reduce import check_reduction, reduce, reduce_scale
 from ..._registry import Param, gradient_of, register, value_and_grad_of
 from ...numerics import plogq, softmax_parts
-from ._common import _BASE, _ORDER, _REDUCTION, _RENYI, _log_base, _log_mean_exp
+from ._common import _BASE, _ORDER, _REDUCTION, _RENYI, _lift_mode, _log_base, _log_mean_exp, _mode_gradient
 
-#: The orders every check covers: the ends of the domain's finite part (0: Hartley), Shannon's 1 and its two
-#: neighbours 2^-30 away (the removable singularity), the collision entropy 2, and an order far out (50), where the
-#: power sum underflows for any row that is not nearly uniform. The first is the one the extreme inputs use.
-_STRESS_ORDERS = (0.5, 0.0, 1.0 - 2.0**-30, 1.0, 1.0 + 2.0**-30, 2.0, 50.0)
+#: The orders every check covers: the ends of the domain (0: Hartley; inf: the min-entropy), Shannon's 1 and its
+#: two neighbours 2^-30 away (the removable singularity), the collision entropy 2, and an order far out (50), where
+#: the power sum underflows for any row that is not nearly uniform. The first is the one the extreme inputs use.
+_STRESS_ORDERS = (0.5, 0.0, 1.0 - 2.0**-30, 1.0, 1.0 + 2.0**-30, 2.0, 50.0, math.inf)
 
 
 def _inputs(logits, alpha, base, reduction):
@@ -34,7 +35,7 @@ def _inputs(logits, alpha, base, reduction):
     params=(
         Param("logits", v.LOGITS),
         Param("alpha", _ORDER, "the order; 0 is Hartley's log of the support size, 1 Shannon's entropy, 2 the "
-                               "collision entropy (the limit as alpha -> inf, the min-entropy, is not an order here)"),
+                               "collision entropy, inf the min-entropy -log max p"),
         Param("base", _BASE, "None: nats; 2: bits (any base > 0 but 1)", optional=True),
         _REDUCTION,
     ),
@@ -48,24 +49,26 @@ def renyi_entropy(logits: ArrayLike, *, alpha: float, base: float | None = None,
     r"""Renyi entropy of order ``alpha`` of :math:`p = \mathrm{softmax}(z)` along the last axis, in nats (or ``base``).
 
     .. math:: H_\alpha = \frac{1}{1 - \alpha} \log \sum_c p_c^\alpha, \qquad
-              H_1 = -\sum_c p_c \log p_c, \qquad H_0 = \log |\{c : p_c > 0\}|
+              H_1 = -\sum_c p_c \log p_c, \qquad H_0 = \log |\{c : p_c > 0\}|, \qquad
+              H_\infty = -\log \max_c p_c
 
-    (Renyi 1961); the orders 0 and 1 are the limits of the general form, taken as branches of the
-    definition, and :math:`H_\alpha \to -\log \max_c p_c` (the min-entropy) as :math:`\alpha \to \infty`. Evaluated
+    (Renyi 1961); the orders 0, 1 and :math:`\infty` are the limits of the general form, taken exactly as branches
+    of the definition. :math:`H_\infty` (the min-entropy) is :math:`\mathrm{LSE}(z) - \max_c z_c
+    = \mathrm{log1p}(\sum_{c \ne k} e^{z_c - z_k})` for a mode :math:`k`, exact from the logits. Otherwise evaluated
     as the sum of two non-negative terms, :math:`H_\alpha = \log \sum_c e^{z'_c} - M_t`, with :math:`z' = z - \max z`,
     :math:`t = \alpha - 1` and the power mean :math:`M_t = \frac1t \log \sum_c p_c e^{t z'_c} \le 0` (of numbers
     :math:`z'_c \le 0`), which is :math:`\frac1t\,\mathrm{log1p}(\sum_c p_c\,\mathrm{expm1}(t z'_c))`: one sign in every
     term, continuous through :math:`\alpha = 1`, nothing subtracted from :math:`\log C`. Where that sum is below
     :math:`-1/2` (a large order, the power sum far below 1) the power mean is a log-sum-exp instead.
 
-    Conventions: ``alpha`` in :math:`[0, \infty)` with no default (the paper names none); a masked class
+    Conventions: ``alpha`` in :math:`[0, \infty]` with no default (the paper names none); a masked class
     (``-inf``) is outside the support, also for the order 0, while a class whose probability merely underflows is in
     it; ``base`` as :func:`scipy.stats.entropy`; ``"mean"`` averages over rows; a row of one class has
     :math:`H_\alpha = 0`. Gradient: :func:`renyi_entropy_grad`; derivation: ``proofs/entropy/renyi_entropy.py``.
 
     Args:
         logits: float array ``(..., C)``; ``-inf`` masks a class.
-        alpha: the order, >= 0.
+        alpha: the order, >= 0; ``np.inf`` for the min-entropy.
         base: ``None`` (nats, default) or the base of the logarithm, > 0 and not 1.
         reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"`` (shape ``logits.shape[:-1]``).
 
@@ -75,6 +78,8 @@ def renyi_entropy(logits: ArrayLike, *, alpha: float, base: float | None = None,
     1.0986122886681098
     >>> renyi_entropy([[40.0, 0.0]], alpha=2.0, reduction="none")  # 2 e^-40, where log(sum p^2) rounds to 0
     array([8.49670851e-18])
+    >>> round(float(renyi_entropy([0.0, np.log(3.0)], alpha=np.inf)), 15)  # -log(3/4)
+    0.287682072451781
     """
     z, alpha, log_base = _inputs(logits, alpha, base, reduction)
     (rows,) = _passes(z, _entropy_with(alpha))
@@ -97,10 +102,19 @@ def renyi_entropy_grad(logits: ArrayLike, *, alpha: float, base: float | None = 
     to that of the min-entropy :math:`-\log \max_c p_c`, :math:`p_j - [j = k]` for a unique mode :math:`k`; modes that
     tie exactly share the escort weight equally. Masked classes get 0.
 
+    At :math:`\alpha = \infty`: :math:`p_j - g_j` with :math:`g_j = [j \in T] / |T|`, :math:`T` the modes (the classes
+    whose logit equals the row's maximum exactly). For a unique mode that is the derivative :math:`p_j - [j = k]`; at
+    tied modes, where the min-entropy is not differentiable, the convention is that **tied modes share equally**
+    (the centre of the subdifferential of :math:`\max`, and the limit :math:`\alpha \to \infty` of the gradient
+    above). At the modes it is taken as :math:`-\frac{1}{|T|}\sum_{c \notin T} p_c`, so that :math:`p_k - 1` keeps its
+    digits for a peaked row (and :math:`p_j - 1/2 \approx -e^{-40}/4` at logits (40, 40, 0)).
+
     >>> renyi_entropy_grad([[0.0, 0.0]], alpha=2.0)  # the uniform distribution is a stationary point
     array([[0., 0.]])
     >>> renyi_entropy_grad([[np.log(3.0), 0.0]], alpha=2.0, reduction="sum")  # 2 (w - p), w = (9, 1)/10, p = (3, 1)/4
     array([[-0.3,  0.3]])
+    >>> renyi_entropy_grad([[1.0, 1.0, -np.inf]], alpha=np.inf)  # two tied modes share: p - (1/2, 1/2, 0)
+    array([[0., 0., 0.]])
     """
     z, alpha, log_base = _inputs(logits, alpha, base, reduction)
     (grad,) = _passes(z, _gradient_with(alpha))
@@ -151,6 +165,8 @@ def _entropy_with(alpha: float):
             return np.log(np.count_nonzero(~np.isneginf(t.shifted), axis=-1).astype(np.float64))
         if alpha == 1.0:  # Shannon's -sum p log p, as softmax_entropy evaluates it
             return -plogq(t.p, t.logp).sum(axis=-1)
+        if alpha == math.inf:  # the min-entropy -log p_k = log1p(sum over all but one mode of e^{z'})
+            return t.log_total[..., 0].copy()
         # log sum_c e^{z'_c} - M' with the power mean M' = log_mean / t <= 0: two terms >= 0
         return (t.log_total - _log_mean(t, alpha) / (alpha - 1.0))[..., 0]
 
@@ -166,6 +182,8 @@ def _gradient_with(alpha: float):
         if alpha == 1.0:  # Shannon's -p_j (z'_j - sum_c p_c z'_c)
             zm = np.where(t.live, t.shifted, 0.0)
             return -t.p * (zm - (t.p * zm).sum(axis=-1, keepdims=True)) + 0.0  # (no -0.0)
+        if alpha == math.inf:
+            return _min_entropy_gradient(t)
         tm1 = alpha - 1.0
         log_mean = _log_mean(t, alpha)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -178,6 +196,11 @@ def _gradient_with(alpha: float):
         return np.where(t.live, np.where(small, near, far), 0.0) + 0.0
 
     return gradient
+
+
+def _min_entropy_gradient(t: _RenyiTerms) -> np.ndarray:
+    """p_j - g_j, g the modes' equal shares (the modes: z'_j = 0 exactly)."""
+    return _mode_gradient(t.p, t.shifted, t.live & (t.shifted == 0.0), t.live)
 
 
 def _reduced(z: np.ndarray, rows: np.ndarray, reduction: str, log_base: float):
@@ -195,12 +218,17 @@ def _renyi_cases(extreme):
     st, _ = cases.hyp()
     # orders up to 3: beyond, the finite differences of the gradient check (steps of 1e-3 |z|) lose their accuracy;
     # the order 50 and the huge ones are stress points and extreme inputs
-    orders = st.sampled_from([0.0, 1.0, 1.0 - 1e-6, 1.0 + 1e-6, 2.0, 3.0]) | st.floats(0.0, 3.0)
+    # the order inf too, its mode lifted 1 above the rest (the finite differences of steps 1e-3 |z| must not cross
+    # a tie, where the min-entropy has no derivative; ties are stress points)
+    orders = st.sampled_from([0.0, 1.0, 1.0 - 1e-6, 1.0 + 1e-6, 2.0, 3.0, math.inf]) | st.floats(0.0, 3.0)
 
     @st.composite
     def draw_case(draw):
         z, _ = cases.draw_logits(draw, extreme)
-        return {"logits": z, "alpha": draw(orders), "base": draw(st.sampled_from([None, 2.0, 10.0, 0.5])),
+        alpha = draw(orders)
+        if alpha == math.inf and not extreme:
+            z = _lift_mode(z)
+        return {"logits": z, "alpha": alpha, "base": draw(st.sampled_from([None, 2.0, 10.0, 0.5])),
                 "reduction": draw(st.sampled_from(cases.REDUCTIONS))}
 
     return draw_case()
@@ -208,6 +236,10 @@ def _renyi_cases(extreme):
 
 def _stress():
     out = cases.softmax_stress(targets=False, alpha=_STRESS_ORDERS)
+    # two tied modes (three: the rows of ``ties__alpha_inf``), a mode tied beside a masked class
+    out["two_tied_modes__alpha_inf"] = {"logits": np.array([[2.0, 2.0, -1.0], [0.0, 0.0, -np.inf], [-3.0, 7.0, 7.0],
+                                                            [40.0, 40.0, 0.0]]),
+                                        "alpha": math.inf, "reduction": "none"}
     out["defaults"] = {**out["defaults"], "alpha": 2.0}  # alpha has no default: the case gives it, and no other
     for key in ("gaps__target_dominant__alpha_2", "ties__alpha_0.5"):
         out[f"{key}__base_2"] = {**out[key], "base": 2.0}

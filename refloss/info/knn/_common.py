@@ -76,7 +76,14 @@ class _Exact:
     def __init__(self, p: np.ndarray, norm: str, rational: bool = False):
         self.p, self.norm = p, norm
         self.rational = rational or norm == "euclidean" or bool(np.abs(p).max(initial=0.0) >= _SAFE)
-        self._f = [[Fraction(c) for c in row] for row in p.tolist()] if self.rational else None
+        self._fractions = None
+
+    @property
+    def _f(self) -> list:
+        """The points as exact rationals, made on first use (most samples never need them)."""
+        if self._fractions is None:
+            self._fractions = [[Fraction(c) for c in row] for row in self.p.tolist()]
+        return self._fractions
 
     def distances(self, i: int, js: np.ndarray):
         """A sortable key per point of ``js`` (an object array of rationals, or the (hi, lo) pair of arrays)."""
