@@ -57,7 +57,8 @@ def build_case(entry, rows: int, classes: int, rng):
         d = min(rows, 512)
         a = rng.standard_normal((d, d))
         cov = a @ a.T / d + np.eye(d)
-        thirds = {"x": np.arange(d // 3), "y": np.arange(d // 3, 2 * (d // 3)), "z": np.arange(2 * (d // 3), d)}
+        first, second, rest = np.arange(d // 3), np.arange(d // 3, 2 * (d // 3)), np.arange(2 * (d // 3), d)
+        thirds = {"x": first, "y": second, "z": rest, "source": first, "target": second, "target_past": rest}
         return {"cov": cov, **{name: index for name, index in thirds.items() if name in params}}
     samples = [name for name, p in params.items() if getattr(p.domain, "kind", "") == "samples"]
     if samples:  # a sample-based estimator: ``rows`` points, two dimensions per variable, correlated

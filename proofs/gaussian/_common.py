@@ -109,3 +109,19 @@ def assert_symmetric_at_symmetric(closed: sp.Matrix, what: str) -> None:
     """The closed form at a symmetric matrix is symmetric (so is the gradient refloss returns)."""
     at = closed.xreplace(to_symmetric(closed.shape[0]))
     assert_zero(at - at.T, f"{what} is symmetric at a symmetric Sigma")
+
+
+def exp_twice(expr):
+    """e^(2 expr) for ``expr`` a sum of half-integer multiples of logarithms (information in nats), as the product
+    of their arguments' powers: an identity between such sums becomes one between rational functions."""
+    expr = sp.expand(2 * expr)
+    if expr == 0:
+        return sp.Integer(1)
+    terms = expr.args if isinstance(expr, sp.Add) else (expr,)
+    out = sp.Integer(1)
+    for term in terms:
+        coeff, rest = term.as_coeff_Mul()
+        if not isinstance(rest, sp.log) or not coeff.is_Integer:
+            raise AssertionError(f"not a sum of integer multiples of logarithms: {term}")
+        out *= rest.args[0] ** coeff
+    return out

@@ -6,10 +6,11 @@ Conventions every object of the family follows:
   not symmetric is refused, never symmetrised silently (pass ``(a + a.T) / 2`` if that is what you mean); a matrix
   whose Cholesky factorisation fails (singular, indefinite, or singular within float64's reach) is refused with
   that reason: a degenerate Gaussian has no density, and its entropy is :math:`-\infty`.
-* **Index sets** ``x``, ``y``, ``z`` select variables (rows and columns of ``cov``): integer indices in
-  ``[0, d)``, a sequence or one int, no index repeated, the sets pairwise disjoint; their order does not change
-  the value. ``x`` and ``y`` must be non-empty; the conditioning set ``z`` may be empty (then :math:`I(X; Y \mid
-  \emptyset) = I(X; Y)`). Variables in no set play no part; their gradient entries are 0.
+* **Index sets** (``x``, ``y``, ``z``; the transfer entropy's ``source``, ``target``, ``target_past``) select
+  variables (rows and columns of ``cov``): integer indices in ``[0, d)``, a sequence or one int, no index repeated,
+  the sets pairwise disjoint; their order does not change the value. ``x`` and ``y`` must be non-empty; the
+  conditioning set ``z`` (and ``target_past``) may be empty (then :math:`I(X; Y \mid \emptyset) = I(X; Y)`).
+  Variables in no set play no part; their gradient entries are 0.
 * **Gradients** are :math:`\partial/\partial\Sigma` with every entry :math:`\Sigma_{ij}` an independent variable
   (the two triangles separately). At a symmetric matrix this gives a symmetric gradient (that of a
   log-determinant is :math:`\Sigma^{-1}`), and the derivative along a symmetric perturbation of an off-diagonal

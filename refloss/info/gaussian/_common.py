@@ -34,6 +34,15 @@ GELFAND_YAGLOM = Paper(
 WATANABE = Paper("Information theoretical analysis of multivariate correlation",
                  where="S. Watanabe, IBM J. Res. Dev. 4(1), 1960 (total correlation); Gaussian form "
                        "-1/2 log det R, R the correlation matrix")
+ROSAS = Paper("Quantifying high-order interdependencies via multivariate extensions of the mutual information",
+              arxiv="1902.11239",
+              where="F. E. Rosas, P. A. M. Mediano, M. Gastpar, H. J. Jensen, Phys. Rev. E 100, 032305 (2019): the "
+                    "O-information TC - DTC = (n - 2) H(X) + sum_j [H(X_j) - H(X_-j)] and its increment on adding a "
+                    "variable; the Gaussian form as in research/anchors_mi.md Sec. 6")
+SCHREIBER = Paper("Measuring information transfer", arxiv="nlin/0001042",
+                  where="T. Schreiber, Phys. Rev. Lett. 85, 461 (2000), eq. 4 (TE as a difference of conditional "
+                        "entropies = I(Y_t; X_past | Y_past)); the Gaussian closed form of a VAR(1) as in "
+                        "research/anchors_mi.md Sec. 6; JIDT's lag convention")
 
 COV = v.ArrayArg("float covariance matrix (d, d), symmetric (exactly: it is not symmetrised) and positive "
                  "definite (its Cholesky factorisation succeeds)", "covariance")
