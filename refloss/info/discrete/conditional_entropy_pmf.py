@@ -18,7 +18,7 @@ def log_row_over_cell(p: np.ndarray) -> np.ndarray:
     :math:`\mathrm{log1p}(r / p_{xy})` with :math:`r` summed from the other cells: a row
     :math:`(1 - 10^{-12}, 10^{-12})` has :math:`\log(p_x / p_{xy}) = 10^{-12}`, which :math:`\log` of the rounded
     quotient (or of the rounded :math:`p_x`) would get to 4 digits. Elsewhere :math:`p_x / p_{xy} \ge 2`, taken from
-    the mantissas and exponents of both (:func:`~refloss.info.discrete._common.log_quotient`): no quotient or row sum
+    the mantissas and exponents of both (``_common.log_quotient``): no quotient or row sum
     past the float64 range loses the log."""
     k = np.argmax(p, axis=-1)[..., None]
     top = np.take_along_axis(p, k, -1)

@@ -27,7 +27,7 @@ class KlDivergenceGrad(NamedTuple):
 
 def log_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     r""":math:`\log(p_j / q_j)` of positive entries, also where the quotient leaves the float64 range: there the
-    mantissas and exponents of :func:`~refloss.info.discrete._common.split` (``+inf`` where :math:`q_j = 0`)."""
+    mantissas and exponents of ``_common.split`` (``+inf`` where :math:`q_j = 0`)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         return log_quotient(split(p), split(q))
 

@@ -14,7 +14,7 @@ from ._common import JOINT, MUTUAL_INFORMATION, dot_last, joint, log_quotient, r
 def log_over_marginals(p: np.ndarray) -> np.ndarray:
     r""":math:`\log(p_{xy} / (p_x p_y))` of each cell of the tables ``p`` (``-inf`` at :math:`p_{xy} = 0`), with
     :math:`p_x`, :math:`p_y` the sums of its row and column: from the mantissas and exponents of the cell and of both
-    sums (:func:`~refloss.info.discrete._common.log_quotient`), so that neither the product :math:`p_x p_y`
+    sums (``_common.log_quotient``), so that neither the product :math:`p_x p_y`
     (:math:`10^{-300} \cdot 10^{-300}`), nor a sum past the float64 range, nor a quotient beyond it loses the log."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return log_quotient(split(p), sum_split(p, -1), sum_split(p, -2))
