@@ -1,4 +1,5 @@
-r"""dit's ``other.tsallis_entropy``, adapted to refloss's conventions (a value only: dit has no gradients).
+r"""dit's ``other.tsallis_entropy`` and its Shannon measures, adapted to refloss's conventions (values only: dit has no
+gradients).
 
 dit computes on a ``Distribution``, not on logits: each row becomes ``Distribution.from_ndarray(p)`` with
 ``p = exp(log_softmax(z))`` rounded to float64 (its API cannot see more; zero-probability outcomes are dropped,
@@ -38,5 +39,59 @@ def _tsallis(case: dict) -> Output:
     return Output(reduce_rows(per_row, case.get("reduction", "mean")))
 
 
+# -- the discrete family: probabilities as given, in bits ----------------------------------------------------------
+
+
+def _normalised(name: str):
+    """A case whose distributions (rows of ``name``, or tables) dit accepts: each sums to 1 within 1e-12 (dit
+    refuses an unnormalised distribution), nats or a base (dit computes in bits: the exact value is mapped)."""
+    def prepare(case: dict) -> dict | None:
+        p = np.asarray(case[name], dtype=np.float64)
+        axes = (-1,) if name == "pk" else (-2, -1)
+        return case if np.all(np.abs(p.sum(axis=axes) - 1.0) <= 1e-12) else None
+
+    return prepare
+
+
+def _in_bits(exact, scale, case: dict):
+    """refloss's unit (nats, or the case's base) to dit's bits."""
+    factor = (1.0 if case.get("base") is None else np.log(case["base"])) / np.log(2.0)
+    return exact * factor, scale * factor
+
+
+def _per_distribution(p: np.ndarray, tail: int, measure) -> np.ndarray:
+    import dit
+
+    batch = p.shape[:p.ndim - tail]
+    rows = p.reshape((-1,) + p.shape[p.ndim - tail:])
+    return np.array([measure(dit.Distribution.from_ndarray(row)) for row in rows], dtype=np.float64).reshape(batch)
+
+
+def _shannon_entropy(case: dict) -> Output:
+    from dit.shannon import entropy
+
+    return Output(_per_distribution(np.asarray(case["pk"], dtype=np.float64), 1, entropy))
+
+
+def _mutual_information(case: dict) -> Output:
+    from dit.shannon import mutual_information
+
+    measure = lambda d: mutual_information(d, [0], [1])  # noqa: E731 - rows x, columns y
+    return Output(_per_distribution(np.asarray(case["pxy"], dtype=np.float64), 2, measure))
+
+
+def _conditional_entropy(case: dict) -> Output:
+    from dit.shannon import conditional_entropy
+
+    measure = lambda d: conditional_entropy(d, [1], [0])  # noqa: E731 - H(Y | X), Y the columns
+    return Output(_per_distribution(np.asarray(case["pxy"], dtype=np.float64), 2, measure))
+
+
 def functions() -> list[PeerFunction]:
-    return [PeerFunction(FRAMEWORK, "dit.other.tsallis_entropy", "softmax_tsallis_entropy", _tsallis)]
+    return [PeerFunction(FRAMEWORK, "dit.other.tsallis_entropy", "softmax_tsallis_entropy", _tsallis),
+            PeerFunction(FRAMEWORK, "dit.shannon.entropy", "entropy", _shannon_entropy, prepare=_normalised("pk"),
+                         oracle_map=_in_bits),
+            PeerFunction(FRAMEWORK, "dit.shannon.mutual_information", "mutual_information_pmf", _mutual_information,
+                         prepare=_normalised("pxy"), oracle_map=_in_bits),
+            PeerFunction(FRAMEWORK, "dit.shannon.conditional_entropy", "conditional_entropy_pmf",
+                         _conditional_entropy, prepare=_normalised("pxy"), oracle_map=_in_bits)]
