@@ -145,3 +145,23 @@ def refuse_zero(arr: np.ndarray, name: str, derivative: str) -> None:
     if (arr == 0).any():
         raise v.RefLossError(f"{name} has an entry 0, where {derivative}: the gradient does not exist there (the "
                              "value does)")
+
+
+def joint_table_draws(extreme: bool):
+    """Hypothesis draws of joint tables (batch, X, Y) or one table, with a base (the MI and conditional entropy's)."""
+    from ... import _cases as cases
+
+    st, _ = cases.hyp()
+
+    @st.composite
+    def draw(drawn):
+        batch, nx, ny = drawn(st.integers(1, 2)), drawn(st.integers(1, 3)), drawn(st.integers(1, 3))
+        # cells of 0.05 and more: a finite difference (step 1e-3) stays in the domain and on the smooth part
+        low = 1e-300 if extreme else 0.05
+        p = np.array([[[drawn(st.floats(low, 1.0)) for _ in range(ny)] for _ in range(nx)] for _ in range(batch)])
+        if drawn(st.booleans()) and not extreme:  # a normalised table, if its cells stay at 0.05 or more
+            normalised = p / p.sum(axis=(-2, -1), keepdims=True)
+            p = normalised if normalised.min() >= 0.05 else p
+        return {"pxy": p[0] if drawn(st.booleans()) else p, "base": drawn(st.sampled_from([None, 2.0, 10.0]))}
+
+    return draw()

@@ -8,7 +8,17 @@ from numpy.typing import ArrayLike
 
 from ..._registry import Param, gradient_of, register
 from ..entropy._common import _BASE, _log_base
-from ._common import CONDITIONAL_ENTROPY, JOINT, dot_last, joint, log_quotient, refuse_zero, split, sum_split
+from ._common import (
+    CONDITIONAL_ENTROPY,
+    JOINT,
+    dot_last,
+    joint,
+    joint_table_draws,
+    log_quotient,
+    refuse_zero,
+    split,
+    sum_split,
+)
 
 
 def log_row_over_cell(p: np.ndarray) -> np.ndarray:
@@ -37,7 +47,7 @@ def log_row_over_cell(p: np.ndarray) -> np.ndarray:
     wrt=("pxy",),
     params=(Param("pxy", JOINT), Param("base", _BASE, "None: nats; 2: bits (any base > 0 but 1)", optional=True)),
     paper=CONDITIONAL_ENTROPY,
-    strategy=lambda extreme: _draws(extreme),
+    strategy=lambda extreme: joint_table_draws(extreme),
     stress=lambda: _stress(),
     extreme=lambda: _extreme(),
     overflow="the value: cells near 1.7e308 (not normalised) give p log(p_x / p) beyond the float64 range",
@@ -90,25 +100,6 @@ def conditional_entropy_pmf_grad(pxy: ArrayLike, *, base: float | None = None) -
     p = joint(pxy)
     refuse_zero(p, "pxy", "the derivative of p log(p_x / p) is +inf")
     return log_row_over_cell(p) / log_base
-
-
-def _draws(extreme: bool):
-    from ... import _cases as cases
-
-    st, _ = cases.hyp()
-
-    @st.composite
-    def draw(drawn):
-        batch, nx, ny = drawn(st.integers(1, 2)), drawn(st.integers(1, 3)), drawn(st.integers(1, 3))
-        # cells of 0.05 and more: a finite difference (step 1e-3) stays in the domain and on the smooth part
-        low = 1e-300 if extreme else 0.05
-        p = np.array([[[drawn(st.floats(low, 1.0)) for _ in range(ny)] for _ in range(nx)] for _ in range(batch)])
-        if drawn(st.booleans()) and not extreme:  # a normalised table, if its cells stay at 0.05 or more
-            normalised = p / p.sum(axis=(-2, -1), keepdims=True)
-            p = normalised if normalised.min() >= 0.05 else p
-        return {"pxy": p[0] if drawn(st.booleans()) else p, "base": drawn(st.sampled_from([None, 2.0, 10.0]))}
-
-    return draw()
 
 
 def _stress() -> dict:
