@@ -5,8 +5,8 @@ the true value beside it. Every estimator sees the same samples, standardised pe
 
 Columns: refloss's KSG variants 1 and 2 (k = 3), and the peers' KSG where installed: scikit-learn's
 ``mutual_info_regression`` (one feature and a one-dimensional target only, with its own scaling and noise),
-NPEET's ``mi`` (its noise, from a seeded NumPy generator) and infomeasure's ``ksg``. benchmark-mi's own estimator
-needs JAX and is not run here.
+NPEET's ``mi`` (its noise, from a seeded NumPy generator) and infomeasure's ``ksg``. benchmark-mi's own estimators
+(KSG, CCA) are not run: no release of benchmark-mi installs beside the ``conform`` extra (``BMI_CONFLICT``).
 
     python benchmarks/mi_tasks.py                      # N = 5000, 5 seeds: the table
     python benchmarks/mi_tasks.py --json docs/benchmarks/mi_tasks.json   # also the record the docs plot
@@ -33,6 +33,11 @@ TASKS = [
     "multinormal-dense-25-25-0.5",
 ]
 K = 3
+
+#: Why benchmark-mi's estimators have no column (checked with pip's resolver against the ``conform`` extra).
+BMI_CONFLICT = ("not installable beside the conform extra: benchmark-mi 0.1.3 (the latest; 0.1.2 alike) requires "
+                "jax>=0.4.8,<0.5, numpy<2, optax<0.2, pandas<2 and Python<3.13, where refloss[conform] pins "
+                "jax==0.10.2 and optax==0.2.8 and runs NumPy 2")
 
 
 def _standardised(a: np.ndarray) -> np.ndarray:
@@ -74,6 +79,7 @@ def estimators() -> dict:
         out["infomeasure"] = lambda x, y, seed: float(infomeasure.mutual_information(x, y, approach="ksg", k=K))
     except ImportError as exc:
         out["infomeasure"] = f"not installed ({exc})"
+    out["benchmark-mi"] = BMI_CONFLICT
     return out
 
 

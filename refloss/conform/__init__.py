@@ -1,6 +1,6 @@
 """Conformance: other frameworks' own implementations judged against the 50-digit oracle, beside refloss.
 
-``refloss conform FRAMEWORK`` (torch, jax, optax, sklearn, scipy, dit, npeet, infomeasure) runs each
+``refloss conform FRAMEWORK`` (torch, jax, optax, sklearn, scipy, dit, npeet, infomeasure, pyitlib) runs each
 framework's functions (adapters in ``<framework>_peer.py``) on the golden cases of the matching registry entry
 and on inputs drawn from the entry's strategy, and prints one row per function: cases, worst value and gradient
 error in the policy's ulps, and a verdict (:data:`VERDICTS`, defined in :mod:`._judge`). Declared differences of
@@ -29,6 +29,7 @@ FRAMEWORKS = {
     "dit": ("dit_peer", "dit"),
     "npeet": ("npeet_peer", "npeet_plus"),
     "infomeasure": ("infomeasure_peer", "infomeasure"),
+    "pyitlib": ("pyitlib_peer", "pyitlib"),
 }
 
 #: Drawn cases per registry entry (besides its golden cases) when ``--cases`` is not given.
