@@ -58,6 +58,7 @@ refloss_family_titles = {
     "knn": "Nearest-neighbour estimators",
     "linear": "Losses of a linear head",
     "softmax": "Softmax primitives",
+    "step_size": "Step-size geometry",
 }
 
 html_theme = "furo"
