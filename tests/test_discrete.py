@@ -273,3 +273,79 @@ def test_no_gradient_for_miller_madow():
 
     entry = get("miller_madow_entropy")
     assert entry.grad is None and "integer counts" in entry.no_gradient
+
+
+# -- Tsallis entropy of a pmf ----------------------------------------------------------------------------------------
+
+
+def _tsallis_exact(p, q):
+    """sum_j (p_j - p_j^q)/(q - 1) at 50 digits (q != 1), or -sum p log p."""
+    with mpmath.workdps(50):
+        ps, qm = [mpmath.mpf(float(x)) for x in p if x > 0], mpmath.mpf(q)
+        if q == 1.0:
+            return float(-sum(x * mpmath.log(x) for x in ps))
+        return float(sum(x - x**qm for x in ps) / (qm - 1))
+
+
+def test_tsallis_entropy_tends_to_shannon_as_q_tends_to_one_for_unnormalised_numbers():
+    p = np.array([[0.2, 0.3, 0.5], [2.0, 3.0, 0.5], [1 - 1e-12, 1e-12, 1e-300]])
+    shannon = refloss.entropy(p)
+    np.testing.assert_array_equal(refloss.tsallis_entropy(p, q=1.0), shannon)
+    for gap in (1e-4, 1e-7, 2.0**-40):
+        for q in (1.0 - gap, 1.0 + gap):
+            np.testing.assert_allclose(refloss.tsallis_entropy(p, q=q), shannon, rtol=5 * gap * 40)
+            np.testing.assert_allclose(refloss.tsallis_entropy_grad(p, q=q), refloss.entropy_grad(p),
+                                       rtol=5 * gap * 40 ** 2)
+
+
+@pytest.mark.parametrize("q", [1e-3, 0.5, 1.0 - 1e-9, 1.0 + 2.0**-40, 2.0, 7.5])
+def test_tsallis_entropy_keeps_its_digits_where_one_minus_the_power_sum_does_not(q):
+    for p in ([1 - 1e-12, 1e-12], [0.2, 0.3, 0.5], [1e-300, 1e-200, 1.0 - 1e-16], [5e-324, 1.0]):
+        got = refloss.tsallis_entropy(p, q=q)
+        assert abs(got - _tsallis_exact(p, q)) <= 4 * EPS * abs(_tsallis_exact(p, q)), (p, q)
+
+
+def test_tsallis_entropy_is_the_paper_form_the_gini_simpson_index_and_the_softmax_member():
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(5), size=20)
+    for q in (0.5, 2.0, 3.0):
+        np.testing.assert_allclose(refloss.tsallis_entropy(p, q=q), (1 - (p**q).sum(-1)) / (q - 1), rtol=1e-13)
+        np.testing.assert_allclose(refloss.tsallis_entropy(p, q=q),
+                                   refloss.softmax_tsallis_entropy(np.log(p), q=q, reduction="none"), rtol=1e-13)
+    np.testing.assert_allclose(refloss.tsallis_entropy(p), 1 - (p**2).sum(-1), rtol=1e-13)
+    assert refloss.tsallis_entropy([0.25] * 4, q=3.0) == pytest.approx((1 - 4.0**-2) / 2, rel=1e-15)
+
+
+def test_tsallis_entropy_is_pseudo_additive_over_independent_distributions():
+    a, b = np.array([0.1, 0.9]), np.array([0.2, 0.3, 0.5])
+    for q in (0.3, 1.7, 4.0):
+        s_a, s_b = refloss.tsallis_entropy(a, q=q), refloss.tsallis_entropy(b, q=q)
+        joint = refloss.tsallis_entropy(np.outer(a, b).ravel(), q=q)
+        assert joint == pytest.approx(s_a + s_b + (1 - q) * s_a * s_b, rel=1e-14)
+
+
+def test_tsallis_gradient_at_a_zero_outcome_exists_above_order_one_and_is_refused_at_or_below():
+    p = np.array([0.0, 0.3, 0.7])
+    np.testing.assert_allclose(refloss.tsallis_entropy_grad(p, q=2.0), 1 - 2 * p, rtol=1e-15)
+    assert refloss.tsallis_entropy_grad(p, q=1.5)[0] == 2.0  # 1/(q - 1)
+    for q in (0.5, 1.0):
+        with pytest.raises(RefLossError, match="pk has an entry 0"):
+            refloss.tsallis_entropy_grad(p, q=q)
+        assert np.isfinite(refloss.tsallis_entropy(p, q=q))
+
+
+def test_tsallis_gradient_matches_central_differences():
+    p, h = np.array([[0.2, 0.3, 0.5], [1.5, 0.25, 0.8]]), 1e-6
+    for q in (0.4, 1.0, 2.5):
+        numeric = np.zeros_like(p)
+        for i in np.ndindex(*p.shape):
+            e = np.zeros_like(p)
+            e[i] = h
+            numeric[i] = (refloss.tsallis_entropy(p + e, q=q).sum() - refloss.tsallis_entropy(p - e, q=q).sum()) / 2 / h
+        np.testing.assert_allclose(refloss.tsallis_entropy_grad(p, q=q), numeric, rtol=1e-8)
+
+
+@pytest.mark.parametrize("q", [0.0, -1.0, np.inf, np.nan])
+def test_tsallis_order_outside_its_domain_is_refused(q):
+    with pytest.raises(RefLossError, match="q"):
+        refloss.tsallis_entropy([0.5, 0.5], q=q)

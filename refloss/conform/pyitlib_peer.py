@@ -1,4 +1,4 @@
-"""pyitlib's discrete measures (``pyitlib.discrete_random_variable``), adapted to refloss's conventions (values only:
+r"""pyitlib's discrete measures (``pyitlib.discrete_random_variable``), adapted to refloss's conventions (values only:
 pyitlib has no gradients).
 
 On probabilities: ``entropy_pmf(P)``, ``entropy_cross_pmf(P, Q)`` and ``divergence_kullbackleibler_pmf(P, Q)`` are
@@ -6,19 +6,19 @@ On probabilities: ``entropy_pmf(P)``, ``entropy_cross_pmf(P, Q)`` and ``divergen
 distributions on the last axis (a batch in one call), called with ``require_valid_pmf=False`` so that pyitlib, like
 refloss, does not ask them to sum to 1. pyitlib refuses an entry outside [0, 1]: such a case is not expressible.
 
-On realisations (estimator ``"ML"``, the plug-in estimate from the frequencies): ``entropy(X)``,
-``entropy_cross(X, Y)``, ``divergence_kullbackleibler(X, Y)``, ``information_mutual(X, Y)`` and
-``entropy_conditional(Y, X)`` (pyitlib's ``entropy_conditional(A, B)`` is :math:`H(A \\mid B)`: here
-:math:`H(Y \\mid X)`, refloss's, with ``X`` the rows of the table and ``Y`` its columns) are refloss's
-:func:`~refloss.entropy`, :func:`~refloss.cross_entropy_pmf`, :func:`~refloss.kl_divergence`,
-:func:`~refloss.mutual_information_pmf` and :func:`~refloss.conditional_entropy_pmf` of the frequencies ``c / N`` of
-the counts ``c`` the realisations have. A case's distributions become counts as for scikit-learn's
-``mutual_info_score`` (``sklearn_peer.as_frequencies``): kept where they already are ``c / N``
-in float64 with ``N <= 4096``, else rounded to counts on 1000 observations (the oracle is evaluated for the case as
-changed). Outcome ``j`` (or cell ``(x, y)``) is realised ``c_j`` (``c_xy``) times; ``X`` and ``Y`` of the cross
-entropy and divergence are realisations of ``pk`` and of ``qk``, each with its own total (pyitlib estimates each
-distribution from its own realisations, on the union of the outcomes observed). One call per distribution (or
-pair, or table) of a batch.
+On realisations (estimator ``"ML"``, the plug-in estimate from the frequencies): ``entropy(X)``, ``entropy_cross(X,
+Y)``, ``divergence_kullbackleibler(X, Y)``, ``information_mutual(X, Y)``, ``entropy_conditional(Y, X)`` and
+``information_multi(X)`` are refloss's :func:`~refloss.entropy`, :func:`~refloss.cross_entropy_pmf`,
+:func:`~refloss.kl_divergence`, :func:`~refloss.mutual_information_pmf`, :func:`~refloss.conditional_entropy_pmf`
+and :func:`~refloss.total_correlation_pmf` (the k variables one per axis of a k-variable table) of the frequencies
+``c / N`` of the counts ``c`` the realisations have (pyitlib's ``entropy_conditional(A, B)`` is :math:`H(A \mid B)`:
+here :math:`H(Y \mid X)`, refloss's, with ``X`` the rows of the table and ``Y`` its columns). A case's distributions
+become counts as for scikit-learn's ``mutual_info_score`` (``sklearn_peer.as_frequencies``): kept where they already
+are ``c / N`` in float64 with ``N <= 4096``, else rounded to counts on 1000 observations (the oracle is evaluated
+for the case as changed). Outcome ``j`` (or cell ``(x, y)``) is realised ``c_j`` (``c_xy``) times; ``X`` and ``Y``
+of the cross entropy and divergence are realisations of ``pk`` and of ``qk``, each with its own total (pyitlib
+estimates each distribution from its own realisations, on the union of the outcomes observed). One call per
+distribution (or pair, or table) of a batch.
 
 Units: ``base=e`` gives nats, or the case's base as pyitlib's ``base`` (pyitlib takes logarithms to base 2 and
 divides by ``log2(base)``).
@@ -143,6 +143,25 @@ def _entropy_conditional(case: dict) -> Output:
     return Output(per_distribution(case["pxy"], 2, measure))
 
 
+def _variables(case: dict) -> int:
+    p = np.asarray(case["pjoint"])
+    return p.ndim if case.get("variables") is None else case["variables"]
+
+
+def _joint_frequencies(case: dict) -> dict | None:
+    """The case with each k-variable table as the frequencies of counts (:func:`as_frequencies`)."""
+    pjoint = as_frequencies(case["pjoint"], _variables(case))
+    return None if pjoint is None else {**case, "pjoint": pjoint}
+
+
+def _information_multi(case: dict) -> Output:
+    def measure(c):
+        cells = np.indices(c.shape).reshape(c.ndim, -1)  # variable i's outcome in each cell
+        return _drv().information_multi(np.repeat(cells, c.ravel(), axis=1), base=_base(case), estimator="ML")
+
+    return Output(per_distribution(case["pjoint"], _variables(case), measure))
+
+
 def functions() -> list[PeerFunction]:
     drv = "pyitlib.discrete_random_variable"
     return [PeerFunction(FRAMEWORK, f"{drv}.entropy_pmf", "entropy", _entropy_pmf, prepare=_unit_interval("pk")),
@@ -158,4 +177,6 @@ def functions() -> list[PeerFunction]:
             PeerFunction(FRAMEWORK, f"{drv}.information_mutual (ML)", "mutual_information_pmf", _information_mutual,
                          prepare=_frequencies(("pxy",), 2)),
             PeerFunction(FRAMEWORK, f"{drv}.entropy_conditional(Y, X) (ML)", "conditional_entropy_pmf",
-                         _entropy_conditional, prepare=_frequencies(("pxy",), 2))]
+                         _entropy_conditional, prepare=_frequencies(("pxy",), 2)),
+            PeerFunction(FRAMEWORK, f"{drv}.information_multi (ML)", "total_correlation_pmf", _information_multi,
+                         prepare=_joint_frequencies)]

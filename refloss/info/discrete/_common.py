@@ -165,3 +165,73 @@ def joint_table_draws(extreme: bool):
         return {"pxy": p[0] if drawn(st.booleans()) else p, "base": drawn(st.sampled_from([None, 2.0, 10.0]))}
 
     return draw()
+
+
+# -- total_correlation_pmf, o_information_pmf: joint tables of k variables, one per trailing axis -----------------
+
+WATANABE = Paper("Information theoretical analysis of multivariate correlation",
+                 where="S. Watanabe, IBM J. Res. Dev. 4(1), 66-82, 1960: the total correlation sum_i H(X_i) - H(X) "
+                       "(equation number not checked)")
+
+ROSAS = Paper("Quantifying high-order interdependencies via multivariate extensions of the mutual information",
+              arxiv="1902.11239",
+              where="F. E. Rosas, P. A. M. Mediano, M. Gastpar, H. J. Jensen, Phys. Rev. E 100, 032305 (2019): the "
+                    "O-information TC - DTC = (n - 2) H(X) + sum_j [H(X_j) - H(X_-j)] (equation numbers not checked)")
+
+JOINT_K = v.ArrayArg("non-negative joint probabilities (..., n_1, ..., n_k): one variable per trailing axis (the last "
+                     "k = variables axes; every axis by default), a batch of tables on the axes before; not normalised",
+                     "pmf")
+
+VARIABLES_DOC = "None: every axis is a variable (one table); k: the last k axes are the variables, those before a batch"
+
+
+def joint_k(x, variables, at_least: int, name: str = "pjoint") -> tuple[np.ndarray, int]:
+    """A pmf array and its number ``k`` of variables (its last ``k`` axes, each with at least one outcome):
+    ``variables``, or every axis where it is None; ``k >= at_least``."""
+    arr = v.real_array(x, name)
+    if variables is None:
+        k = arr.ndim
+        if k < at_least:
+            axes = "axis" if at_least == 1 else "axes"
+            raise v.RefLossError(f"{name} must have at least {at_least} {axes} (one per variable), got shape "
+                                 f"{arr.shape}")
+    else:
+        k = v.integer_in(variables, v.Integers(at_least), "variables")
+        if k > arr.ndim:
+            raise v.RefLossError(f"{name} has {arr.ndim} axes (shape {arr.shape}), fewer than variables={k}")
+    if 0 in arr.shape[arr.ndim - k:]:
+        raise v.RefLossError(f"{name} has a variable with no outcomes (shape {arr.shape}, the last {k} axes the "
+                             "variables): a distribution over nothing does not exist")
+    if arr.size and arr.min() < 0:
+        raise v.RefLossError(f"{name} has a negative entry ({arr.min()!r}): probabilities are non-negative")
+    return arr, k
+
+
+def variable_axes(arr: np.ndarray, k: int) -> tuple[int, ...]:
+    """The axes of the ``k`` variables: the last ``k``."""
+    return tuple(range(arr.ndim - k, arr.ndim))
+
+
+def multivariate_table_draws(extreme: bool, at_least: int):
+    """Hypothesis draws of joint tables of ``at_least`` to 4 variables (at most 24 cells), one table
+    (``variables`` None or k) or a batch of two (``variables=k``), with a base."""
+    from ... import _cases as cases
+
+    st, _ = cases.hyp()
+
+    @st.composite
+    def draw(drawn):
+        k = drawn(st.integers(at_least, 4))
+        sizes = [drawn(st.integers(1, 3 if i == 0 and k < 4 else 2)) for i in range(k)]
+        batch = drawn(st.sampled_from([(), (1,), (2,)]))
+        # cells of 0.05 and more: a finite difference (step 1e-3) stays in the domain and on the smooth part
+        low = 1e-300 if extreme else 0.05
+        p = np.array([drawn(st.floats(low, 1.0)) for _ in range(int(np.prod(batch + tuple(sizes))))])
+        p = p.reshape(batch + tuple(sizes))
+        if drawn(st.booleans()) and not extreme:  # normalised tables, if their cells stay at 0.05 or more
+            normalised = p / p.sum(axis=tuple(range(len(batch), p.ndim)), keepdims=True)
+            p = normalised if normalised.min() >= 0.05 else p
+        variables = k if batch or drawn(st.booleans()) else None
+        return {"pjoint": p, "variables": variables, "base": drawn(st.sampled_from([None, 2.0, 10.0]))}
+
+    return draw()
