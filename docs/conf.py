@@ -50,9 +50,12 @@ add_module_names = False
 
 # Section titles of the generated catalogue and API pages; a family missing here is titled by its name.
 refloss_family_titles = {
+    "calibration": "Calibration",
     "classification": "Classification losses",
     "comp_sum": "Comp-sum losses",
+    "curvature": "Curvature of cross-entropy",
     "discrete": "Discrete measures of probabilities",
+    "distillation": "Distillation losses",
     "entropy": "Entropy and divergence",
     "gaussian": "Gaussian closed forms",
     "knn": "Nearest-neighbour estimators",

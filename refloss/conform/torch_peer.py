@@ -8,7 +8,10 @@ is KL(target || input), so refloss's ``(p_logits, q_logits)`` become ``(input=lo
 explicitly: torchvision's ``sigmoid_focal_loss`` has ``reduction="none"`` and takes ``alpha=-1`` for no
 weighting, where refloss has ``"mean"`` and ``alpha=None``. ``F.linear_cross_entropy`` takes refloss's cases as
 they are, probability targets and classifiers per position (K-dimensional loss) included, with the class axis of
-its weight, bias and probability targets moved first.
+its weight, bias and probability targets moved first. The curvature of ``F.cross_entropy`` is autograd's:
+``torch.func.hessian`` of the reduced loss (at target 0: the Hessian in the logits does not depend on the target;
+the sum of the rows' losses for ``"none"``, whose Hessian's diagonal blocks are the rows'), and
+``torch.autograd.functional.hvp`` of the same function (double backward).
 """
 
 from __future__ import annotations
@@ -237,6 +240,44 @@ def _torchvision_ops():
     return ops, ""
 
 
+def _loss_of_logits(reduction: str):
+    """A function of one batch of logits (class axis last) whose value is the reduced cross-entropy at target 0 (the
+    Hessian in the logits does not depend on a class-index target): the sum for ``"none"``, whose Hessian has the
+    rows' blocks on its diagonal."""
+    import torch.nn.functional as F
+
+    def loss(z):
+        rows = z.reshape(-1, z.shape[-1])
+        target = rows.new_zeros(rows.shape[0], dtype=int)
+        return F.cross_entropy(rows, target, reduction="sum" if reduction == "none" else reduction)
+
+    return loss
+
+
+def _row_blocks(full, shape: tuple) -> np.ndarray:
+    """The diagonal blocks (one per row) of a Hessian (N C, N C) of logits of ``shape``."""
+    c = shape[-1]
+    n = int(np.prod(shape[:-1]))
+    square = full.reshape(n, c, n, c)
+    return np.stack([square[i, :, i, :] for i in range(n)]).reshape(shape + (c,))
+
+
+def _hessian(case: dict) -> Output:
+    import torch
+
+    z = _tensor(case["logits"])
+    full = torch.func.hessian(_loss_of_logits(case.get("reduction", "mean")))(z).detach().numpy()
+    return Output(_row_blocks(full.reshape(z.numel(), z.numel()), tuple(z.shape)))
+
+
+def _hvp(case: dict) -> Output:
+    import torch
+
+    z, u = _tensor(case["logits"]), _tensor(case["vector"])
+    _, product = torch.autograd.functional.hvp(_loss_of_logits(case.get("reduction", "mean")), z, u)
+    return Output(product.detach().numpy())
+
+
 def _class_targets(case: dict) -> dict | None:
     return case if np.asarray(case["target"]).dtype.kind in "iu" else None
 
@@ -298,6 +339,8 @@ def functions() -> list[PeerFunction]:
         PeerFunction(FRAMEWORK, D + "Categorical.entropy", "softmax_entropy", _categorical_entropy, prepare=_nats),
         PeerFunction(FRAMEWORK, D + "kl_divergence(Categorical)", "kl_divergence_logits", _categorical_kl,
                      prepare=_nats, conventions=(MASKED_ZERO_MASS_P,)),
+        PeerFunction(FRAMEWORK, "torch.func.hessian(" + F + "cross_entropy)", "cross_entropy_hessian", _hessian),
+        PeerFunction(FRAMEWORK, "torch.autograd.functional.hvp(" + F + "cross_entropy)", "cross_entropy_hvp", _hvp),
         PeerFunction(FRAMEWORK, "torchvision.ops.sigmoid_focal_loss", "sigmoid_focal_loss",
                      _sigmoid_focal(ops) if ops is not None else None, unavailable=why),
     ]
