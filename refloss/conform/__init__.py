@@ -1,11 +1,11 @@
 """Conformance: other frameworks' own implementations judged against the 50-digit oracle, beside refloss.
 
-``refloss conform FRAMEWORK`` (torch, jax, optax, sklearn, scipy, dit, npeet, infomeasure, pyitlib) runs each
-framework's functions (adapters in ``<framework>_peer.py``) on the golden cases of the matching registry entry
-and on inputs drawn from the entry's strategy, and prints one row per function: cases, worst value and gradient
-error in the policy's ulps, and a verdict (:data:`VERDICTS`, defined in :mod:`._judge`). Declared differences of
-convention are in :mod:`.conventions`. Needs the ``audit`` extra (the oracle) and the framework itself
-(``refloss[conform]``).
+``refloss conform FRAMEWORK`` (torch, jax, optax, sklearn, scipy, dit, npeet, infomeasure, pyitlib, torchmetrics,
+netcal) runs each framework's functions (adapters in ``<framework>_peer.py``) on the golden cases of the matching
+registry entry and on inputs drawn from the entry's strategy, and prints one row per function: cases, worst value
+and gradient error in the policy's ulps, and a verdict (:data:`VERDICTS`, defined in :mod:`._judge`). Declared
+differences of convention are in :mod:`.conventions`. Needs the ``audit`` extra (the oracle) and the framework
+itself (``refloss[conform]``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ FRAMEWORKS = {
     "npeet": ("npeet_peer", "npeet_plus"),
     "infomeasure": ("infomeasure_peer", "infomeasure"),
     "pyitlib": ("pyitlib_peer", "pyitlib"),
+    "torchmetrics": ("torchmetrics_peer", "torchmetrics"),
+    "netcal": ("netcal_peer", "netcal"),
 }
 
 #: Drawn cases per registry entry (besides its golden cases) when ``--cases`` is not given.

@@ -216,3 +216,120 @@ SCIPY_NORMALISES_PK_AND_QK = Convention(
     _not_normalised("pk", "qk"),
     _kl_of_sums,
 )
+
+
+# -- the expected calibration error: the peers' bins (the calibration family) -------------------------------------
+#
+# refloss bins a confidence c in ((m-1)/M, m/M] for the exact rational m/M, 0 in the first bin. The peers bin on
+# float edges, closed on the left: where a confidence lies exactly on an edge (or is clipped) the samples are
+# grouped otherwise, and the peer is judged against refloss's calibration error over the peer's own groups.
+
+
+def _top_label(case: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """(confidences, correct, M) of a case's top-label problem, every batch axis flattened; the predicted class is
+    the first maximal one (NumPy's argmax, torch.max's)."""
+    p = np.asarray(case["probs"], dtype=np.float64)
+    rows, y = p.reshape(-1, p.shape[-1]), np.asarray(case["target"]).reshape(-1)
+    predicted = np.argmax(rows, axis=-1)
+    return rows[np.arange(rows.shape[0]), predicted], predicted == y, int(case.get("n_bins", 15))
+
+
+def _same_groups(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two bin assignments group the samples alike (the same partition, whatever the bins' labels)."""
+    pairs = np.unique(np.stack([a, b]), axis=1)
+    return pairs.shape[1] == np.unique(a).size == np.unique(b).size
+
+
+def _torchmetrics_bins(conf: np.ndarray, n_bins: int) -> np.ndarray:
+    """torchmetrics' ``bucketize(c, linspace(0, 1, M + 1), right=True) - 1``: [e_m, e_{m+1}) with 1.0 in a bin of its
+    own (index M), on torch's float64 linspace edges."""
+    import torch
+
+    from ..losses.calibration._common import edge_bins
+
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64).numpy()
+    return edge_bins(conf, edges, closed="left_open_top")
+
+
+def _torchmetrics_grouping_differs(case: dict) -> bool:
+    from ..losses.calibration._common import width_bins
+
+    conf, _, m = _top_label(case)
+    return conf.size > 0 and not _same_groups(width_bins(conf, m), _torchmetrics_bins(conf, m))
+
+
+def _torchmetrics_answer(case: dict) -> Output:
+    from ..losses.calibration._common import calibration_error
+
+    conf, correct, m = _top_label(case)
+    return Output(np.asarray(calibration_error(conf, correct, _torchmetrics_bins(conf, m), m + 1,
+                                               case.get("norm", "l1"))))
+
+
+TORCHMETRICS_BINS = Convention(
+    "torchmetrics' bins [lo, hi), 1.0 apart",
+    "torchmetrics bins a confidence by bucketize(c, linspace(0, 1, M + 1), right=True) - 1: the intervals "
+    "[m/M, (m+1)/M) of the float linspace edges, and c = 1.0 in an (M+1)-th bin of its own (its count array has "
+    "M + 1 entries); refloss's bins are ((m-1)/M, m/M] of the exact rationals, 1.0 in the last. Where a confidence "
+    "lies on an edge, or is 1.0 beside others in the last bin, the samples are grouped otherwise: judged against "
+    "refloss's calibration error over torchmetrics' groups (its norm; empty bins count 0 in the max, as refloss's "
+    "max skips them).",
+    _torchmetrics_grouping_differs,
+    answer=_torchmetrics_answer,
+)
+
+
+def _netcal_top_label(case: dict) -> tuple[np.ndarray, np.ndarray, int]:
+    """netcal's multiclass input: the probabilities clipped to [eps, 1 - eps] first (eps = 2^-52), then the top label
+    of the clipped rows."""
+    eps = float(np.finfo(np.float64).eps)
+    p = np.clip(np.asarray(case["probs"], dtype=np.float64), eps, 1.0 - eps)
+    return _top_label({**case, "probs": p})
+
+
+def _netcal_edges(conf: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
+    """netcal's edges: linspace(0, 1, M + 1), or for equal mass np.quantile of the confidences at those levels
+    (linear interpolation) with the ends set to 0 and 1."""
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    if binning == "width":
+        return levels
+    edges = np.quantile(conf, q=levels)
+    edges[0], edges[-1] = 0.0, 1.0
+    return edges
+
+
+def _netcal_bins(case: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    from ..losses.calibration._common import edge_bins
+
+    conf, correct, m = _netcal_top_label(case)
+    edges = _netcal_edges(conf, m, case.get("binning", "width"))
+    return conf, correct, edge_bins(conf, edges, closed="left"), m
+
+
+def _netcal_differs(case: dict) -> bool:
+    from ..losses.calibration._common import mass_bins, width_bins
+
+    conf, correct, bins, m = _netcal_bins(case)
+    own_conf, own_correct, _ = _top_label(case)
+    own = (width_bins if case.get("binning", "width") == "width" else mass_bins)(own_conf, m)
+    return not (_same_groups(own, bins) and np.array_equal(correct, own_correct))
+
+
+def _netcal_answer(case: dict) -> Output:
+    from ..losses.calibration._common import calibration_error
+
+    conf, correct, bins, m = _netcal_bins(case)
+    return Output(np.asarray(calibration_error(conf, correct, bins, m, case.get("norm", "l1"))))
+
+
+NETCAL_BINS = Convention(
+    "netcal's bins [lo, hi) of clipped confidences",
+    "netcal clips the probabilities to [eps, 1 - eps] (eps = 2^-52) and bins the top label's confidence with "
+    "numpy.histogramdd: the intervals [e_m, e_{m+1}) with the last closed, on linspace(0, 1, M + 1) edges, or with "
+    "equal_intervals=False on np.quantile of the confidences at those levels (linearly interpolated, the ends set to "
+    "0 and 1); refloss's bins are ((m-1)/M, m/M] of the exact rationals, and its equal-mass bins the rank groups "
+    "of ceil(m n / M) with ties kept together. Where the groups (or a clipped row's predicted class) differ: judged "
+    "against refloss's calibration error over netcal's groups of the clipped confidences.",
+    _netcal_differs,
+    answer=_netcal_answer,
+)
