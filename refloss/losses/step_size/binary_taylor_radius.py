@@ -1,5 +1,5 @@
-"""``binary_taylor_radius``: the exact Taylor radius sqrt(delta^2 + pi^2) / |Delta a| of a two-class cross-entropy
-along a step, and its top-2 form; value, closed-form gradients, registration."""
+"""``binary_taylor_radius``: the exact Taylor radius sqrt(delta^2 + pi^2) / abs(Delta a) of a two-class
+cross-entropy along a step, and its top-2 form; value, closed-form gradients, registration."""
 
 from __future__ import annotations
 
