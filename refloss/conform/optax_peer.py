@@ -161,6 +161,8 @@ def functions() -> list[PeerFunction]:
         PeerFunction(FRAMEWORK, losses + "softmax_cross_entropy", "cross_entropy", _softmax_ce,
                      prepare=lambda c: _plain(c, targets="probabilities"), conventions=(MASKED_ZERO_MASS_TARGET,),
                      options=("axis", "where")),
+        PeerFunction(FRAMEWORK, losses + "softmax_cross_entropy (real targets)", "soft_target_cross_entropy",
+                     _softmax_ce, conventions=(MASKED_ZERO_MASS_TARGET,), options=("axis", "where")),
         PeerFunction(FRAMEWORK, losses + "smooth_labels + softmax_cross_entropy", "cross_entropy", _smoothed_ce,
                      prepare=_smoothing_only),
         PeerFunction(FRAMEWORK, losses + "sigmoid_binary_cross_entropy", "binary_cross_entropy_with_logits",

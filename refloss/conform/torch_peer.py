@@ -8,13 +8,16 @@ is KL(target || input), so refloss's ``(p_logits, q_logits)`` become ``(input=lo
 explicitly: torchvision's ``sigmoid_focal_loss`` has ``reduction="none"`` and takes ``alpha=-1`` for no
 weighting, where refloss has ``"mean"`` and ``alpha=None``. ``F.linear_cross_entropy`` takes refloss's cases as
 they are, probability targets and classifiers per position (K-dimensional loss) included, with the class axis of
-its weight, bias and probability targets moved first. The curvature of ``F.cross_entropy`` is autograd's:
+its weight, bias and probability targets moved first. Hinton's distillation loss is what PyTorch code writes for
+it, ``F.kl_div`` of the tempered log-softmaxes times T^2. The curvature of ``F.cross_entropy`` is autograd's:
 ``torch.func.hessian`` of the reduced loss (at target 0: the Hessian in the logits does not depend on the target;
 the sum of the rows' losses for ``"none"``, whose Hessian's diagonal blocks are the rows'), and
 ``torch.autograd.functional.hvp`` of the same function (double backward).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -240,6 +243,46 @@ def _torchvision_ops():
     return ops, ""
 
 
+def _kd_loss(case: dict) -> Output:
+    """Hinton's distillation loss as PyTorch code writes it: ``F.kl_div`` of the tempered log-softmaxes (the
+    teacher's as a log-target) times T^2."""
+    import torch.nn.functional as F
+
+    s, t = _tensor(case["student_logits"], grad=True), _tensor(case["teacher_logits"], grad=True)
+    temperature = float(case.get("temperature", 1.0))
+    reduction = case.get("reduction", "batchmean")
+    with warnings.catch_warnings():  # torch announces that "mean" will mean "batchmean": the one it has is judged
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides", category=UserWarning)
+        out = F.kl_div(F.log_softmax(s / temperature, dim=-1), F.log_softmax(t / temperature, dim=-1),
+                       log_target=True, reduction=reduction) * temperature**2
+    if reduction == "none":  # torch's "none" is per class; refloss's is per row
+        out = out.sum(dim=-1)
+    gs, gt = _backward(out, s, t)
+    return Output(out.detach().numpy(), {"student_logits": gs, "teacher_logits": gt})
+
+
+def _kd_expressible(case: dict) -> dict | None:
+    """Rows of two axes for "batchmean" (torch divides by size(0), refloss by the number of rows), and no masked
+    class (``F.kl_div``'s 0 * -inf, judged as kl_div's convention on ``kl_divergence_logits``)."""
+    s, t = (np.asarray(case[n], dtype=np.float64) for n in ("student_logits", "teacher_logits"))
+    if case.get("reduction", "batchmean") == "batchmean" and s.ndim != 2:
+        return None
+    if not (np.isfinite(s).all() and np.isfinite(t).all()) or case.get("where") is not None or \
+            case.get("axis", -1) not in (-1, s.ndim - 1):
+        return None
+    return case
+
+
+def _soft_target_cross_entropy(case: dict) -> Output:
+    import torch.nn.functional as F
+
+    z = _tensor(case["logits"], grad=True)
+    out = F.cross_entropy(_class_axis_second(z), _class_axis_second(_tensor(case["target"])),
+                          reduction=case.get("reduction", "mean"))
+    (g,) = _backward(out, z)
+    return Output(out.detach().numpy(), {"logits": g})
+
+
 def _loss_of_logits(reduction: str):
     """A function of one batch of logits (class axis last) whose value is the reduced cross-entropy at target 0 (the
     Hessian in the logits does not depend on a class-index target): the sum for ``"none"``, whose Hessian has the
@@ -339,6 +382,10 @@ def functions() -> list[PeerFunction]:
         PeerFunction(FRAMEWORK, D + "Categorical.entropy", "softmax_entropy", _categorical_entropy, prepare=_nats),
         PeerFunction(FRAMEWORK, D + "kl_divergence(Categorical)", "kl_divergence_logits", _categorical_kl,
                      prepare=_nats, conventions=(MASKED_ZERO_MASS_P,)),
+        PeerFunction(FRAMEWORK, F + "kl_div(log_softmax(s/T), log_softmax(t/T)) * T^2", "kd_loss", _kd_loss,
+                     prepare=_kd_expressible),
+        PeerFunction(FRAMEWORK, F + "cross_entropy (real targets)", "soft_target_cross_entropy",
+                     _soft_target_cross_entropy, conventions=(MASKED_ZERO_MASS_TARGET,)),
         PeerFunction(FRAMEWORK, "torch.func.hessian(" + F + "cross_entropy)", "cross_entropy_hessian", _hessian),
         PeerFunction(FRAMEWORK, "torch.autograd.functional.hvp(" + F + "cross_entropy)", "cross_entropy_hvp", _hvp),
         PeerFunction(FRAMEWORK, "torchvision.ops.sigmoid_focal_loss", "sigmoid_focal_loss",
