@@ -42,7 +42,7 @@ def _build(case):
     e, c, d = (np.asarray(case[k], dtype=object) for k in ("e", "c", "direction"))
     u = head_logits(e, c, case.get("bias"))
     du = head_logits(e, d, None)
-    return _gn_on(u, du, e, scale(e.shape, case["reduction"]))
+    return _gn_on(u, du, e, scale(e.shape, case["loss_reduction"]))
 
 
 def _exact_direction_logits(case) -> np.ndarray:
@@ -55,7 +55,7 @@ def _intermediate_scales(case, bits: int):
         return 0, {}
     u, du = exact_logits(case["e"], case["c"], case.get("bias")), _exact_direction_logits(case)
     exact_e = np.vectorize(lambda x: sp.Rational(*float(x).as_integer_ratio()), otypes=[object])(e)
-    factor = scale(e.shape, case["reduction"])
+    factor = scale(e.shape, case["loss_reduction"])
     value_scale, _ = intermediate_scales(lambda x: _gn_on(x["u"], x["du"], exact_e, factor), {"u": u, "du": du},
                                          bits)
     return value_scale, {}
@@ -77,7 +77,7 @@ def _prove():
 
 define(
     "cross_entropy_gauss_newton_vp",
-    defaults={"bias": None, "reduction": "mean"},
+    defaults={"bias": None, "loss_reduction": "mean"},
     build=_build,
     formula=lambda: ell(sp.Symbol("s") * sp.Sum(sp.Symbol(r"J_{n}^{\top} H_{n} J_{n} \Delta"),
                                                 (sp.Symbol("n"), 1, sp.Symbol("N"))), r"G \Delta"),

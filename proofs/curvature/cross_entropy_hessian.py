@@ -2,7 +2,7 @@ r"""``cross_entropy_hessian``: the definition and its machine-checked derivation
 
 **Definition.** Per row, :math:`H_{jk} = s\,\partial^2 \ell / \partial z_j \partial z_k` with
 :math:`\ell = \mathrm{LSE}(z) - z_y` (SymPy's second derivatives: ``_common.row_hessian``) and :math:`s` the
-reduction's factor; the closed form :math:`p_j(\delta_{jk} - p_k)` is proved in ``cross_entropy_hvp``'s module.
+loss_reduction's factor; the closed form :math:`p_j(\delta_{jk} - p_k)` is proved in ``cross_entropy_hvp``'s module.
 
 **The form refloss evaluates.** Off the diagonal :math:`-p_j p_k`; on it :math:`p_j (1 - p_j)` with
 :math:`1 - p_j = -\mathrm{expm1}(\log p_j)` (as ``softmax``'s Jacobian, whose derivation page says why).
@@ -25,7 +25,7 @@ C = 3
 
 def _build(case):
     z = np.asarray(case["logits"], dtype=object)
-    factor = scale(z.shape, case["reduction"])
+    factor = scale(z.shape, case["loss_reduction"])
     out = np.empty(z.shape + (z.shape[-1],), dtype=object)
     for index in np.ndindex(*z.shape[:-1]):
         h = row_hessian(z[index])
@@ -45,7 +45,7 @@ def _prove():
 
 define(
     "cross_entropy_hessian",
-    defaults={"reduction": "mean"},
+    defaults={"loss_reduction": "mean"},
     build=_build,
     formula=lambda: ell(sp.IndexedBase("p")[sp.Symbol("j")] * (sp.KroneckerDelta(sp.Symbol("j"), sp.Symbol("k"))
                         - sp.IndexedBase("p")[sp.Symbol("k")]), "H_{jk}"),

@@ -2,7 +2,7 @@ r"""``cross_entropy_hvp``: the definition and its machine-checked derivation.
 
 **Definition.** Per row, :math:`(H v)_j = s \sum_k \frac{\partial^2 \ell}{\partial z_j \partial z_k} v_k` with
 :math:`\ell = \mathrm{LSE}(z) - z_y` (SymPy's second derivatives: ``_common.row_hessian``) and :math:`s` the
-reduction's factor.
+loss_reduction's factor.
 
 **Closed form.** :math:`\partial \ell / \partial z_j = p_j - \delta_{jy}` and
 :math:`\partial p_j / \partial z_k = p_j(\delta_{jk} - p_k)`, so :math:`H = \mathrm{diag}(p) - p p^\top` and
@@ -40,7 +40,7 @@ def hvp(z_row, v_row) -> list[sp.Expr]:
 
 def _build(case):
     z, u = np.asarray(case["logits"], dtype=object), np.asarray(case["vector"], dtype=object)
-    factor = scale(z.shape, case["reduction"])
+    factor = scale(z.shape, case["loss_reduction"])
     out = np.empty(z.shape, dtype=object)
     for index in np.ndindex(*z.shape[:-1]):
         out[index] = [factor * x for x in hvp(z[index], u[index])]
@@ -77,7 +77,7 @@ def _formula():
 
 define(
     "cross_entropy_hvp",
-    defaults={"reduction": "mean"},
+    defaults={"loss_reduction": "mean"},
     build=_build,
     formula=_formula,
     gradient_formula=lambda: partial(sp.IndexedBase("p")[sp.Symbol("j")]

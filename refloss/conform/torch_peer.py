@@ -309,7 +309,7 @@ def _hessian(case: dict) -> Output:
     import torch
 
     z = _tensor(case["logits"])
-    full = torch.func.hessian(_loss_of_logits(case.get("reduction", "mean")))(z).detach().numpy()
+    full = torch.func.hessian(_loss_of_logits(case.get("loss_reduction", "mean")))(z).detach().numpy()
     return Output(_row_blocks(full.reshape(z.numel(), z.numel()), tuple(z.shape)))
 
 
@@ -317,7 +317,7 @@ def _hvp(case: dict) -> Output:
     import torch
 
     z, u = _tensor(case["logits"]), _tensor(case["vector"])
-    _, product = torch.autograd.functional.hvp(_loss_of_logits(case.get("reduction", "mean")), z, u)
+    _, product = torch.autograd.functional.hvp(_loss_of_logits(case.get("loss_reduction", "mean")), z, u)
     return Output(product.detach().numpy())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _validate as v
-from ..._reduce import check_reduction, reduce_scale
+from ..._reduce import reduce_scale
 from ..._registry import Paper, Param
 from ...numerics import softmax_parts
 
@@ -22,13 +22,14 @@ SCHRAUDOLPH = Paper("Fast Curvature Matrix-Vector Products for Second-Order Grad
                           "J^T H J v)")
 
 LOGITS = v.ArrayArg("float logits (..., C), class axis last; -inf masks a class", "logits")
-REDUCTION = Param("reduction", v.REDUCTIONS, "'mean' over rows | 'sum' | 'none'")
+REDUCTION = Param("loss_reduction", v.REDUCTIONS, "the reduction of the loss whose curvature it is: 'mean' over "
+                                                  "rows | 'sum' | 'none'")
 
 
-def logits_and_scale(logits, reduction: str) -> tuple[np.ndarray, float]:
+def logits_and_scale(logits, loss_reduction: str) -> tuple[np.ndarray, float]:
     z = v.logits(logits)
-    check_reduction(reduction)
-    return z, reduce_scale(z.shape[:-1], reduction)
+    v.choice(loss_reduction, v.REDUCTIONS, "loss_reduction")
+    return z, reduce_scale(z.shape[:-1], loss_reduction)
 
 
 def probabilities(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

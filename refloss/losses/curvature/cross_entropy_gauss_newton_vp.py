@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ... import _validate as v
-from ..._reduce import check_reduction, reduce_scale
+from ..._reduce import reduce_scale
 from ..._registry import Param, register
 from ._common import REDUCTION, SCHRAUDOLPH, hessian_product
 
@@ -17,7 +17,7 @@ _DIRECTION = v.ArrayArg("float direction in the classifier's space (V, D), the s
 _BIAS = v.ArrayArg("None or the float bias b (V,), held fixed")
 
 
-def _arguments(e, c, direction, bias, reduction):
+def _arguments(e, c, direction, bias, loss_reduction):
     e = v.real_array(e, "e")
     c = v.real_array(c, "c")
     d = v.real_array(direction, "direction")
@@ -29,8 +29,8 @@ def _arguments(e, c, direction, bias, reduction):
     b = None if bias is None else v.real_array(bias, "bias")
     if b is not None and b.shape != c.shape[:1]:
         raise v.RefLossError(f"bias must have shape (V,) = {c.shape[:1]}, got {b.shape}")
-    check_reduction(reduction)
-    return e, c, d, b, reduce_scale(e.shape[:1], reduction)
+    v.choice(loss_reduction, v.REDUCTIONS, "loss_reduction")
+    return e, c, d, b, reduce_scale(e.shape[:1], loss_reduction)
 
 
 @register(
@@ -48,7 +48,7 @@ def _arguments(e, c, direction, bias, reduction):
     overflow="the value, for hidden states, classifier or direction near 1.7e308",
 )
 def cross_entropy_gauss_newton_vp(e: ArrayLike, c: ArrayLike, direction: ArrayLike, *, bias: ArrayLike | None = None,
-                                  reduction: str = "mean") -> np.ndarray:
+                                  loss_reduction: str = "mean") -> np.ndarray:
     r"""The Gauss-Newton matrix of the cross-entropy of a linear head w.r.t. its classifier, times a direction:
 
     .. math:: G\,\Delta = s \sum_n \big(H_n\,(\Delta e_n)\big)\, e_n^\top, \qquad
@@ -56,7 +56,7 @@ def cross_entropy_gauss_newton_vp(e: ArrayLike, c: ArrayLike, direction: ArrayLi
 
     with :math:`G = s \sum_n J_n^\top H_n J_n`, :math:`J_n: \Delta \mapsto \Delta e_n` the Jacobian of the logits
     w.r.t. the classifier (Schraudolph 2002's curvature matrix-vector product, for this head), and :math:`s` the
-    reduction's factor (:math:`1/N` for ``"mean"``). For a linear head the logits are linear in :math:`c`, so
+    loss_reduction's factor (:math:`1/N` for ``"mean"``). For a linear head the logits are linear in :math:`c`, so
     :math:`G` equals the Hessian of the loss w.r.t. :math:`c` (the Gauss-Newton approximation drops only the
     logits' second derivatives, here 0); it does not depend on the class-index targets. The bias, if given, is
     part of the logits and held fixed. Evaluated without forming :math:`G` or :math:`H_n`: the logits
@@ -68,8 +68,8 @@ def cross_entropy_gauss_newton_vp(e: ArrayLike, c: ArrayLike, direction: ArrayLi
         c: classifier ``(V, D)``.
         direction: :math:`\Delta`, the shape of ``c``.
         bias: ``None`` or ``(V,)`` (held fixed).
-        reduction: the loss's: ``"mean"`` over the N rows (default), ``"sum"`` or ``"none"`` (as ``"sum"``: the
-            product of the sum of the rows' matrices).
+        loss_reduction: the loss's reduction: ``"mean"`` over the N rows (default), ``"sum"`` or ``"none"`` (as
+            ``"sum"``: the product of the sum of the rows' matrices).
 
     Returns:
         :math:`G\Delta`, shape ``(V, D)``.
@@ -78,7 +78,7 @@ def cross_entropy_gauss_newton_vp(e: ArrayLike, c: ArrayLike, direction: ArrayLi
     array([[ 0.25,  0.  ],
            [-0.25,  0.  ]])
     """
-    e, c, d, b, scale = _arguments(e, c, direction, bias, reduction)
+    e, c, d, b, scale = _arguments(e, c, direction, bias, loss_reduction)
     with np.errstate(over="ignore", invalid="ignore"):
         u = e @ c.T + (0.0 if b is None else b)
         if not np.isfinite(u).all():
@@ -102,7 +102,7 @@ def _draws(extreme: bool):
 
         bias = None if drawn(st.booleans()) else np.array([drawn(st.floats(-big, big)) for _ in range(classes)])
         return {"e": matrix(n), "c": matrix(classes), "direction": matrix(classes), "bias": bias,
-                "reduction": drawn(st.sampled_from(["mean", "sum", "none"]))}
+                "loss_reduction": drawn(st.sampled_from(["mean", "sum", "none"]))}
 
     return draw()
 
@@ -113,7 +113,8 @@ def _stress() -> dict:
     d = np.array([[1.0, -1.0], [0.5, 0.5], [0.0, 2.0]])
     return {
         "confident_rows": {"e": e, "c": c, "direction": d},
-        "bias_and_sum": {"e": e, "c": c, "direction": d, "bias": np.array([0.0, 40.0, -3.0]), "reduction": "sum"},
+        "bias_and_sum": {"e": e, "c": c, "direction": d, "bias": np.array([0.0, 40.0, -3.0]),
+                         "loss_reduction": "sum"},
         "equal_columns": {"e": e, "c": np.array([[1.0, 3.0], [1.0, 3.0], [1.0, 3.0]]), "direction": d},
         "direction_constant_across_classes": {"e": e, "c": c, "direction": np.array([[1.0, 2.0]] * 3)},
         "one_class": {"e": e, "c": c[:1], "direction": d[:1]},

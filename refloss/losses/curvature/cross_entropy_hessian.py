@@ -22,7 +22,7 @@ from ._common import BISHOP, LOGITS, REDUCTION, hessian_blocks, logits_and_scale
     extreme=lambda: _extreme(),
     shift_invariant=("logits",),
 )
-def cross_entropy_hessian(logits: ArrayLike, *, reduction: str = "mean") -> np.ndarray:
+def cross_entropy_hessian(logits: ArrayLike, *, loss_reduction: str = "mean") -> np.ndarray:
     r"""The Hessian of the cross-entropy in the logits, one block per row,
 
     .. math:: \frac{\partial^2 \ell}{\partial z_j \partial z_k} = s\,(p_j \delta_{jk} - p_j p_k),
@@ -37,16 +37,16 @@ def cross_entropy_hessian(logits: ArrayLike, *, reduction: str = "mean") -> np.n
 
     Args:
         logits: float array ``(..., C)``; ``-inf`` masks a class.
-        reduction: the loss's: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
+        loss_reduction: the loss's reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
 
     Returns:
         The blocks, shape ``logits.shape + (C,)``.
 
-    >>> cross_entropy_hessian([0.0, 0.0], reduction="sum")
+    >>> cross_entropy_hessian([0.0, 0.0], loss_reduction="sum")
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
-    z, scale = logits_and_scale(logits, reduction)
+    z, scale = logits_and_scale(logits, loss_reduction)
     return scale * hessian_blocks(z)
 
 
@@ -63,7 +63,7 @@ def _draws(extreme: bool):
         if not extreme and c > 1 and drawn(st.booleans()):
             z[..., -1] = -np.inf
         return {"logits": z[0] if drawn(st.booleans()) else z,
-                "reduction": drawn(st.sampled_from(["mean", "sum", "none"]))}
+                "loss_reduction": drawn(st.sampled_from(["mean", "sum", "none"]))}
 
     return draw()
 
@@ -72,8 +72,8 @@ def _stress() -> dict:
     gaps = np.array([[15.0, 0.0, -3.0], [40.0, 0.0, -3.0], [80.0, 0.0, -3.0], [0.0, 0.0, 0.0]])
     return {
         "gaps_and_ties": {"logits": gaps},
-        "sum": {"logits": gaps, "reduction": "sum"},
-        "masked": {"logits": np.array([[2.0, -np.inf, 0.0]]), "reduction": "none"},
+        "sum": {"logits": gaps, "loss_reduction": "sum"},
+        "masked": {"logits": np.array([[2.0, -np.inf, 0.0]]), "loss_reduction": "none"},
         "one_class": {"logits": np.array([[3.0], [-1.0]])},
     }
 

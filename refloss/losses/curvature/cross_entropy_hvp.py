@@ -13,8 +13,8 @@ from ._common import LOGITS, PEARLMUTTER, REDUCTION, hessian_blocks, hessian_pro
 _VECTOR = v.ArrayArg("float vector v (..., C) in the logits' space, the shape of logits")
 
 
-def _arguments(logits, vector, reduction):
-    z, scale = logits_and_scale(logits, reduction)
+def _arguments(logits, vector, loss_reduction):
+    z, scale = logits_and_scale(logits, loss_reduction)
     u = v.real_array(vector, "vector")
     v.same_shape(z, u, "logits", "vector")
     return z, u, scale
@@ -33,7 +33,7 @@ def _arguments(logits, vector, reduction):
     shift_invariant=("logits",),
     overflow="the value p (v - <p, v>) where v's entries near 1.7e308 have both signs",
 )
-def cross_entropy_hvp(logits: ArrayLike, vector: ArrayLike, *, reduction: str = "mean") -> np.ndarray:
+def cross_entropy_hvp(logits: ArrayLike, vector: ArrayLike, *, loss_reduction: str = "mean") -> np.ndarray:
     r"""The product :math:`H v` of the Hessian of the cross-entropy in the logits with a vector, row by row,
 
     .. math:: (H v)_j = s\,p_j\,\big(v_j - \langle p, v\rangle\big), \qquad H = s\,(\mathrm{diag}(p) - p p^\top)
@@ -51,33 +51,33 @@ def cross_entropy_hvp(logits: ArrayLike, vector: ArrayLike, *, reduction: str = 
     Args:
         logits: float array ``(..., C)``; ``-inf`` masks a class.
         vector: finite float array of the logits' shape.
-        reduction: the loss's: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
+        loss_reduction: the loss's reduction: ``"mean"`` over rows (default), ``"sum"`` or ``"none"``.
 
     Returns:
         :math:`H v`, the logits' shape (0 at masked classes).
 
-    >>> cross_entropy_hvp([0.0, 0.0], [1.0, -1.0], reduction="sum")  # p = 1/2: (1/4) (v_1 - v_2) (1, -1)
+    >>> cross_entropy_hvp([0.0, 0.0], [1.0, -1.0], loss_reduction="sum")  # p = 1/2: (1/4) (v_1 - v_2) (1, -1)
     array([ 0.5, -0.5])
     >>> float(cross_entropy_hvp([[40.0, 0.0]], [[1.0, 0.0]])[0, 0])  # p_0 (1 - p_0): every digit
     4.248354255291589e-18
     """
-    z, u, scale = _arguments(logits, vector, reduction)
+    z, u, scale = _arguments(logits, vector, loss_reduction)
     with np.errstate(over="ignore", invalid="ignore"):  # vectors near the float64 range: the product overflows
         return scale * hessian_product(z, u)
 
 
 @gradient_of("cross_entropy_hvp")
-def cross_entropy_hvp_grad(logits: ArrayLike, vector: ArrayLike, *, reduction: str = "mean") -> np.ndarray:
+def cross_entropy_hvp_grad(logits: ArrayLike, vector: ArrayLike, *, loss_reduction: str = "mean") -> np.ndarray:
     r"""The Jacobian of :func:`cross_entropy_hvp` w.r.t. ``vector``: the Hessian :math:`s(\mathrm{diag}(p) -
     p p^\top)` of each row, shape ``logits.shape + (C,)`` (``[..., j, k]`` = :math:`\partial (Hv)_j/\partial v_k`),
     its diagonal :math:`p_j (1 - p_j)` with :math:`1 - p_j` from the log-softmax. This is
     :func:`cross_entropy_hessian`'s value, checked here as a derivative.
 
-    >>> cross_entropy_hvp_grad([0.0, 0.0], [5.0, 7.0], reduction="sum")
+    >>> cross_entropy_hvp_grad([0.0, 0.0], [5.0, 7.0], loss_reduction="sum")
     array([[ 0.25, -0.25],
            [-0.25,  0.25]])
     """
-    z, _, scale = _arguments(logits, vector, reduction)
+    z, _, scale = _arguments(logits, vector, loss_reduction)
     return scale * hessian_blocks(z)
 
 
@@ -96,7 +96,7 @@ def _draws(extreme: bool):
         u = np.array([[drawn(st.floats(-big, big)) for _ in range(c)] for _ in range(rows)])
         one = drawn(st.booleans())
         return {"logits": z[0] if one else z, "vector": u[0] if one else u,
-                "reduction": drawn(st.sampled_from(["mean", "sum", "none"]))}
+                "loss_reduction": drawn(st.sampled_from(["mean", "sum", "none"]))}
 
     return draw()
 
@@ -105,9 +105,9 @@ def _stress() -> dict:
     gaps = np.array([[15.0, 0.0, -3.0], [40.0, 0.0, -3.0], [80.0, 0.0, -3.0], [0.0, 0.0, 0.0]])
     vectors = np.array([[1.0, -2.0, 0.5], [1.0, 0.0, 0.0], [3.0, 3.0 + 1e-9, 3.0], [1.0, 1.0, 1.0]])
     return {
-        "gaps_and_ties": {"logits": gaps, "vector": vectors},  # the default reduction
-        "sum": {"logits": gaps, "vector": vectors, "reduction": "sum"},
-        "none": {"logits": gaps, "vector": vectors[::-1].copy(), "reduction": "none"},
+        "gaps_and_ties": {"logits": gaps, "vector": vectors},  # the default loss_reduction
+        "sum": {"logits": gaps, "vector": vectors, "loss_reduction": "sum"},
+        "none": {"logits": gaps, "vector": vectors[::-1].copy(), "loss_reduction": "none"},
         "masked": {"logits": np.array([[2.0, -np.inf, 0.0]]), "vector": np.array([[1.0, 1e300, -1.0]])},
         "one_class": {"logits": np.array([[3.0], [-1.0]]), "vector": np.array([[2.0], [5.0]])},
         "confident_top_class": {"logits": np.array([60.0, 0.0, 1.0]), "vector": np.array([7.0, 7.0 + 2.0**-40, 6.0])},
