@@ -42,10 +42,17 @@ def ball(x) -> arb:
     if isinstance(x, mpmath.mpf):
         if not mpmath.isfinite(x):
             return arb.nan() if mpmath.isnan(x) else (arb.pos_inf() if x > 0 else arb.neg_inf())
-        return arb(x.man_exp)
+        return _exact(x._mpf_)
     if isinstance(x, Fraction):
         return arb(fmpq(x.numerator, x.denominator))
     return arb(x)
+
+
+def _exact(raw: tuple) -> arb:
+    """The exact ball of mpmath's raw ``(sign, mantissa, exponent, bits)``: ``man_exp`` drops the sign (its mantissa
+    is unsigned), and ``mpmath.mpf(raw)`` would round to mpmath's working precision."""
+    sign, man, exp, _ = raw
+    return arb((-int(man) if sign else int(man), int(exp)))
 
 
 def to_mpf(x: arb) -> mpmath.mpf:
@@ -215,7 +222,7 @@ class Program:
         if expr.is_Rational:
             return self._add(expr, "constant", lambda p=int(expr.p), q=int(expr.q): arb(fmpq(p, q)))
         if expr.is_Float:
-            return self._add(expr, "constant", lambda m=sp.Float(expr)._mpf_: ball(mpmath.mpf(m)))
+            return self._add(expr, "constant", lambda m=sp.Float(expr)._mpf_: _exact(m))
         if expr.is_Add:
             power = _rest(expr, sp.S.NegativeOne)
             if power is not None and power.func == sp.exp:
