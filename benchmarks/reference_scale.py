@@ -50,10 +50,10 @@ def _peak_bytes() -> int:
 
 def build_case(entry, rows: int, classes: int, rng):
     """The entry's arguments at ``rows`` x ``classes``, or a string saying why they cannot be built."""
+    import numpy as np
+
     params = {p.name: p for p in entry.params}
     if "cov" in params:  # a Gaussian closed form: a well-conditioned covariance of min(N, 512) variables, in thirds
-        import numpy as np
-
         d = min(rows, 512)
         a = rng.standard_normal((d, d))
         cov = a @ a.T / d + np.eye(d)
@@ -66,13 +66,31 @@ def build_case(entry, rows: int, classes: int, rng):
         return {name: 0.6 * base + 0.8 * rng.standard_normal((rows, 2)) for name in samples}
     if "counts" in params:  # a histogram: integer counts per bin
         return {"counts": rng.integers(0, 20, (rows, classes))}
+    if "best_risk" in params:  # a minimizability gap: a table p(y | x) of ``rows`` points, the caller's best risk
+        p = rng.uniform(0.01, 1.0, (rows, classes))
+        return {"conditional": p / p.sum(axis=-1, keepdims=True), "best_risk": float(np.log(classes))}
+    scalars = [name for name, p in params.items() if getattr(p.domain, "kind", "") in ("unit_interval", "nonnegative")]
+    if scalars:  # a consistency transform or bound: elementwise over an array of regrets or excess errors
+        return {scalars[0]: rng.uniform(0.0, 1.0, (rows, classes))}
+    labels = {"target": rng.integers(0, classes, rows)} if getattr(params.get("target"), "domain", None) is not None \
+        and getattr(params["target"].domain, "kind", "") == "class_targets" else {}
     pmfs = [name for name, p in params.items() if getattr(p.domain, "kind", "") == "pmf"]
     if pmfs:  # discrete measures: rows of positive probabilities summing to 1 (a joint table: the last two axes)
         def normalised(a):
-            return a / a.sum(axis=-1, keepdims=True) if len(pmfs) > 1 or "pk" in pmfs else a / a.sum()
+            return a / a.sum(axis=-1, keepdims=True) if len(pmfs) > 1 or "pk" in pmfs or labels else a / a.sum()
 
-        return {name: normalised(rng.uniform(0.01, 1.0, (rows, classes))) for name in pmfs}
+        return {name: normalised(rng.uniform(0.01, 1.0, (rows, classes))) for name in pmfs} | labels
+    if "direction" in params or entry.name == "cross_entropy_hessian":
+        return (f"inputs {', '.join(list(params)[:3])} are not built here: the Hessian's blocks hold N C^2 numbers, "
+                "the Gauss-Newton product is a linear head's (cross_entropy_hvp is the product at this size)")
     z = rng.standard_normal((rows, classes)) * 3.0
+    if set(params) >= {"student_logits", "teacher_logits"}:
+        return {"student_logits": z, "teacher_logits": rng.standard_normal((rows, classes)) * 3.0} | labels
+    if "directional_derivatives" in params:  # a step's directional logit derivatives a = J v
+        a = rng.standard_normal((rows, classes))
+        return {"logits": z, "directional_derivatives": a} | (labels if "target" in params else {})
+    if "vector" in params:
+        return {"logits": z, "vector": rng.standard_normal((rows, classes))}
     if set(params) >= {"p_logits", "q_logits"}:
         return {"p_logits": z, "q_logits": rng.standard_normal((rows, classes)) * 3.0}
     if "log_q" in params:  # elementwise KL terms: log-inputs and probabilities of the same shape
@@ -87,12 +105,13 @@ def build_case(entry, rows: int, classes: int, rng):
     return {"logits": z, "target": rng.uniform(0.0, 1.0, (rows, classes))}  # elementwise labels: the same bytes
 
 
-def _required_parameters(entry) -> dict:
-    """Keyword parameters without a default (a Renyi order): the value of the first stress point that gives one."""
+def _required_parameters(entry, case: dict) -> dict:
+    """Parameters without a default that the built case lacks (a Renyi order, a temperature): the value of the
+    first stress point that gives one."""
     import inspect
 
     required = [n for n, p in inspect.signature(entry.fn).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty]
+                if p.default is inspect.Parameter.empty and n not in case]
     return {n: next(c[n] for c in entry.stress_cases().values() if n in c) for n in required}
 
 
@@ -156,7 +175,7 @@ def child(variant: str, rows: int, classes: int, repeats: int) -> None:
     if isinstance(case, str):
         h.emit({"status": "unavailable", "error": case})
         return
-    case = {**case, **_required_parameters(entry)}  # the arrays first: the first is the unit of the working set
+    case = {**case, **_required_parameters(entry, case)}  # the arrays first: the first is the unit of the working set
     input_bytes = next(iter(case.values())).nbytes  # the first argument: logits, p_logits, log_q
     if side == "torch":
         import torch  # noqa: F401 - its import is not the call's working set

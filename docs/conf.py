@@ -53,6 +53,7 @@ refloss_family_titles = {
     "calibration": "Calibration",
     "classification": "Classification losses",
     "comp_sum": "Comp-sum losses",
+    "consistency": "Consistency bounds",
     "curvature": "Curvature of cross-entropy",
     "discrete": "Discrete measures of probabilities",
     "distillation": "Distillation losses",

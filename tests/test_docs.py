@@ -81,6 +81,22 @@ def test_the_mi_benchmark_figure_is_drawn_and_shown(site, tmp_path):
     assert re.search(r'<img[^>]*src="_images/mi_tasks.png"', dom), "the figure is not on the rendered page"
 
 
+@pytest.mark.parametrize("figure", ["consistency_bounds.png", "taylor_radius.png"])
+def test_the_guarantees_figures_are_drawn_and_shown(site, figure, tmp_path):
+    """The bounds and the Taylor radius of "What cross-entropy guarantees" are drawn at build time from refloss's
+    functions, and the page shows them (in a browser where one is installed)."""
+    png = site / "_images" / figure
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    page = site / "guarantees.html"
+    assert f"_images/{figure}" in page.read_text(encoding="utf-8")
+    browser = next((b for b in map(shutil.which, BROWSERS) if b), None)
+    if browser is None:
+        pytest.skip("no Chromium here (CI installs Debian's chromium): the browser check cannot run")
+    dom = _rendered_text(browser, page, tmp_path / "profile")
+    assert re.search(rf'<img[^>]*src="_images/{figure}"', dom), "the figure is not on the rendered page"
+    assert "mjx-container" in dom and not re.findall(r"\\\[|\\\(", dom), "the page's formulas did not render"
+
+
 def test_docs_examples():
     """The >>> examples of the hand-written pages run as written."""
     for rst in sorted(DOCS.glob("*.rst")):

@@ -229,6 +229,8 @@ def generate(app) -> None:
     record = src / "benchmarks" / "mi_tasks.json"
     _write_if_changed(src / "mi_benchmark.rst", mi_benchmark_rst(record))
     mi_benchmark_figure(record, src / "benchmarks" / "mi_tasks.png")
+    taylor_radius_figure(src / "guarantees" / "taylor_radius.png")
+    consistency_bound_figure(src / "guarantees" / "consistency_bounds.png")
 
 
 def _mean_std(values) -> tuple[float, float]:
@@ -293,6 +295,97 @@ def mi_benchmark_figure(record_path: Path, png: Path) -> None:
     png.parent.mkdir(exist_ok=True)
     fig.savefig(png, dpi=110)
     plt.close(fig)
+
+
+def consistency_bound_figure(png: Path) -> None:
+    """Gamma_tau(eps), the zero-one excess error a comp-sum surrogate's excess eps guarantees at most, for several
+    tau and numbers of classes n (refloss.h_consistency_bound, without minimizability gaps)."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eps = np.geomspace(1e-4, 1.0, 300)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
+    for ax, n in zip(axes, (2, 10)):
+        for k, tau in enumerate((0.0, 0.5, 1.0, 1.5, 2.0)):
+            ax.plot(eps, refloss.h_consistency_bound(eps, tau=tau, n=n), color=f"C{k}", label=f"tau = {tau:g}")
+        ax.set_xscale("log")
+        ax.set_title(f"n = {n} classes", fontsize=9)
+        ax.set_xlabel("surrogate excess error")
+    axes[0].set_ylabel("bound on the zero-one excess error")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    png.parent.mkdir(exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def radius_example():
+    """The step of the guarantees page: one example through a linear head (logits c e, exactly linear in the
+    step), three classes, the step along the normalised negative gradient w.r.t. the classifier; returns the logits
+    z, the directional derivatives a = v e, the target and the nearest complex zero of the partition function
+    (mpmath's findroot from a grid of starting points in the upper half-plane; the zeros come in conjugate pairs)."""
+    import mpmath
+    import numpy as np
+
+    e, c, y = np.array([1.5, -0.5]), np.array([[1.0, 0.5], [0.2, -1.0], [-0.5, 0.3]]), 1
+    z = c @ e
+    g = refloss.linear_cross_entropy_grad(e[None], c, np.array([y])).c
+    a = (-g / np.linalg.norm(g)) @ e
+    with mpmath.workdps(30):
+        def partition(t):
+            return sum(mpmath.exp(mpmath.mpf(float(zk)) + mpmath.mpf(float(ak)) * t) for zk, ak in zip(z, a))
+
+        zeros = []
+        for x in np.linspace(-4.0, 4.0, 9):
+            for im in np.linspace(0.5, 6.0, 8):
+                root = mpmath.findroot(partition, mpmath.mpc(x, im), maxsteps=60, verify=False)
+                if abs(partition(root)) < 1e-15:
+                    zeros.append(complex(root))
+    return z, a, y, min(zeros, key=abs)
+
+
+def taylor_radius_figure(png: Path) -> None:
+    """The loss along the step and its Taylor polynomials in the step size, which follow it inside the radius
+    (the nearest complex zero of the partition function) and leave it beyond; refloss's lower bound marked."""
+    import math
+
+    import matplotlib
+    import mpmath
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    z, a, y, zero = radius_example()
+    rho, bound = abs(zero), refloss.softmax_taylor_radius(z, a)
+    with mpmath.workdps(40):
+        def loss(t):
+            return mpmath.log(sum(mpmath.exp(mpmath.mpf(float(zk)) + mpmath.mpf(float(ak)) * t)
+                                  for zk, ak in zip(z, a))) - float(z[y]) - float(a[y]) * t
+
+        coefficients = [float(x) for x in mpmath.taylor(loss, 0, 24)]
+    taus = np.linspace(0.0, 2.2 * rho, 400)
+    exact = np.array([float(loss(t)) for t in taus])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.plot(taus, exact, color="k", lw=2, label="cross-entropy along the step")
+    for k, order in enumerate((6, 12, 24)):
+        poly = sum(coefficients[n] * taus**n for n in range(order + 1))
+        ax.plot(taus, poly, color=f"C{k}", lw=1.2, label=f"Taylor polynomial, order {order}")
+    ax.axvline(bound, color="0.3", ls="--", lw=1, label=f"softmax_taylor_radius = {bound:.3f}")
+    ax.axvline(rho, color="C3", lw=1, label=f"nearest complex zero, |tau| = {rho:.3f}")
+    span = exact.max() - exact.min()
+    ax.set_ylim(exact.min() - 0.5 * span, exact.max() + 0.5 * span)
+    ax.set_xlabel("step size tau")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    png.parent.mkdir(exist_ok=True)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    assert math.isfinite(rho) and bound <= rho
 
 
 def conformance_rst(folder: Path) -> str:
