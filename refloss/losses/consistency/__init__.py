@@ -6,3 +6,10 @@ every docstring says so. ``refloss.losses.consistency.exact_consistency_transfor
 optimiser's output) computes the tight transform :math:`T^*` with a certificate, and
 ``benchmarks/consistency_sweep.py`` compares the closed forms with it.
 """
+
+from .exact_consistency_transform import (  # noqa: F401 - the unregistered part of the family's API
+    ExactTransform,
+    exact_consistency_transform,
+    surrogate_conditional_regret,
+    zero_one_conditional_regret,
+)
