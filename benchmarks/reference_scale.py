@@ -88,7 +88,8 @@ def build_case(entry, rows: int, classes: int, rng):
         return {"student_logits": z, "teacher_logits": rng.standard_normal((rows, classes)) * 3.0} | labels
     if "directional_derivatives" in params:  # a step's directional logit derivatives a = J v
         a = rng.standard_normal((rows, classes))
-        return {"logits": z, "directional_derivatives": a} | (labels if "target" in params else {})
+        pair = {"target": rng.integers(0, classes, rows)} if "target" in params else {}  # the top-2 form's classes
+        return {"logits": z, "directional_derivatives": a} | pair
     if "vector" in params:
         return {"logits": z, "vector": rng.standard_normal((rows, classes))}
     if set(params) >= {"p_logits", "q_logits"}:
